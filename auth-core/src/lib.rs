@@ -1,0 +1,87 @@
+//! Accounts, Argon2id passwords, JWT access tokens and rotating refresh sessions.
+//!
+//! `auth-core` knows nothing of HTTP or SQL: an application holds an [`AuthService`]
+//! in an `Arc`, gives it an [`AuthStore`] (the in-memory [`memory::MemoryStore`] with
+//! feature `memory`, or `storage-postgres`'s `PgStore`) and calls it from any
+//! framework.
+//!
+//! - Access tokens are JWTs (`typ: at+jwt`, EdDSA by default, HS256 optional) signed by
+//!   a [`KeySet`] that can hold several keys for rotation; [`AuthService::jwks`]
+//!   publishes the public ones.
+//! - Refresh tokens are opaque, HMAC-tagged and not stored: a session row keeps a
+//!   counter, and [`AuthService::refresh`] rotates it atomically, tolerates a retry
+//!   within a grace window and revokes on reuse.
+//! - [`AuthService::verify`] checks a token without any I/O;
+//!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
+//!   blocking take effect at once.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_core::{
+//!     AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret, Registration,
+//!     memory::MemoryStore,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = KeySet::new(Key::generate_ed25519()?, [], "https://auth.example", "example-api", 0)?;
+//! let auth = AuthService::new(
+//!     Arc::new(MemoryStore::new()),
+//!     keys,
+//!     &RefreshSecret::generate(),
+//!     AuthConfig::default(),
+//! )?;
+//!
+//! let user = auth
+//!     .register(Registration {
+//!         login: "alice".into(),
+//!         password: "Corr3ct-horse".into(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//!
+//! let pair = auth.login("alice", "Corr3ct-horse", ClientInfo::default()).await?;
+//! let principal = auth.authenticate(&pair.access_token).await?;
+//! assert_eq!(principal.user_id, user.id);
+//!
+//! // Refresh rotates: the new refresh token replaces the old one.
+//! let next = auth.refresh(&pair.refresh_token).await?;
+//! assert_ne!(next.refresh_token, pair.refresh_token);
+//! assert_eq!(auth.authenticate(&next.access_token).await?.user_id, user.id);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod mailer;
+#[cfg(feature = "memory")]
+pub mod memory;
+pub mod password;
+pub mod refresh;
+pub mod service;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};
+pub use error::{AuthError, BoxError, StoreError};
+pub use mailer::{Mailer, MemoryMailer, NoopMailer};
+pub use password::{Argon2Params, PasswordHasher, Verification};
+pub use refresh::{RefreshSecret, RefreshTokenCodec};
+pub use service::{
+    AuthConfig, AuthService, ClientInfo, LogoutScope, Principal, ProfileUpdate, Registration,
+    SessionInfo, TokenPair,
+};
+pub use store::{
+    AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest, ReusePolicy,
+    Role, Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
+};
+pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};

@@ -1,0 +1,913 @@
+//! [`AuthService`]: the operations an application calls.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};
+use crate::error::{AuthError, StoreError};
+use crate::mailer::{Mailer, NoopMailer};
+use crate::password::{Argon2Params, PasswordHasher};
+use crate::refresh::{RefreshSecret, RefreshTokenCodec};
+use crate::store::*;
+use crate::token::{AccessClaims, JwkSet, KeySet, TokenError};
+
+const CODE_LABEL: &str = "email-verification-code";
+const MAX_USER_AGENT: usize = 512;
+
+/// Tunable behaviour of the service. `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Lifetime of access tokens (default 15 minutes).
+    pub access_ttl: Duration,
+    /// Absolute lifetime of a session (default 30 days).
+    pub session_ttl: Duration,
+    /// A session not refreshed for this long dies (default 7 days).
+    pub idle_ttl: Duration,
+    /// Window in which the previous refresh token is a retry, not a reuse (default 10 s).
+    pub reuse_grace: Duration,
+    /// What reuse of a refresh token revokes (default: every session of the user).
+    pub reuse_policy: ReusePolicy,
+    /// Whether login requires a verified email (default off).
+    pub require_email_verification: bool,
+    /// Lifetime of an email verification code (default 15 minutes).
+    pub verification_code_ttl: Duration,
+    /// Wrong codes allowed before a new code is needed (default 5).
+    pub verification_max_attempts: u32,
+    /// Rules for new passwords.
+    pub password_policy: PasswordPolicy,
+    /// Argon2id parameters for new hashes (default OWASP).
+    pub argon2: Argon2Params,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::minutes(15),
+            session_ttl: Duration::days(30),
+            idle_ttl: Duration::days(7),
+            reuse_grace: Duration::seconds(10),
+            reuse_policy: ReusePolicy::RevokeUser,
+            require_email_verification: false,
+            verification_code_ttl: Duration::minutes(15),
+            verification_max_attempts: 5,
+            password_policy: PasswordPolicy::default(),
+            argon2: Argon2Params::default(),
+        }
+    }
+}
+
+/// Where a request came from; recorded with sessions and login history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client address.
+    pub ip: Option<IpAddr>,
+    /// Client user agent (truncated to 512 bytes).
+    pub user_agent: Option<String>,
+}
+
+/// An access token and a refresh token, as returned by login and refresh.
+#[derive(Clone, Serialize)]
+pub struct TokenPair {
+    /// JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+    /// Seconds until the session expires if not refreshed.
+    pub refresh_expires_in: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[redacted]")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .finish()
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User id.
+    pub user_id: Uuid,
+    /// Session id.
+    pub session_id: Uuid,
+    /// Current roles (read from the store, so revoking a role takes effect at once).
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// `Ok` if the caller has `role`, else [`AuthError::Forbidden`].
+    pub fn require_role(&self, role: &str) -> Result<(), AuthError> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+}
+
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoutScope {
+    /// This session only.
+    #[default]
+    Local,
+    /// Every session of the user.
+    Global,
+    /// Every session but this one.
+    Others,
+}
+
+/// Registration input, as typed by the user; the service validates every field.
+#[derive(Clone, Default, Deserialize)]
+pub struct Registration {
+    /// Login.
+    pub login: String,
+    /// Password in clear.
+    pub password: String,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// First name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("login", &self.login)
+            .field("password", &"[redacted]")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A profile change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    /// New email (resets verification when it changes).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// New first name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// New last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// New verification flag; honoured for administrators only.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+}
+
+/// A session as shown to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: Uuid,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last rotation.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_refreshed_at: OffsetDateTime,
+    /// Absolute expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Client address at login.
+    pub ip: Option<IpAddr>,
+    /// Client user agent at login.
+    pub user_agent: Option<String>,
+    /// Whether this is the caller's own session.
+    pub current: bool,
+}
+
+/// The auth service. Cheap to share: hold it in an `Arc`.
+pub struct AuthService {
+    store: Arc<dyn AuthStore>,
+    keys: KeySet,
+    codec: RefreshTokenCodec,
+    hasher: PasswordHasher,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    config: AuthConfig,
+}
+
+impl fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService")
+            .field("store", &self.store)
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    d.whole_seconds()
+}
+
+impl AuthService {
+    /// A service over `store`, signing with `keys` and tagging refresh tokens with
+    /// `refresh_secret`.
+    pub fn new(
+        store: Arc<dyn AuthStore>,
+        keys: KeySet,
+        refresh_secret: &RefreshSecret,
+        config: AuthConfig,
+    ) -> Result<Self, AuthError> {
+        Ok(Self {
+            store,
+            keys,
+            codec: RefreshTokenCodec::new(refresh_secret),
+            hasher: PasswordHasher::new(config.argon2)?,
+            clock: Arc::new(SystemClock),
+            mailer: Arc::new(NoopMailer),
+            config,
+        })
+    }
+
+    /// Replaces the clock (tests move time without sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the mailer that delivers verification codes.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn AuthStore> {
+        &self.store
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The refresh token codec.
+    pub fn refresh_codec(&self) -> &RefreshTokenCodec {
+        &self.codec
+    }
+
+    /// The public keys as a JWK Set.
+    pub fn jwks(&self) -> JwkSet {
+        self.keys.jwks()
+    }
+
+    fn parse_names(
+        first: Option<&str>,
+        last: Option<&str>,
+    ) -> Result<(Option<PersonName>, Option<PersonName>), ValidationError> {
+        Ok((
+            first.map(|n| PersonName::parse("first_name", n)).transpose()?,
+            last.map(|n| PersonName::parse("last_name", n)).transpose()?,
+        ))
+    }
+
+    /// Registers an account. With an email, a verification code is sent.
+    ///
+    /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
+    /// [`AuthError::EmailTaken`].
+    pub async fn register(&self, reg: Registration) -> Result<User, AuthError> {
+        let login = Login::parse(&reg.login)?;
+        let password = Password::parse(&reg.password, &self.config.password_policy)?;
+        let email = reg.email.as_deref().map(Email::parse).transpose()?;
+        if email.is_none() && self.config.require_email_verification {
+            return Err(ValidationError::new("email", "email is required").into());
+        }
+        let (first_name, last_name) =
+            Self::parse_names(reg.first_name.as_deref(), reg.last_name.as_deref())?;
+        let password_hash = self.hasher.hash(&password).await?;
+        let user = self
+            .store
+            .create_user(NewUser {
+                id: Uuid::now_v7(),
+                login,
+                email,
+                first_name,
+                last_name,
+                password_hash,
+                email_verified: false,
+                roles: vec![],
+                created_at: self.clock.now(),
+            })
+            .await?;
+        if user.email.is_some() {
+            self.send_code(&user).await?;
+        }
+        Ok(user)
+    }
+
+    async fn send_code(&self, user: &User) -> Result<(), AuthError> {
+        let Some(email) = &user.email else {
+            return Ok(());
+        };
+        let code = random_code();
+        self.store
+            .put_verification_code(VerificationCode {
+                user_id: user.id,
+                code_hash: self.codec.digest(CODE_LABEL, code.as_bytes()),
+                expires_at: self.clock.now() + self.config.verification_code_ttl,
+                attempts: 0,
+            })
+            .await?;
+        if let Err(e) = self
+            .mailer
+            .send_verification_code(email, &user.login, &code)
+            .await
+        {
+            // The account exists either way; a new code can be requested.
+            tracing::warn!(user_id = %user.id, error = %e, "verification code not delivered");
+        }
+        Ok(())
+    }
+
+    /// Sends a new verification code (the old one stops working). Unknown logins and
+    /// verified accounts succeed silently so the call reveals nothing.
+    pub async fn resend_verification(&self, login: &str) -> Result<(), AuthError> {
+        match self.store.credentials_by_login(login).await? {
+            Some(c) if !c.user.email_verified => self.send_code(&c.user).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a verification code and marks the email verified.
+    ///
+    /// Errors: [`AuthError::InvalidVerificationCode`] (wrong, expired, unknown login),
+    /// [`AuthError::TooManyAttempts`] once the attempt limit is used up.
+    pub async fn verify_email(&self, login: &str, code: &str) -> Result<(), AuthError> {
+        let Some(creds) = self.store.credentials_by_login(login).await? else {
+            return Err(AuthError::InvalidVerificationCode);
+        };
+        if creds.user.email_verified {
+            return Ok(());
+        }
+        let Some(stored) = self.store.take_verification_attempt(creds.user.id).await? else {
+            return Err(AuthError::InvalidVerificationCode);
+        };
+        if stored.attempts > self.config.verification_max_attempts {
+            return Err(AuthError::TooManyAttempts);
+        }
+        if stored.expires_at <= self.clock.now() {
+            return Err(AuthError::InvalidVerificationCode);
+        }
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed
+            || !self
+                .codec
+                .digest_matches(CODE_LABEL, code.as_bytes(), &stored.code_hash)
+        {
+            return Err(AuthError::InvalidVerificationCode);
+        }
+        self.store.complete_verification(creds.user.id).await?;
+        Ok(())
+    }
+
+    /// Checks credentials and opens a session.
+    ///
+    /// Unknown logins and wrong passwords both give [`AuthError::InvalidCredentials`]
+    /// after the same Argon2 work. A blocked account ([`AuthError::Blocked`]) or an
+    /// unverified email ([`AuthError::EmailNotVerified`]) is only revealed to a caller
+    /// who knows the password. Every attempt on a known account is recorded.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let password = Password::unchecked(password);
+        let client = ClientInfo {
+            user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            ..client
+        };
+        let creds = match Login::parse(login) {
+            Ok(l) => self.store.credentials_by_login(l.as_str()).await?,
+            Err(_) => None,
+        };
+        let Some(creds) = creds else {
+            self.hasher.verify_dummy(&password).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        let user = creds.user;
+        let check = self.hasher.verify(&password, &creds.password_hash).await?;
+        let outcome = if !check.valid {
+            Err(AuthError::InvalidCredentials)
+        } else if user.status == UserStatus::Blocked {
+            Err(AuthError::Blocked)
+        } else if self.config.require_email_verification && !user.email_verified {
+            Err(AuthError::EmailNotVerified)
+        } else {
+            Ok(())
+        };
+        let now = self.clock.now();
+        self.store
+            .record_login(LoginEvent {
+                user_id: user.id,
+                at: now,
+                ip: client.ip,
+                user_agent: client.user_agent.clone(),
+                success: outcome.is_ok(),
+            })
+            .await?;
+        outcome?;
+        if check.needs_rehash {
+            let fresh = self.hasher.hash(&password).await?;
+            self.store.set_password_hash(user.id, &fresh, None).await?;
+        }
+        let session = Session {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            counter: 0,
+            created_at: now,
+            last_refreshed_at: now,
+            expires_at: now + self.config.session_ttl,
+            revoked: false,
+            ip: client.ip,
+            user_agent: client.user_agent,
+        };
+        self.store.create_session(session.clone()).await?;
+        self.issue_pair(&session, user.roles, now)
+    }
+
+    fn issue_pair(
+        &self,
+        session: &Session,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, AuthError> {
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.keys.issuer().to_owned(),
+            aud: self.keys.audience().to_owned(),
+            sub: session.user_id,
+            sid: session.id,
+            iat,
+            exp: iat + secs(self.config.access_ttl),
+            jti: Uuid::new_v4(),
+            roles,
+        };
+        let access_token = self
+            .keys
+            .sign(&claims)
+            .map_err(|e| AuthError::Internal(e.into()))?;
+        let idle_end = session.last_refreshed_at + self.config.idle_ttl;
+        let refresh_end = idle_end.min(session.expires_at);
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer",
+            expires_in: secs(self.config.access_ttl),
+            refresh_token: self.codec.encode(session.id, session.counter),
+            refresh_expires_in: secs(refresh_end - now).max(0),
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair, following the rotation rule of the
+    /// design: rotate, retry within the grace window, or detect reuse.
+    ///
+    /// Errors: [`AuthError::InvalidRefreshToken`], [`AuthError::RefreshTokenReused`]
+    /// (after the revocation is committed).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let Some((session_id, counter)) = self.codec.decode(refresh_token) else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        let now = self.clock.now();
+        let outcome = self
+            .store
+            .refresh_session(RefreshRequest {
+                session_id,
+                counter,
+                now,
+                reuse_grace: self.config.reuse_grace,
+                idle_timeout: self.config.idle_ttl,
+                reuse_policy: self.config.reuse_policy,
+            })
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated { session, roles }
+            | RefreshOutcome::Retried { session, roles } => {
+                self.issue_pair(&session, roles, now)
+            }
+            RefreshOutcome::Reused { user_id, revoked } => {
+                tracing::warn!(
+                    %user_id, %session_id, revoked, policy = ?self.config.reuse_policy,
+                    "refresh token reuse detected; sessions revoked"
+                );
+                Err(AuthError::RefreshTokenReused)
+            }
+            RefreshOutcome::Rejected => Err(AuthError::InvalidRefreshToken),
+        }
+    }
+
+    /// Stateless check of an access token: signature and claims only, no store call.
+    pub fn verify(&self, access_token: &str) -> Result<AccessClaims, AuthError> {
+        self.keys
+            .verify(access_token, self.clock.now().unix_timestamp())
+            .map_err(|e: TokenError| {
+                tracing::debug!(reason = %e, "access token rejected");
+                AuthError::InvalidToken
+            })
+    }
+
+    /// Stateful check: [`AuthService::verify`] plus one store read confirming the
+    /// session is alive and its user not blocked. Logout, revocation, blocking and
+    /// password changes take effect at once.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let claims = self.verify(access_token)?;
+        let status = self
+            .store
+            .session_status(claims.sid)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        let now = self.clock.now();
+        let alive = status.user_id == claims.sub
+            && !status.revoked
+            && status.expires_at > now
+            && status.last_refreshed_at + self.config.idle_ttl > now
+            && status.user_status == UserStatus::Active;
+        if !alive {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Principal {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            roles: status.roles,
+        })
+    }
+
+    /// Ends this session, every session, or every other session of the caller.
+    /// Returns how many sessions were revoked.
+    pub async fn logout(&self, who: &Principal, scope: LogoutScope) -> Result<u64, AuthError> {
+        Ok(match scope {
+            LogoutScope::Local => {
+                u64::from(self.store.revoke_session(who.session_id, Some(who.user_id)).await?)
+            }
+            LogoutScope::Global => self.store.revoke_user_sessions(who.user_id, None).await?,
+            LogoutScope::Others => {
+                self.store
+                    .revoke_user_sessions(who.user_id, Some(who.session_id))
+                    .await?
+            }
+        })
+    }
+
+    /// The user with this id. Errors: [`AuthError::NotFound`].
+    pub async fn user(&self, id: Uuid) -> Result<User, AuthError> {
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(AuthError::NotFound("user"))
+    }
+
+    /// Changes the caller's password and revokes every other session.
+    ///
+    /// Errors: [`AuthError::Validation`] (field `new_password`),
+    /// [`AuthError::WrongPassword`].
+    pub async fn change_password(
+        &self,
+        who: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        let new = Password::parse_field("new_password", new, &self.config.password_policy)?;
+        let hash = self
+            .store
+            .password_hash(who.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if !self
+            .hasher
+            .verify(&Password::unchecked(current), &hash)
+            .await?
+            .valid
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        let fresh = self.hasher.hash(&new).await?;
+        self.store
+            .set_password_hash(who.user_id, &fresh, Some(who.session_id))
+            .await?;
+        Ok(())
+    }
+
+    /// Updates the caller's profile. A changed email is unverified and gets a code.
+    pub async fn update_profile(
+        &self,
+        user_id: Uuid,
+        mut update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        update.email_verified = None;
+        self.apply_update(user_id, update).await
+    }
+
+    async fn apply_update(&self, user_id: Uuid, update: ProfileUpdate) -> Result<User, AuthError> {
+        let email = update.email.as_deref().map(Email::parse).transpose()?;
+        let (first_name, last_name) =
+            Self::parse_names(update.first_name.as_deref(), update.last_name.as_deref())?;
+        let current = self.user(user_id).await?;
+        let email_changed = email
+            .as_ref()
+            .is_some_and(|e| current.email.as_deref() != Some(e.as_str()));
+        let email_verified = match update.email_verified {
+            Some(v) => Some(v),
+            None if email_changed => Some(false),
+            None => None,
+        };
+        let user = self
+            .store
+            .update_user(
+                user_id,
+                UserUpdate {
+                    email: if email_changed { email } else { None },
+                    first_name,
+                    last_name,
+                    email_verified,
+                },
+            )
+            .await
+            .map_err(|e| match AuthError::from(e) {
+                AuthError::NotFound(_) => AuthError::NotFound("user"),
+                other => other,
+            })?;
+        if email_changed && !user.email_verified {
+            self.send_code(&user).await?;
+        }
+        Ok(user)
+    }
+
+    /// The caller's login attempts, newest first: at most `limit` (1 to 100), strictly
+    /// before `before` when given.
+    pub async fn login_history(
+        &self,
+        user_id: Uuid,
+        limit: u32,
+        before: Option<OffsetDateTime>,
+    ) -> Result<Vec<LoginEvent>, AuthError> {
+        Ok(self
+            .store
+            .login_history(user_id, limit.clamp(1, 100), before)
+            .await?)
+    }
+
+    /// The user's live sessions, newest first; `current` marks `current_session`.
+    pub async fn sessions(
+        &self,
+        user_id: Uuid,
+        current_session: Option<Uuid>,
+    ) -> Result<Vec<SessionInfo>, AuthError> {
+        let now = self.clock.now();
+        let idle = self.config.idle_ttl;
+        Ok(self
+            .store
+            .list_sessions(user_id, now)
+            .await?
+            .into_iter()
+            .filter(|s| s.last_refreshed_at + idle > now)
+            .map(|s| SessionInfo {
+                current: Some(s.id) == current_session,
+                id: s.id,
+                created_at: s.created_at,
+                last_refreshed_at: s.last_refreshed_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the user's sessions. Errors: [`AuthError::NotFound`] if the
+    /// session is not a live session of this user.
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<(), AuthError> {
+        if self.store.revoke_session(session_id, Some(user_id)).await? {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound("session"))
+        }
+    }
+
+    /// Users matching `query` (login, email or names, ignoring case), paginated;
+    /// `limit` is clamped to 1..=100.
+    pub async fn list_users(
+        &self,
+        query: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<User>, AuthError> {
+        let query = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        Ok(self
+            .store
+            .list_users(query, limit.clamp(1, 100), offset)
+            .await?)
+    }
+
+    /// Administrative profile update; may also set `email_verified`.
+    pub async fn admin_update_user(
+        &self,
+        user_id: Uuid,
+        update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        self.apply_update(user_id, update).await
+    }
+
+    /// Deletes a user with all its data. Errors: [`AuthError::NotFound`].
+    pub async fn delete_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .delete_user(user_id)
+            .await
+            .map_err(|e| not_found(e, "user"))
+    }
+
+    /// Blocks a user and revokes every session of it at once.
+    pub async fn block_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .set_user_status(user_id, UserStatus::Blocked)
+            .await
+            .map_err(|e| not_found(e, "user"))?;
+        Ok(())
+    }
+
+    /// Unblocks a user; the user must log in again.
+    pub async fn unblock_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .set_user_status(user_id, UserStatus::Active)
+            .await
+            .map_err(|e| not_found(e, "user"))?;
+        Ok(())
+    }
+
+    /// Revokes every session of a user; returns how many.
+    pub async fn revoke_user_sessions(&self, user_id: Uuid) -> Result<u64, AuthError> {
+        self.user(user_id).await?;
+        Ok(self.store.revoke_user_sessions(user_id, None).await?)
+    }
+
+    /// Every role.
+    pub async fn roles(&self) -> Result<Vec<Role>, AuthError> {
+        Ok(self.store.list_roles().await?)
+    }
+
+    /// Creates a role. Errors: [`AuthError::Validation`], [`AuthError::RoleExists`].
+    pub async fn create_role(
+        &self,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<Role, AuthError> {
+        let name = RoleName::parse(name)?;
+        Ok(self
+            .store
+            .create_role(Role {
+                name: name.as_str().to_owned(),
+                description,
+            })
+            .await?)
+    }
+
+    /// Deletes a role. Errors: [`AuthError::ProtectedRole`] for `admin`,
+    /// [`AuthError::NotFound`].
+    pub async fn delete_role(&self, name: &str) -> Result<(), AuthError> {
+        if name == RoleName::ADMIN {
+            return Err(AuthError::ProtectedRole);
+        }
+        self.store
+            .delete_role(name)
+            .await
+            .map_err(|e| not_found(e, "role"))
+    }
+
+    /// Grants a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
+    pub async fn grant_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        self.store
+            .grant_role(user_id, role)
+            .await
+            .map_err(|e| not_found(e, "user or role"))
+    }
+
+    /// Revokes a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
+    pub async fn revoke_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        self.store
+            .revoke_role(user_id, role)
+            .await
+            .map_err(|e| not_found(e, "user or role"))
+    }
+
+    /// Makes sure an administrator account exists: creates `login` with the `admin`
+    /// role and a verified email if absent, or grants `admin` to the existing account.
+    pub async fn ensure_admin(&self, login: &str, password: &str) -> Result<User, AuthError> {
+        let login = Login::parse(login)?;
+        if let Some(user) = self.grant_admin_if_exists(login.as_str()).await? {
+            return Ok(user);
+        }
+        let password = Password::parse(password, &self.config.password_policy)?;
+        let password_hash = self.hasher.hash(&password).await?;
+        let created = self
+            .store
+            .create_user(NewUser {
+                id: Uuid::now_v7(),
+                login: login.clone(),
+                email: None,
+                first_name: None,
+                last_name: None,
+                password_hash,
+                email_verified: true,
+                roles: vec![RoleName::ADMIN.to_owned()],
+                created_at: self.clock.now(),
+            })
+            .await;
+        match created {
+            Ok(u) => Ok(u),
+            // Another instance created it between our read and our insert.
+            Err(StoreError::LoginTaken) => self
+                .grant_admin_if_exists(login.as_str())
+                .await?
+                .ok_or(AuthError::LoginTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn grant_admin_if_exists(&self, login: &str) -> Result<Option<User>, AuthError> {
+        let Some(creds) = self.store.credentials_by_login(login).await? else {
+            return Ok(None);
+        };
+        if !creds.user.roles.iter().any(|r| r == RoleName::ADMIN) {
+            self.store.grant_role(creds.user.id, RoleName::ADMIN).await?;
+        }
+        self.user(creds.user.id).await.map(Some)
+    }
+
+    /// Deletes dead sessions and expired verification codes; returns how many rows.
+    pub async fn purge_expired(&self) -> Result<u64, AuthError> {
+        Ok(self
+            .store
+            .purge_expired(self.clock.now(), self.config.idle_ttl)
+            .await?)
+    }
+}
+
+fn not_found(e: StoreError, what: &'static str) -> AuthError {
+    match e {
+        StoreError::NotFound => AuthError::NotFound(what),
+        other => other.into(),
+    }
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+fn random_code() -> String {
+    // Rejection sampling keeps all million codes equally likely.
+    loop {
+        let mut b = [0u8; 4];
+        aws_lc_rs::rand::fill(&mut b).expect("the system random source works");
+        let n = u32::from_be_bytes(b);
+        if n < 4_294_000_000 {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}

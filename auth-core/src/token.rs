@@ -1,0 +1,417 @@
+//! JWT access tokens: a key set with rotation, issuing, verification and JWKS.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The `typ` header of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Errors loading or creating keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The PEM or DER input is not a key of the expected kind.
+    #[error("invalid key material: {0}")]
+    Invalid(&'static str),
+    /// The HMAC secret is shorter than 32 bytes.
+    #[error("HS256 secrets must be at least 32 bytes")]
+    WeakSecret,
+    /// Random generation failed.
+    #[error("key generation failed")]
+    Generation,
+    /// No signing key in the key set.
+    #[error("the key set has no signing key")]
+    NoSigningKey,
+}
+
+/// Why an access token was rejected. Shown in logs only; clients get one answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a JWT, or header/claims do not parse.
+    #[error("malformed token")]
+    Malformed,
+    /// `typ` is not `at+jwt`.
+    #[error("wrong token type")]
+    WrongType,
+    /// `kid` missing or not in the key set.
+    #[error("unknown key id")]
+    UnknownKey,
+    /// Signature, algorithm, issuer, audience or required claims failed.
+    #[error("token rejected: {0}")]
+    Rejected(String),
+    /// `exp` has passed.
+    #[error("token expired")]
+    Expired,
+    /// `iat` lies in the future.
+    #[error("token issued in the future")]
+    NotYetValid,
+}
+
+/// Claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// User id.
+    pub sub: Uuid,
+    /// Session id.
+    pub sid: Uuid,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+    /// Role names at issue time.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The algorithm of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// Ed25519 signatures; public keys are published in the JWKS.
+    EdDSA,
+    /// HMAC-SHA256 with a shared secret; for single-service setups, never published.
+    HS256,
+}
+
+impl KeyAlgorithm {
+    fn jwt(self) -> Algorithm {
+        match self {
+            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+            KeyAlgorithm::HS256 => Algorithm::HS256,
+        }
+    }
+}
+
+/// One key: a `kid`, an algorithm, a verifying half and possibly a signing half.
+#[derive(Clone)]
+pub struct Key {
+    kid: String,
+    alg: KeyAlgorithm,
+    encoding: Option<EncodingKey>,
+    decoding: DecodingKey,
+    /// Base64url Ed25519 public key, for the JWKS.
+    public_x: Option<String>,
+    /// PKCS#8 DER of an Ed25519 private key, for saving generated keys.
+    pkcs8: Option<Arc<Vec<u8>>>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.encoding.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ed25519_thumbprint(x: &str) -> String {
+    // RFC 7638 thumbprint of the public JWK: a stable kid that reveals nothing new.
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin).ok_or(KeyError::Invalid("PEM label"))? + begin.len();
+    let stop = pem[start..].find(&end).ok_or(KeyError::Invalid("PEM end"))? + start;
+    let b64: String = pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    STANDARD
+        .decode(b64)
+        .map_err(|_| KeyError::Invalid("PEM base64"))
+}
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw key follows.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+impl Key {
+    /// A new random Ed25519 signing key; its `kid` is its RFC 7638 thumbprint.
+    pub fn generate_ed25519() -> Result<Self, KeyError> {
+        let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
+            .map_err(|_| KeyError::Generation)?;
+        Self::ed25519_from_pkcs8_der(doc.as_ref())
+    }
+
+    /// An Ed25519 signing key from PKCS#8 DER (v1 or v2).
+    pub fn ed25519_from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map_err(|_| KeyError::Invalid("Ed25519 PKCS#8"))?;
+        // Normalise to v2 (with public key), the form the signer accepts.
+        let v2 = pair
+            .to_pkcs8()
+            .map_err(|_| KeyError::Invalid("Ed25519 PKCS#8"))?;
+        let raw = pair.public_key().as_ref().to_vec();
+        let x = URL_SAFE_NO_PAD.encode(&raw);
+        Ok(Self {
+            kid: ed25519_thumbprint(&x),
+            alg: KeyAlgorithm::EdDSA,
+            encoding: Some(EncodingKey::from_ed_der(v2.as_ref())),
+            decoding: DecodingKey::from_ed_der(&raw),
+            public_x: Some(x),
+            pkcs8: Some(Arc::new(v2.as_ref().to_vec())),
+        })
+    }
+
+    /// An Ed25519 signing key from a `PRIVATE KEY` PEM (PKCS#8), as written by
+    /// `openssl genpkey -algorithm ed25519`.
+    pub fn ed25519_from_pem(pem: &str) -> Result<Self, KeyError> {
+        Self::ed25519_from_pkcs8_der(&pem_body(pem, "PRIVATE KEY")?)
+    }
+
+    /// A verify-only Ed25519 key from a `PUBLIC KEY` PEM (SubjectPublicKeyInfo): a
+    /// retired key whose tokens stay valid until they expire.
+    pub fn ed25519_public_from_pem(pem: &str) -> Result<Self, KeyError> {
+        let der = pem_body(pem, "PUBLIC KEY")?;
+        let raw = der
+            .strip_prefix(&ED25519_SPKI_PREFIX[..])
+            .filter(|raw| raw.len() == 32)
+            .ok_or(KeyError::Invalid("Ed25519 public key"))?;
+        let x = URL_SAFE_NO_PAD.encode(raw);
+        Ok(Self {
+            kid: ed25519_thumbprint(&x),
+            alg: KeyAlgorithm::EdDSA,
+            encoding: None,
+            decoding: DecodingKey::from_ed_der(raw),
+            public_x: Some(x),
+            pkcs8: None,
+        })
+    }
+
+    /// An HS256 key from a secret of at least 32 bytes, with the given `kid`.
+    pub fn hs256(kid: impl Into<String>, secret: &[u8]) -> Result<Self, KeyError> {
+        if secret.len() < 32 {
+            return Err(KeyError::WeakSecret);
+        }
+        Ok(Self {
+            kid: kid.into(),
+            alg: KeyAlgorithm::HS256,
+            encoding: Some(EncodingKey::from_secret(secret)),
+            decoding: DecodingKey::from_secret(secret),
+            public_x: None,
+            pkcs8: None,
+        })
+    }
+
+    /// The same key without its signing half.
+    pub fn verify_only(mut self) -> Self {
+        self.encoding = None;
+        self.pkcs8 = None;
+        self
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.alg
+    }
+
+    /// PKCS#8 PEM of an Ed25519 private key, to save a generated key; `None` for other
+    /// keys. Handle the result as a secret.
+    pub fn to_pkcs8_pem(&self) -> Option<String> {
+        let der = self.pkcs8.as_ref()?;
+        let b64 = STANDARD.encode(der.as_slice());
+        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PRIVATE KEY-----\n");
+        Some(pem)
+    }
+}
+
+/// A public key in a JWK Set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    /// Key type (`OKP`).
+    pub kty: String,
+    /// Curve (`Ed25519`).
+    pub crv: String,
+    /// Base64url public key.
+    pub x: String,
+    /// Key id.
+    pub kid: String,
+    /// Algorithm (`EdDSA`).
+    pub alg: String,
+    /// Use (`sig`).
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// A JWK Set (RFC 7517).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+struct Entry {
+    key: Key,
+    validation: Validation,
+}
+
+/// The keys of a service: one signs, all verify.
+///
+/// Rotation: load the new key as signing key and keep the old one as a verifying key
+/// until the last token it signed has expired.
+#[derive(Clone)]
+pub struct KeySet {
+    entries: Arc<HashMap<String, Entry>>,
+    signing_kid: String,
+    issuer: String,
+    audience: String,
+    leeway: i64,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("signing_kid", &self.signing_kid)
+            .field("kids", &self.entries.keys().collect::<Vec<_>>())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl KeySet {
+    /// A key set that signs with `signing` and checks `iss` and `aud`.
+    /// `leeway_secs` is the clock skew tolerated on `exp` and `iat`.
+    pub fn new(
+        signing: Key,
+        verifying: impl IntoIterator<Item = Key>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway_secs: u32,
+    ) -> Result<Self, KeyError> {
+        if signing.encoding.is_none() {
+            return Err(KeyError::NoSigningKey);
+        }
+        let issuer = issuer.into();
+        let audience = audience.into();
+        let signing_kid = signing.kid.clone();
+        let mut entries = HashMap::new();
+        for key in std::iter::once(signing).chain(verifying) {
+            let mut v = Validation::new(key.alg.jwt());
+            v.set_issuer(&[&issuer]);
+            v.set_audience(&[&audience]);
+            v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+            // Expiry is checked against the service's clock, not the system's.
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.leeway = 0;
+            entries
+                .entry(key.kid.clone())
+                .or_insert(Entry { key, validation: v });
+        }
+        Ok(Self {
+            entries: Arc::new(entries),
+            signing_kid,
+            issuer,
+            audience,
+            leeway: i64::from(leeway_secs),
+        })
+    }
+
+    /// The issuer (`iss`) of tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience (`aud`) of tokens.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> &Key {
+        &self.entries[&self.signing_kid].key
+    }
+
+    /// Signs claims with the signing key.
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, jsonwebtoken::errors::Error> {
+        let key = self.signing_key();
+        let mut header = Header::new(key.alg.jwt());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(key.kid.clone());
+        let enc = key
+            .encoding
+            .as_ref()
+            .expect("KeySet::new requires a signing key");
+        jsonwebtoken::encode(&header, claims, enc)
+    }
+
+    /// Verifies signature and claims of an access token at `now_unix` (seconds):
+    /// `typ`, a known `kid` whose algorithm must match the header's, `iss`, `aud`,
+    /// required claims, `exp` in the future and `iat` not in the future.
+    pub fn verify(&self, token: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt"))
+        {
+            return Err(TokenError::WrongType);
+        }
+        let entry = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.entries.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        // The key pins the algorithm: a header naming another one is rejected by the
+        // validation's algorithm list before any signature check.
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
+            .map_err(|e| TokenError::Rejected(e.to_string()))?;
+        let claims = data.claims;
+        if claims.exp + self.leeway <= now_unix {
+            return Err(TokenError::Expired);
+        }
+        if claims.iat - self.leeway > now_unix {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The public verification keys as a JWK Set; symmetric keys are never included.
+    pub fn jwks(&self) -> JwkSet {
+        let mut keys: Vec<Jwk> = self
+            .entries
+            .values()
+            .filter_map(|e| {
+                e.key.public_x.as_ref().map(|x| Jwk {
+                    kty: "OKP".into(),
+                    crv: "Ed25519".into(),
+                    x: x.clone(),
+                    kid: e.key.kid.clone(),
+                    alg: "EdDSA".into(),
+                    use_: "sig".into(),
+                })
+            })
+            .collect();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        JwkSet { keys }
+    }
+}
