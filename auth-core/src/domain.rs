@@ -252,10 +252,7 @@ impl Password {
         if !policy.specials.is_empty() && !raw.chars().any(|c| policy.specials.contains(c)) {
             return Err(ValidationError::new(
                 field,
-                format!(
-                    "password must contain at least one of {}",
-                    policy.specials
-                ),
+                format!("password must contain at least one of {}", policy.specials),
             ));
         }
         Ok(Self(raw.to_owned()))

@@ -81,7 +81,7 @@ pub use service::{
     SessionInfo, TokenPair,
 };
 pub use store::{
-    AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest, ReusePolicy,
-    Role, Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
+    AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest, ReusePolicy, Role,
+    Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
 };
 pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};

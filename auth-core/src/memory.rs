@@ -107,10 +107,10 @@ impl AuthStore for MemoryStore {
         if st.by_login.contains_key(&login_key) {
             return Err(StoreError::LoginTaken);
         }
-        if let Some(email) = &user.email {
-            if st.by_email.contains_key(email.as_str()) {
-                return Err(StoreError::EmailTaken);
-            }
+        if let Some(email) = &user.email
+            && st.by_email.contains_key(email.as_str())
+        {
+            return Err(StoreError::EmailTaken);
         }
         if user.roles.iter().any(|r| !st.roles.contains_key(r)) {
             return Err(StoreError::NotFound);
@@ -168,14 +168,13 @@ impl AuthStore for MemoryStore {
         let Some(current) = st.users.get(&id).cloned() else {
             return Err(StoreError::NotFound);
         };
-        if let Some(email) = &update.email {
-            if st
+        if let Some(email) = &update.email
+            && st
                 .by_email
                 .get(email.as_str())
                 .is_some_and(|owner| *owner != id)
-            {
-                return Err(StoreError::EmailTaken);
-            }
+        {
+            return Err(StoreError::EmailTaken);
         }
         let mut row = current.clone();
         if let Some(email) = update.email {
@@ -294,7 +293,10 @@ impl AuthStore for MemoryStore {
         if !st.users.contains_key(&user_id) || !st.roles.contains_key(role) {
             return Err(StoreError::NotFound);
         }
-        st.grants.entry(user_id).or_default().insert(role.to_owned());
+        st.grants
+            .entry(user_id)
+            .or_default()
+            .insert(role.to_owned());
         Ok(())
     }
 

@@ -178,9 +178,15 @@ mod tests {
     async fn verify_accepts_the_right_password_only() {
         let h = PasswordHasher::new(cheap()).unwrap();
         let phc = h.hash(&Password::unchecked("Passw0rd!")).await.unwrap();
-        let ok = h.verify(&Password::unchecked("Passw0rd!"), &phc).await.unwrap();
+        let ok = h
+            .verify(&Password::unchecked("Passw0rd!"), &phc)
+            .await
+            .unwrap();
         assert!(ok.valid && !ok.needs_rehash);
-        let bad = h.verify(&Password::unchecked("passw0rd!"), &phc).await.unwrap();
+        let bad = h
+            .verify(&Password::unchecked("passw0rd!"), &phc)
+            .await
+            .unwrap();
         assert!(!bad.valid);
     }
 
@@ -193,7 +199,10 @@ mod tests {
             ..cheap()
         })
         .unwrap();
-        let v = new.verify(&Password::unchecked("Passw0rd!"), &phc).await.unwrap();
+        let v = new
+            .verify(&Password::unchecked("Passw0rd!"), &phc)
+            .await
+            .unwrap();
         assert!(v.valid && v.needs_rehash);
     }
 

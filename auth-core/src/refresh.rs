@@ -138,7 +138,11 @@ mod tests {
             for bit in 0..8 {
                 let mut bad = raw.clone();
                 bad[byte] ^= 1 << bit;
-                assert_eq!(c.decode(&URL_SAFE_NO_PAD.encode(&bad)), None, "{byte}:{bit}");
+                assert_eq!(
+                    c.decode(&URL_SAFE_NO_PAD.encode(&bad)),
+                    None,
+                    "{byte}:{bit}"
+                );
             }
         }
     }

@@ -9,7 +9,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};
+use crate::domain::{
+    Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
+};
 use crate::error::{AuthError, StoreError};
 use crate::mailer::{Mailer, NoopMailer};
 use crate::password::{Argon2Params, PasswordHasher};
@@ -296,8 +298,11 @@ impl AuthService {
         last: Option<&str>,
     ) -> Result<(Option<PersonName>, Option<PersonName>), ValidationError> {
         Ok((
-            first.map(|n| PersonName::parse("first_name", n)).transpose()?,
-            last.map(|n| PersonName::parse("last_name", n)).transpose()?,
+            first
+                .map(|n| PersonName::parse("first_name", n))
+                .transpose()?,
+            last.map(|n| PersonName::parse("last_name", n))
+                .transpose()?,
         ))
     }
 
@@ -521,9 +526,7 @@ impl AuthService {
             .await?;
         match outcome {
             RefreshOutcome::Rotated { session, roles }
-            | RefreshOutcome::Retried { session, roles } => {
-                self.issue_pair(&session, roles, now)
-            }
+            | RefreshOutcome::Retried { session, roles } => self.issue_pair(&session, roles, now),
             RefreshOutcome::Reused { user_id, revoked } => {
                 tracing::warn!(
                     %user_id, %session_id, revoked, policy = ?self.config.reuse_policy,
@@ -575,9 +578,11 @@ impl AuthService {
     /// Returns how many sessions were revoked.
     pub async fn logout(&self, who: &Principal, scope: LogoutScope) -> Result<u64, AuthError> {
         Ok(match scope {
-            LogoutScope::Local => {
-                u64::from(self.store.revoke_session(who.session_id, Some(who.user_id)).await?)
-            }
+            LogoutScope::Local => u64::from(
+                self.store
+                    .revoke_session(who.session_id, Some(who.user_id))
+                    .await?,
+            ),
             LogoutScope::Global => self.store.revoke_user_sessions(who.user_id, None).await?,
             LogoutScope::Others => {
                 self.store
@@ -868,7 +873,9 @@ impl AuthService {
             return Ok(None);
         };
         if !creds.user.roles.iter().any(|r| r == RoleName::ADMIN) {
-            self.store.grant_role(creds.user.id, RoleName::ADMIN).await?;
+            self.store
+                .grant_role(creds.user.id, RoleName::ADMIN)
+                .await?;
         }
         self.user(creds.user.id).await.map(Some)
     }
@@ -908,6 +915,121 @@ fn random_code() -> String {
         let n = u32::from_be_bytes(b);
         if n < 4_294_000_000 {
             return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MockAuthStore;
+    use crate::token::Key;
+
+    fn service(store: MockAuthStore) -> AuthService {
+        let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
+        AuthService::new(
+            Arc::new(store),
+            keys,
+            &RefreshSecret::generate(),
+            AuthConfig {
+                argon2: Argon2Params {
+                    m_cost: 1024,
+                    t_cost: 1,
+                    p_cost: 1,
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unknown_login_reads_once_and_writes_nothing() {
+        let mut store = MockAuthStore::new();
+        store
+            .expect_credentials_by_login()
+            .times(1)
+            .returning(|_| Ok(None));
+        // Any other call (record_login, create_session) would panic the mock.
+        let err = service(store)
+            .login("ghost", "Passw0rd!", ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_login_never_reaches_the_store() {
+        let err = service(MockAuthStore::new())
+            .login("not a login!", "x", ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_refresh_token_never_reaches_the_store() {
+        let err = service(MockAuthStore::new())
+            .refresh("garbage")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidRefreshToken));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_reported_as_unavailable() {
+        let mut store = MockAuthStore::new();
+        store
+            .expect_session_status()
+            .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
+        let auth = service(store);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let token = auth
+            .keys()
+            .sign(&AccessClaims {
+                iss: "iss".into(),
+                aud: "aud".into(),
+                sub: Uuid::new_v4(),
+                sid: Uuid::new_v4(),
+                iat: now,
+                exp: now + 60,
+                jti: Uuid::new_v4(),
+                roles: vec![],
+            })
+            .unwrap();
+        assert!(matches!(
+            auth.authenticate(&token).await,
+            Err(AuthError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn reuse_reported_by_the_store_becomes_refresh_token_reused() {
+        let mut store = MockAuthStore::new();
+        let user_id = Uuid::new_v4();
+        store
+            .expect_refresh_session()
+            .withf(|r| r.counter == 3 && r.reuse_policy == ReusePolicy::RevokeUser)
+            .returning(move |_| {
+                Ok(RefreshOutcome::Reused {
+                    user_id,
+                    revoked: 2,
+                })
+            });
+        let auth = service(store);
+        let token = auth.refresh_codec().encode(Uuid::new_v4(), 3);
+        assert!(matches!(
+            auth.refresh(&token).await,
+            Err(AuthError::RefreshTokenReused)
+        ));
+    }
+
+    #[test]
+    fn verification_codes_are_six_digits() {
+        for _ in 0..200 {
+            let c = random_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
         }
     }
 }

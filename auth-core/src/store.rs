@@ -372,8 +372,7 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
     ///
     /// Of any number of concurrent calls with the same current counter exactly one
     /// rotates.
-    async fn refresh_session(&self, request: RefreshRequest)
-    -> Result<RefreshOutcome, StoreError>;
+    async fn refresh_session(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
 
     /// Revokes one session. With `user_id`, only if the session belongs to that user.
     /// Returns `false` if no live session matched.

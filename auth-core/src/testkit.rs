@@ -125,7 +125,10 @@ fn refresh_req(session_id: Uuid, counter: u64, at: OffsetDateTime) -> RefreshReq
 }
 
 async fn user_with_session(store: &dyn AuthStore, login: &str) -> (User, Session) {
-    let user = store.create_user(new_user(login, None)).await.expect("create user");
+    let user = store
+        .create_user(new_user(login, None))
+        .await
+        .expect("create user");
     let session = new_session(user.id, now());
     store
         .create_session(session.clone())
@@ -135,7 +138,12 @@ async fn user_with_session(store: &dyn AuthStore, login: &str) -> (User, Session
 }
 
 async fn is_revoked(store: &dyn AuthStore, id: Uuid) -> bool {
-    store.session(id).await.expect("read").expect("exists").revoked
+    store
+        .session(id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .revoked
 }
 
 /// Created users are found by id and by login in any case, with their hash.
@@ -149,7 +157,10 @@ pub async fn users_are_created_and_found_ignoring_case(store: Arc<dyn AuthStore>
     assert_eq!(created.status, UserStatus::Active);
     assert!(created.roles.is_empty());
     assert_eq!(created.created_at, nu.created_at);
-    assert_eq!(store.user_by_id(created.id).await.unwrap(), Some(created.clone()));
+    assert_eq!(
+        store.user_by_id(created.id).await.unwrap(),
+        Some(created.clone())
+    );
     let creds = store.credentials_by_login("aLICE").await.unwrap().unwrap();
     assert_eq!(creds.user, created);
     assert_eq!(creds.password_hash, nu.password_hash);
@@ -241,7 +252,9 @@ pub async fn updates_change_fields_and_keep_emails_unique(store: Arc<dyn AuthSto
         .await
         .unwrap();
     assert!(matches!(
-        store.update_user(Uuid::new_v4(), UserUpdate::default()).await,
+        store
+            .update_user(Uuid::new_v4(), UserUpdate::default())
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -263,7 +276,13 @@ pub async fn deleting_a_user_deletes_its_data(store: Arc<dyn AuthStore>) {
     assert!(store.user_by_id(user.id).await.unwrap().is_none());
     assert!(store.session(session.id).await.unwrap().is_none());
     assert!(store.session_status(session.id).await.unwrap().is_none());
-    assert!(store.login_history(user.id, 10, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .login_history(user.id, 10, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         store.delete_user(user.id).await,
         Err(StoreError::NotFound)
@@ -294,19 +313,27 @@ pub async fn users_are_listed_filtered_and_paginated(store: Arc<dyn AuthStore>) 
         logins(store.list_users(None, 10, 0).await.unwrap()),
         ["alice", "bob", "carol"]
     );
+    assert_eq!(logins(store.list_users(None, 1, 1).await.unwrap()), ["bob"]);
     assert_eq!(
-        logins(store.list_users(None, 1, 1).await.unwrap()),
-        ["bob"]
-    );
-    assert_eq!(
-        logins(store.list_users(Some("EXAMPLE.COM".into()), 10, 0).await.unwrap()),
+        logins(
+            store
+                .list_users(Some("EXAMPLE.COM".into()), 10, 0)
+                .await
+                .unwrap()
+        ),
         ["alice", "carol"]
     );
     assert_eq!(
         logins(store.list_users(Some("smi".into()), 10, 0).await.unwrap()),
         ["bob"]
     );
-    assert!(store.list_users(Some("%".into()), 10, 0).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_users(Some("%".into()), 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.list_users(None, 10, 5).await.unwrap().is_empty());
 }
 
@@ -323,7 +350,10 @@ pub async fn roles_are_created_granted_revoked_and_deleted(store: Arc<dyn AuthSt
         store.create_role(editor.clone()).await,
         Err(StoreError::RoleExists)
     ));
-    assert_eq!(names(store.list_roles().await.unwrap()), ["admin", "editor"]);
+    assert_eq!(
+        names(store.list_roles().await.unwrap()),
+        ["admin", "editor"]
+    );
     let user = store.create_user(new_user("alice", None)).await.unwrap();
     store.grant_role(user.id, "editor").await.unwrap();
     store.grant_role(user.id, "editor").await.unwrap();
@@ -347,7 +377,15 @@ pub async fn roles_are_created_granted_revoked_and_deleted(store: Arc<dyn AuthSt
         ["editor"]
     );
     store.delete_role("editor").await.unwrap();
-    assert!(store.user_by_id(user.id).await.unwrap().unwrap().roles.is_empty());
+    assert!(
+        store
+            .user_by_id(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .roles
+            .is_empty()
+    );
     assert!(matches!(
         store.delete_role("editor").await,
         Err(StoreError::NotFound)
@@ -361,7 +399,10 @@ pub async fn blocking_revokes_every_session_of_the_user(store: Arc<dyn AuthStore
     store.create_session(s2.clone()).await.unwrap();
     let (_, other) = user_with_session(&*store, "bob").await;
     assert_eq!(
-        store.set_user_status(user.id, UserStatus::Blocked).await.unwrap(),
+        store
+            .set_user_status(user.id, UserStatus::Blocked)
+            .await
+            .unwrap(),
         2
     );
     assert!(is_revoked(&*store, s1.id).await && is_revoked(&*store, s2.id).await);
@@ -371,7 +412,10 @@ pub async fn blocking_revokes_every_session_of_the_user(store: Arc<dyn AuthStore
         UserStatus::Blocked
     );
     assert_eq!(
-        store.set_user_status(user.id, UserStatus::Active).await.unwrap(),
+        store
+            .set_user_status(user.id, UserStatus::Active)
+            .await
+            .unwrap(),
         0
     );
     assert!(matches!(
@@ -386,8 +430,10 @@ pub async fn blocking_revokes_every_session_of_the_user(store: Arc<dyn AuthStore
 pub async fn refresh_rotates_then_retries_within_the_grace_window(store: Arc<dyn AuthStore>) {
     let (user, s) = user_with_session(&*store, "alice").await;
     let t1 = s.created_at + Duration::seconds(60);
-    let RefreshOutcome::Rotated { session, roles } =
-        store.refresh_session(refresh_req(s.id, 0, t1)).await.unwrap()
+    let RefreshOutcome::Rotated { session, roles } = store
+        .refresh_session(refresh_req(s.id, 0, t1))
+        .await
+        .unwrap()
     else {
         panic!("expected rotation");
     };
@@ -423,9 +469,15 @@ pub async fn reuse_outside_the_grace_window_revokes_every_session_of_the_user(
     store.create_session(sibling.clone()).await.unwrap();
     let (_, stranger) = user_with_session(&*store, "bob").await;
     let t1 = s.created_at + Duration::seconds(1);
-    store.refresh_session(refresh_req(s.id, 0, t1)).await.unwrap();
+    store
+        .refresh_session(refresh_req(s.id, 0, t1))
+        .await
+        .unwrap();
     let late = t1 + Duration::seconds(10) + Duration::microseconds(1);
-    let out = store.refresh_session(refresh_req(s.id, 0, late)).await.unwrap();
+    let out = store
+        .refresh_session(refresh_req(s.id, 0, late))
+        .await
+        .unwrap();
     assert_eq!(
         out,
         RefreshOutcome::Reused {
@@ -438,7 +490,10 @@ pub async fn reuse_outside_the_grace_window_revokes_every_session_of_the_user(
     assert!(!is_revoked(&*store, stranger.id).await);
     // The legitimate holder of counter 1 is now locked out too.
     assert_eq!(
-        store.refresh_session(refresh_req(s.id, 1, late)).await.unwrap(),
+        store
+            .refresh_session(refresh_req(s.id, 1, late))
+            .await
+            .unwrap(),
         RefreshOutcome::Rejected
     );
 }
@@ -450,7 +505,10 @@ pub async fn reuse_with_the_session_policy_revokes_only_that_session(store: Arc<
     store.create_session(sibling.clone()).await.unwrap();
     let t = s.created_at;
     for c in 0..3 {
-        store.refresh_session(refresh_req(s.id, c, t)).await.unwrap();
+        store
+            .refresh_session(refresh_req(s.id, c, t))
+            .await
+            .unwrap();
     }
     // Two behind is reuse even inside the grace window.
     let req = RefreshRequest {
@@ -476,9 +534,24 @@ pub async fn refresh_rejects_dead_sessions_blocked_users_and_future_counters(
     let (user, s) = user_with_session(&*store, "alice").await;
     let t = s.created_at;
     let rejected = |o: RefreshOutcome| assert_eq!(o, RefreshOutcome::Rejected);
-    rejected(store.refresh_session(refresh_req(Uuid::new_v4(), 0, t)).await.unwrap());
-    rejected(store.refresh_session(refresh_req(s.id, 1, t)).await.unwrap());
-    rejected(store.refresh_session(refresh_req(s.id, u64::MAX, t)).await.unwrap());
+    rejected(
+        store
+            .refresh_session(refresh_req(Uuid::new_v4(), 0, t))
+            .await
+            .unwrap(),
+    );
+    rejected(
+        store
+            .refresh_session(refresh_req(s.id, 1, t))
+            .await
+            .unwrap(),
+    );
+    rejected(
+        store
+            .refresh_session(refresh_req(s.id, u64::MAX, t))
+            .await
+            .unwrap(),
+    );
     rejected(
         store
             .refresh_session(refresh_req(s.id, 0, s.expires_at))
@@ -492,14 +565,30 @@ pub async fn refresh_rejects_dead_sessions_blocked_users_and_future_counters(
             .unwrap(),
     );
     assert_eq!(store.session(s.id).await.unwrap().unwrap().counter, 0);
-    store.set_user_status(user.id, UserStatus::Blocked).await.unwrap();
-    store.set_user_status(user.id, UserStatus::Active).await.unwrap();
+    store
+        .set_user_status(user.id, UserStatus::Blocked)
+        .await
+        .unwrap();
+    store
+        .set_user_status(user.id, UserStatus::Active)
+        .await
+        .unwrap();
     // Blocking revoked it; unblocking does not bring it back.
-    rejected(store.refresh_session(refresh_req(s.id, 0, t)).await.unwrap());
+    rejected(
+        store
+            .refresh_session(refresh_req(s.id, 0, t))
+            .await
+            .unwrap(),
+    );
     let fresh = new_session(user.id, t);
     store.create_session(fresh.clone()).await.unwrap();
     store.revoke_session(fresh.id, None).await.unwrap();
-    rejected(store.refresh_session(refresh_req(fresh.id, 0, t)).await.unwrap());
+    rejected(
+        store
+            .refresh_session(refresh_req(fresh.id, 0, t))
+            .await
+            .unwrap(),
+    );
 }
 
 /// 100 concurrent refreshes with the same token: one rotation, 99 retries.
@@ -571,11 +660,20 @@ pub async fn session_status_reflects_revocation_and_blocking(store: Arc<dyn Auth
         store.session_status(s.id).await.unwrap().unwrap().roles,
         ["admin"]
     );
-    store.set_user_status(user.id, UserStatus::Blocked).await.unwrap();
+    store
+        .set_user_status(user.id, UserStatus::Blocked)
+        .await
+        .unwrap();
     let st = store.session_status(s.id).await.unwrap().unwrap();
     assert!(st.revoked);
     assert_eq!(st.user_status, UserStatus::Blocked);
-    assert!(store.session_status(Uuid::new_v4()).await.unwrap().is_none());
+    assert!(
+        store
+            .session_status(Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A session is revoked once, and only by its owner when an owner is given.
@@ -598,7 +696,10 @@ pub async fn revoking_user_sessions_can_spare_one(store: Arc<dyn AuthStore>) {
     store.create_session(a.clone()).await.unwrap();
     store.create_session(b.clone()).await.unwrap();
     assert_eq!(
-        store.revoke_user_sessions(user.id, Some(keep.id)).await.unwrap(),
+        store
+            .revoke_user_sessions(user.id, Some(keep.id))
+            .await
+            .unwrap(),
         2
     );
     assert!(!is_revoked(&*store, keep.id).await);
@@ -666,7 +767,13 @@ pub async fn purge_deletes_dead_sessions_and_expired_codes(store: Arc<dyn AuthSt
     for dead in [revoked.id, idle.id, expired.id] {
         assert!(store.session(dead).await.unwrap().is_none());
     }
-    assert!(store.take_verification_attempt(user.id).await.unwrap().is_none());
+    assert!(
+        store
+            .take_verification_attempt(user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.purge_expired(t, Duration::days(7)).await.unwrap(), 0);
 }
 
@@ -698,7 +805,10 @@ pub async fn login_history_is_newest_first_with_cursor_and_limit(store: Arc<dyn 
         .unwrap();
     let all = store.login_history(user.id, 10, None).await.unwrap();
     let agents: Vec<_> = all.iter().map(|e| e.user_agent.clone().unwrap()).collect();
-    assert_eq!(agents, ["agent 4", "agent 3", "agent 2", "agent 1", "agent 0"]);
+    assert_eq!(
+        agents,
+        ["agent 4", "agent 3", "agent 2", "agent 1", "agent 0"]
+    );
     assert_eq!(all[0].ip, Some("2001:db8::1".parse().unwrap()));
     assert!(all[0].success && !all[1].success);
     let page = store
@@ -718,7 +828,13 @@ pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthS
         .create_user(new_user("alice", Some("a@example.com")))
         .await
         .unwrap();
-    assert!(store.take_verification_attempt(user.id).await.unwrap().is_none());
+    assert!(
+        store
+            .take_verification_attempt(user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let code = VerificationCode {
         user_id: user.id,
         code_hash: vec![9; 32],
@@ -726,14 +842,16 @@ pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthS
         attempts: 0,
     };
     store.put_verification_code(code.clone()).await.unwrap();
-    let first = store.take_verification_attempt(user.id).await.unwrap().unwrap();
+    let first = store
+        .take_verification_attempt(user.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.attempts, 1);
     assert_eq!(first.code_hash, code.code_hash);
     assert_eq!(first.expires_at, code.expires_at);
-    let attempts = futures::future::join_all(
-        (0..10).map(|_| store.take_verification_attempt(user.id)),
-    )
-    .await;
+    let attempts =
+        futures::future::join_all((0..10).map(|_| store.take_verification_attempt(user.id))).await;
     let mut counts: Vec<u32> = attempts
         .into_iter()
         .map(|a| a.unwrap().unwrap().attempts)
@@ -742,12 +860,30 @@ pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthS
     assert_eq!(counts, (2..=11).collect::<Vec<_>>());
     store.put_verification_code(code.clone()).await.unwrap();
     assert_eq!(
-        store.take_verification_attempt(user.id).await.unwrap().unwrap().attempts,
+        store
+            .take_verification_attempt(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
         1
     );
     store.complete_verification(user.id).await.unwrap();
-    assert!(store.user_by_id(user.id).await.unwrap().unwrap().email_verified);
-    assert!(store.take_verification_attempt(user.id).await.unwrap().is_none());
+    assert!(
+        store
+            .user_by_id(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified
+    );
+    assert!(
+        store
+            .take_verification_attempt(user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
         store
             .put_verification_code(VerificationCode {
@@ -765,7 +901,10 @@ pub async fn changing_the_password_hash_can_revoke_other_sessions(store: Arc<dyn
     let other = new_session(user.id, now());
     store.create_session(other.clone()).await.unwrap();
     assert_eq!(
-        store.set_password_hash(user.id, "$new$", None).await.unwrap(),
+        store
+            .set_password_hash(user.id, "$new$", None)
+            .await
+            .unwrap(),
         0
     );
     assert!(!is_revoked(&*store, other.id).await);

@@ -128,7 +128,10 @@ fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin).ok_or(KeyError::Invalid("PEM label"))? + begin.len();
-    let stop = pem[start..].find(&end).ok_or(KeyError::Invalid("PEM end"))? + start;
+    let stop = pem[start..]
+        .find(&end)
+        .ok_or(KeyError::Invalid("PEM end"))?
+        + start;
     let b64: String = pem[start..stop]
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -369,11 +372,10 @@ impl KeySet {
     /// required claims, `exp` in the future and `iat` not in the future.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if !header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt"))
-        {
+        if !header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
+        }) {
             return Err(TokenError::WrongType);
         }
         let entry = header
@@ -383,8 +385,9 @@ impl KeySet {
             .ok_or(TokenError::UnknownKey)?;
         // The key pins the algorithm: a header naming another one is rejected by the
         // validation's algorithm list before any signature check.
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
-            .map_err(|e| TokenError::Rejected(e.to_string()))?;
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
+                .map_err(|e| TokenError::Rejected(e.to_string()))?;
         let claims = data.claims;
         if claims.exp + self.leeway <= now_unix {
             return Err(TokenError::Expired);
@@ -413,5 +416,50 @@ impl KeySet {
             .collect();
         keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         JwkSet { keys }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keyset() -> KeySet {
+        KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn verifying_arbitrary_text_never_panics_or_accepts(s in ".{0,400}") {
+            prop_assert!(keyset().verify(&s, 0).is_err());
+        }
+
+        #[test]
+        fn verifying_jwt_shaped_garbage_never_panics_or_accepts(
+            h in "[A-Za-z0-9_-]{0,80}", c in "[A-Za-z0-9_-]{0,200}", s in "[A-Za-z0-9_-]{0,90}"
+        ) {
+            let token = format!("{h}.{c}.{s}");
+            prop_assert!(keyset().verify(&token, 0).is_err());
+        }
+
+        #[test]
+        fn mutating_one_character_of_a_valid_token_rejects_it(pos in 0usize..1000, ch in "[A-Za-z0-9_.-]") {
+            let keys = keyset();
+            let claims = AccessClaims {
+                iss: "iss".into(), aud: "aud".into(), sub: Uuid::nil(), sid: Uuid::nil(),
+                iat: 100, exp: 200, jti: Uuid::nil(), roles: vec![],
+            };
+            let token = keys.sign(&claims).unwrap();
+            let pos = pos % token.len();
+            let mut bytes = token.clone().into_bytes();
+            bytes[pos] = ch.as_bytes()[0];
+            let mutated = String::from_utf8(bytes).unwrap();
+            prop_assume!(mutated != token);
+            // Base64 padding bits can make two encodings decode equal; anything that
+            // still verifies must carry exactly the signed claims.
+            if let Ok(c) = keys.verify(&mutated, 150) {
+                prop_assert_eq!(c, claims);
+            }
+        }
     }
 }

@@ -351,7 +351,9 @@ mod login {
         let user = f.auth.register(registration("alice")).await.unwrap();
         f.auth.block_user(user.id).await.unwrap();
         assert!(matches!(
-            f.auth.login("alice", "Wrong0rd!", ClientInfo::default()).await,
+            f.auth
+                .login("alice", "Wrong0rd!", ClientInfo::default())
+                .await,
             Err(AuthError::InvalidCredentials)
         ));
         assert!(matches!(
@@ -375,7 +377,10 @@ mod login {
         .hash(&Password::unchecked(PASSWORD))
         .await
         .unwrap();
-        f.store.set_password_hash(user.id, &weak, None).await.unwrap();
+        f.store
+            .set_password_hash(user.id, &weak, None)
+            .await
+            .unwrap();
         f.login("alice").await;
         let now = f.store.password_hash(user.id).await.unwrap().unwrap();
         assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
@@ -393,7 +398,10 @@ mod refresh {
         f.clock.advance(Duration::seconds(30));
         let p1 = f.auth.refresh(&p0.refresh_token).await.unwrap();
         assert_ne!(p1.refresh_token, p0.refresh_token);
-        assert_eq!(f.auth.authenticate(&p1.access_token).await.unwrap().user_id, user.id);
+        assert_eq!(
+            f.auth.authenticate(&p1.access_token).await.unwrap().user_id,
+            user.id
+        );
         f.clock.advance(Duration::seconds(30));
         let p2 = f.auth.refresh(&p1.refresh_token).await.unwrap();
         assert_ne!(p2.refresh_token, p1.refresh_token);
@@ -598,7 +606,9 @@ mod sessions {
         let laptop = f.login("alice").await;
         let who = f.auth.authenticate(&phone.access_token).await.unwrap();
         assert!(matches!(
-            f.auth.change_password(&who, "Wrong0rd!", "N3w-passw0rd").await,
+            f.auth
+                .change_password(&who, "Wrong0rd!", "N3w-passw0rd")
+                .await,
             Err(AuthError::WrongPassword)
         ));
         let Err(AuthError::Validation(e)) = f.auth.change_password(&who, PASSWORD, "weak").await
@@ -612,7 +622,12 @@ mod sessions {
             .unwrap();
         f.auth.authenticate(&phone.access_token).await.unwrap();
         assert!(f.auth.authenticate(&laptop.access_token).await.is_err());
-        assert!(f.auth.login("alice", PASSWORD, ClientInfo::default()).await.is_err());
+        assert!(
+            f.auth
+                .login("alice", PASSWORD, ClientInfo::default())
+                .await
+                .is_err()
+        );
         f.auth
             .login("alice", "N3w-passw0rd", ClientInfo::default())
             .await
@@ -627,7 +642,11 @@ mod sessions {
         let laptop = f.login("alice").await;
         let (bob, _) = f.user_and_login("bob").await;
         let who = f.auth.authenticate(&phone.access_token).await.unwrap();
-        let list = f.auth.sessions(user.id, Some(who.session_id)).await.unwrap();
+        let list = f
+            .auth
+            .sessions(user.id, Some(who.session_id))
+            .await
+            .unwrap();
         assert_eq!(list.len(), 2);
         assert!(!list[0].current && list[1].current);
         let laptop_sid = f.auth.verify(&laptop.access_token).unwrap().sid;
@@ -667,17 +686,35 @@ mod admin {
         let f = fixture();
         let (user, p) = f.user_and_login("alice").await;
         let who = f.auth.authenticate(&p.access_token).await.unwrap();
-        assert!(matches!(who.require_role("admin"), Err(AuthError::Forbidden)));
+        assert!(matches!(
+            who.require_role("admin"),
+            Err(AuthError::Forbidden)
+        ));
         f.auth.grant_role(user.id, "admin").await.unwrap();
-        assert!(f.auth.authenticate(&p.access_token).await.unwrap().has_role("admin"));
+        assert!(
+            f.auth
+                .authenticate(&p.access_token)
+                .await
+                .unwrap()
+                .has_role("admin")
+        );
         f.auth.revoke_role(user.id, "admin").await.unwrap();
-        assert!(!f.auth.authenticate(&p.access_token).await.unwrap().has_role("admin"));
+        assert!(
+            !f.auth
+                .authenticate(&p.access_token)
+                .await
+                .unwrap()
+                .has_role("admin")
+        );
     }
 
     #[tokio::test]
     async fn roles_are_managed_and_admin_is_protected() {
         let f = fixture();
-        f.auth.create_role("editor", Some("Edits".into())).await.unwrap();
+        f.auth
+            .create_role("editor", Some("Edits".into()))
+            .await
+            .unwrap();
         assert!(matches!(
             f.auth.create_role("editor", None).await,
             Err(AuthError::RoleExists)
@@ -808,7 +845,11 @@ mod tokens {
         let f = fixture();
         let (mut h, c, _) = parts(&issued(&f).await.access_token);
         h["alg"] = "none".into();
-        let t = format!("{}.{}.", B64.encode(h.to_string()), B64.encode(c.to_string()));
+        let t = format!(
+            "{}.{}.",
+            B64.encode(h.to_string()),
+            B64.encode(c.to_string())
+        );
         rejected(&f, &t);
     }
 
@@ -826,8 +867,14 @@ mod tokens {
     #[tokio::test]
     async fn wrong_typ_iss_aud_and_unknown_kid_are_rejected() {
         let secret = [5u8; 32];
-        let hs = KeySet::new(Key::hs256("k1", &secret).unwrap(), [], "https://issuer.test", "api.test", 0)
-            .unwrap();
+        let hs = KeySet::new(
+            Key::hs256("k1", &secret).unwrap(),
+            [],
+            "https://issuer.test",
+            "api.test",
+            0,
+        )
+        .unwrap();
         let f = fixture_with(AuthConfig::default(), hs);
         let p = issued(&f).await;
         let (h, c, _) = parts(&p.access_token);
@@ -900,13 +947,29 @@ mod tokens {
         );
         let p = issued(&before).await;
         // Rotation: the new key signs, the old one still verifies.
-        let rotated = KeySet::new(new.clone(), [old.clone().verify_only()], "https://issuer.test", "api.test", 0)
-            .unwrap();
-        assert!(rotated.verify(&p.access_token, time::OffsetDateTime::now_utc().unix_timestamp()).is_ok());
+        let rotated = KeySet::new(
+            new.clone(),
+            [old.clone().verify_only()],
+            "https://issuer.test",
+            "api.test",
+            0,
+        )
+        .unwrap();
+        assert!(
+            rotated
+                .verify(
+                    &p.access_token,
+                    time::OffsetDateTime::now_utc().unix_timestamp()
+                )
+                .is_ok()
+        );
         assert_eq!(rotated.jwks().keys.len(), 2);
         let without_old = KeySet::new(new, [], "https://issuer.test", "api.test", 0).unwrap();
         assert_eq!(
-            without_old.verify(&p.access_token, time::OffsetDateTime::now_utc().unix_timestamp()),
+            without_old.verify(
+                &p.access_token,
+                time::OffsetDateTime::now_utc().unix_timestamp()
+            ),
             Err(TokenError::UnknownKey)
         );
     }
@@ -963,7 +1026,10 @@ mod tokens {
         let openssl = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
         let v1 = Key::ed25519_from_pem(openssl).unwrap();
         let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
-        assert_eq!(Key::ed25519_public_from_pem(public).unwrap().kid(), v1.kid());
+        assert_eq!(
+            Key::ed25519_public_from_pem(public).unwrap().kid(),
+            v1.kid()
+        );
         assert!(Key::ed25519_from_pem("garbage").is_err());
         assert!(Key::hs256("k", &[0u8; 31]).is_err());
         assert!(!format!("{k:?}").contains(&pem[30..60]));
