@@ -1,0 +1,104 @@
+//! Errors of the exchange service and of its stores.
+
+use std::error::Error as StdError;
+
+/// A boxed backend error, kept for logs and never shown to clients.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A field that broke a parsing rule; `message` names the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    /// The field, as named in requests (`code`, `rate`, `amount`, ...).
+    pub field: &'static str,
+    /// The rule that was broken, as a sentence.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A validation error for `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors an [`ExchangeStore`](crate::ExchangeStore) returns; backend-neutral.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A currency with this code already exists.
+    #[error("currency already exists")]
+    CurrencyExists,
+    /// A rate for this (base, target) pair already exists.
+    #[error("exchange rate already exists")]
+    PairExists,
+    /// The currency is used by exchange rates and cannot be deleted.
+    #[error("currency is used by exchange rates")]
+    CurrencyInUse,
+    /// A currency the call names does not exist.
+    #[error("currency not found")]
+    CurrencyNotFound,
+    /// The rate the call names does not exist.
+    #[error("exchange rate not found")]
+    RateNotFound,
+    /// The backend cannot be reached right now.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other backend failure.
+    #[error("store failure")]
+    Backend(#[source] BoxError),
+}
+
+/// Errors of [`ExchangeService`](crate::ExchangeService) calls.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// Input broke a parsing rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// Base and target currency are the same.
+    #[error("base and target currency must differ")]
+    SameCurrency,
+    /// The currency code is taken.
+    #[error("a currency with this code already exists")]
+    CurrencyExists,
+    /// The pair already has a rate.
+    #[error("an exchange rate for this pair already exists")]
+    PairExists,
+    /// The currency is still used by rates.
+    #[error("the currency is used by exchange rates")]
+    CurrencyInUse,
+    /// The currency does not exist.
+    #[error("currency not found")]
+    CurrencyNotFound,
+    /// The pair has no rate.
+    #[error("exchange rate not found")]
+    RateNotFound,
+    /// No direct, inverse or cross rate connects the two currencies.
+    #[error("no exchange rate can be derived for this pair")]
+    NoRate,
+    /// The result does not fit in a decimal.
+    #[error("the amount is too large to convert at this rate")]
+    Overflow,
+    /// The store cannot be reached right now.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other failure; details are for logs.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl From<StoreError> for ExchangeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::CurrencyExists => ExchangeError::CurrencyExists,
+            StoreError::PairExists => ExchangeError::PairExists,
+            StoreError::CurrencyInUse => ExchangeError::CurrencyInUse,
+            StoreError::CurrencyNotFound => ExchangeError::CurrencyNotFound,
+            StoreError::RateNotFound => ExchangeError::RateNotFound,
+            StoreError::Unavailable(e) => ExchangeError::Unavailable(e),
+            StoreError::Backend(e) => ExchangeError::Internal(e),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! In-memory [`ExchangeStore`] with the same semantics as the Postgres store.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+
+use crate::error::StoreError;
+use crate::store::*;
+use crate::types::*;
+
+#[derive(Debug, Default)]
+struct State {
+    currencies: BTreeMap<i64, Currency>,
+    rates: BTreeMap<i64, (CurrencyCode, CurrencyCode, Decimal)>,
+    next_currency: i64,
+    next_rate: i64,
+}
+
+impl State {
+    fn by_code(&self, code: CurrencyCode) -> Option<&Currency> {
+        self.currencies.values().find(|c| c.code == code)
+    }
+
+    fn rate_id(&self, pair: CurrencyPair) -> Option<i64> {
+        self.rates
+            .iter()
+            .find(|(_, (b, t, _))| *b == pair.base && *t == pair.target)
+            .map(|(id, _)| *id)
+    }
+
+    fn full(&self, id: i64) -> ExchangeRate {
+        let (b, t, rate) = self.rates[&id];
+        ExchangeRate {
+            id,
+            base_currency: self.by_code(b).expect("rates reference currencies").clone(),
+            target_currency: self.by_code(t).expect("rates reference currencies").clone(),
+            rate,
+        }
+    }
+}
+
+/// An [`ExchangeStore`] in process memory; one mutex makes every call atomic.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl ExchangeStore for MemoryStore {
+    async fn list_currencies(&self) -> Result<Vec<Currency>, StoreError> {
+        Ok(self.lock().currencies.values().cloned().collect())
+    }
+
+    async fn currency(&self, code: CurrencyCode) -> Result<Option<Currency>, StoreError> {
+        Ok(self.lock().by_code(code).cloned())
+    }
+
+    async fn add_currency(&self, c: NewCurrency) -> Result<Currency, StoreError> {
+        let mut st = self.lock();
+        if st.by_code(c.code).is_some() {
+            return Err(StoreError::CurrencyExists);
+        }
+        st.next_currency += 1;
+        let currency = Currency {
+            id: st.next_currency,
+            name: c.name,
+            code: c.code,
+            sign: c.sign,
+        };
+        st.currencies.insert(currency.id, currency.clone());
+        Ok(currency)
+    }
+
+    async fn delete_currency(&self, code: CurrencyCode) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        let id = st.by_code(code).ok_or(StoreError::CurrencyNotFound)?.id;
+        if st.rates.values().any(|(b, t, _)| *b == code || *t == code) {
+            return Err(StoreError::CurrencyInUse);
+        }
+        st.currencies.remove(&id);
+        Ok(())
+    }
+
+    async fn list_rates(&self) -> Result<Vec<ExchangeRate>, StoreError> {
+        let st = self.lock();
+        Ok(st.rates.keys().map(|id| st.full(*id)).collect())
+    }
+
+    async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>, StoreError> {
+        let st = self.lock();
+        Ok(st.rate_id(pair).map(|id| st.full(id)))
+    }
+
+    async fn add_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate, StoreError> {
+        let mut st = self.lock();
+        if st.by_code(pair.base).is_none() || st.by_code(pair.target).is_none() {
+            return Err(StoreError::CurrencyNotFound);
+        }
+        if st.rate_id(pair).is_some() {
+            return Err(StoreError::PairExists);
+        }
+        st.next_rate += 1;
+        let id = st.next_rate;
+        st.rates.insert(id, (pair.base, pair.target, rate.value()));
+        Ok(st.full(id))
+    }
+
+    async fn update_rate(
+        &self,
+        pair: CurrencyPair,
+        rate: Rate,
+    ) -> Result<ExchangeRate, StoreError> {
+        let mut st = self.lock();
+        let id = st.rate_id(pair).ok_or(StoreError::RateNotFound)?;
+        st.rates.get_mut(&id).expect("id just found").2 = rate.value();
+        Ok(st.full(id))
+    }
+
+    async fn delete_rate(&self, pair: CurrencyPair) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        let id = st.rate_id(pair).ok_or(StoreError::RateNotFound)?;
+        st.rates.remove(&id);
+        Ok(())
+    }
+
+    async fn conversion_candidates(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+    ) -> Result<ConversionCandidates, StoreError> {
+        let st = self.lock();
+        let wanted = [from, to, pivot];
+        Ok(ConversionCandidates {
+            from: st.by_code(from).cloned(),
+            to: st.by_code(to).cloned(),
+            rates: st
+                .rates
+                .values()
+                .filter(|(b, t, _)| wanted.contains(b) && wanted.contains(t))
+                .map(|(b, t, r)| RateQuote {
+                    base: *b,
+                    target: *t,
+                    rate: *r,
+                })
+                .collect(),
+        })
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod conformance {
+    use std::sync::Arc;
+
+    use super::MemoryStore;
+    use crate::store::ExchangeStore;
+
+    struct Memory(Arc<MemoryStore>);
+
+    #[async_trait::async_trait]
+    impl crate::testkit::Harness for Memory {
+        async fn setup() -> Self {
+            Memory(Arc::new(MemoryStore::new()))
+        }
+        fn store(&self) -> Arc<dyn ExchangeStore> {
+            self.0.clone()
+        }
+    }
+
+    crate::exchange_store_conformance!(Memory);
+}

@@ -1,0 +1,509 @@
+//! [`ExchangeService`]: validation and conversion over an [`ExchangeStore`].
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::error::{ExchangeError, StoreError};
+use crate::store::{ConversionCandidates, ExchangeStore, RateQuote};
+use crate::types::*;
+
+/// The default pivot currency for cross rates.
+pub const DEFAULT_PIVOT: &str = "USD";
+
+/// Currency and rate management plus exact conversion.
+#[derive(Debug, Clone)]
+pub struct ExchangeService {
+    store: Arc<dyn ExchangeStore>,
+    pivot: CurrencyCode,
+}
+
+fn not_found_as(e: StoreError, as_: ExchangeError) -> ExchangeError {
+    match e {
+        StoreError::CurrencyNotFound | StoreError::RateNotFound => as_,
+        other => other.into(),
+    }
+}
+
+impl ExchangeService {
+    /// A service over `store` with USD as pivot.
+    pub fn new(store: Arc<dyn ExchangeStore>) -> Self {
+        Self {
+            store,
+            pivot: CurrencyCode::parse(DEFAULT_PIVOT).expect("USD is a valid code"),
+        }
+    }
+
+    /// Uses another pivot currency for cross rates.
+    pub fn with_pivot(mut self, pivot: CurrencyCode) -> Self {
+        self.pivot = pivot;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ExchangeStore> {
+        &self.store
+    }
+
+    /// Every currency.
+    pub async fn currencies(&self) -> Result<Vec<Currency>, ExchangeError> {
+        Ok(self.store.list_currencies().await?)
+    }
+
+    /// One currency by code. Errors: validation, [`ExchangeError::CurrencyNotFound`].
+    pub async fn currency(&self, code: &str) -> Result<Currency, ExchangeError> {
+        let code = CurrencyCode::parse(code)?;
+        self.store
+            .currency(code)
+            .await?
+            .ok_or(ExchangeError::CurrencyNotFound)
+    }
+
+    /// Adds a currency. Errors: validation, [`ExchangeError::CurrencyExists`].
+    pub async fn add_currency(
+        &self,
+        name: &str,
+        code: &str,
+        sign: &str,
+    ) -> Result<Currency, ExchangeError> {
+        let c = NewCurrency::parse(name, code, sign)?;
+        Ok(self.store.add_currency(c).await?)
+    }
+
+    /// Deletes a currency. Errors: [`ExchangeError::CurrencyNotFound`],
+    /// [`ExchangeError::CurrencyInUse`].
+    pub async fn delete_currency(&self, code: &str) -> Result<(), ExchangeError> {
+        let code = CurrencyCode::parse(code)?;
+        Ok(self.store.delete_currency(code).await?)
+    }
+
+    /// Every rate.
+    pub async fn rates(&self) -> Result<Vec<ExchangeRate>, ExchangeError> {
+        Ok(self.store.list_rates().await?)
+    }
+
+    /// The rate of a pair written as `USDEUR`. Errors: validation,
+    /// [`ExchangeError::SameCurrency`], [`ExchangeError::RateNotFound`].
+    pub async fn rate(&self, pair: &str) -> Result<ExchangeRate, ExchangeError> {
+        let pair = CurrencyPair::parse(pair)?;
+        self.store
+            .rate(pair)
+            .await?
+            .ok_or(ExchangeError::RateNotFound)
+    }
+
+    /// Adds a rate. Errors: validation, [`ExchangeError::SameCurrency`],
+    /// [`ExchangeError::CurrencyNotFound`], [`ExchangeError::PairExists`].
+    pub async fn add_rate(
+        &self,
+        base: &str,
+        target: &str,
+        rate: &str,
+    ) -> Result<ExchangeRate, ExchangeError> {
+        let base = CurrencyCode::parse_field("baseCurrencyCode", base)?;
+        let target = CurrencyCode::parse_field("targetCurrencyCode", target)?;
+        let pair = CurrencyPair::new(base, target)?;
+        let rate = Rate::parse(rate)?;
+        Ok(self.store.add_rate(pair, rate).await?)
+    }
+
+    /// Changes the rate of an existing pair. Errors: validation,
+    /// [`ExchangeError::RateNotFound`].
+    pub async fn update_rate(&self, pair: &str, rate: &str) -> Result<ExchangeRate, ExchangeError> {
+        let pair = CurrencyPair::parse(pair)?;
+        let rate = Rate::parse(rate)?;
+        self.store
+            .update_rate(pair, rate)
+            .await
+            .map_err(|e| not_found_as(e, ExchangeError::RateNotFound))
+    }
+
+    /// Deletes a rate. Errors: validation, [`ExchangeError::RateNotFound`].
+    pub async fn delete_rate(&self, pair: &str) -> Result<(), ExchangeError> {
+        let pair = CurrencyPair::parse(pair)?;
+        self.store
+            .delete_rate(pair)
+            .await
+            .map_err(|e| not_found_as(e, ExchangeError::RateNotFound))
+    }
+
+    /// Converts `amount` of `from` into `to`: the direct rate, else the inverse of the
+    /// reverse rate, else a cross rate through the pivot. The shown rate is rounded to
+    /// 6 places; the converted amount is `amount` times the unrounded rate, rounded half
+    /// away from zero to 2 places. Converting a currency into itself uses rate 1.
+    ///
+    /// Errors: validation, [`ExchangeError::CurrencyNotFound`],
+    /// [`ExchangeError::NoRate`], [`ExchangeError::Overflow`].
+    pub async fn convert(
+        &self,
+        from: &str,
+        to: &str,
+        amount: &str,
+    ) -> Result<Conversion, ExchangeError> {
+        let from = CurrencyCode::parse_field("from", from)?;
+        let to = CurrencyCode::parse_field("to", to)?;
+        let amount = Amount::parse(amount)?;
+        let candidates = self
+            .store
+            .conversion_candidates(from, to, self.pivot)
+            .await?;
+        convert_with(&candidates, from, to, self.pivot, amount)
+    }
+}
+
+fn find(rates: &[RateQuote], base: CurrencyCode, target: CurrencyCode) -> Option<Decimal> {
+    rates
+        .iter()
+        .find(|q| q.base == base && q.target == target)
+        .map(|q| q.rate)
+}
+
+/// Units of `to` per unit of `from`, directly or as the inverse of the reverse rate.
+fn direct_or_inverse(rates: &[RateQuote], from: CurrencyCode, to: CurrencyCode) -> Option<Decimal> {
+    if from == to {
+        return Some(Decimal::ONE);
+    }
+    find(rates, from, to)
+        .or_else(|| find(rates, to, from).and_then(|r| Decimal::ONE.checked_div(r)))
+}
+
+/// The conversion rule applied to already-read candidates; pure, so it can be tested
+/// and benchmarked without a store.
+pub fn convert_with(
+    candidates: &ConversionCandidates,
+    from: CurrencyCode,
+    to: CurrencyCode,
+    pivot: CurrencyCode,
+    amount: Amount,
+) -> Result<Conversion, ExchangeError> {
+    let (Some(base), Some(target)) = (&candidates.from, &candidates.to) else {
+        return Err(ExchangeError::CurrencyNotFound);
+    };
+    let rates = &candidates.rates;
+    let rate = match direct_or_inverse(rates, from, to) {
+        Some(r) => r,
+        None => {
+            let via_from = direct_or_inverse(rates, pivot, from).ok_or(ExchangeError::NoRate)?;
+            let via_to = direct_or_inverse(rates, pivot, to).ok_or(ExchangeError::NoRate)?;
+            via_to
+                .checked_div(via_from)
+                .ok_or(ExchangeError::Overflow)?
+        }
+    };
+    let converted = amount
+        .value()
+        .checked_mul(rate)
+        .ok_or(ExchangeError::Overflow)?;
+    Ok(Conversion {
+        base_currency: base.clone(),
+        target_currency: target.clone(),
+        rate: round_half_away(rate, 6).normalize(),
+        amount: amount.value(),
+        converted_amount: round_half_away(converted, 2),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::store::MockExchangeStore;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    async fn service_with(rates: &[(&str, &str, &str)]) -> ExchangeService {
+        let svc = ExchangeService::new(Arc::new(MemoryStore::new()));
+        for code in ["USD", "EUR", "GBP", "JPY", "RUB", "CHF"] {
+            svc.add_currency(code, code, "$").await.unwrap();
+        }
+        for (b, t, r) in rates {
+            svc.add_rate(b, t, r).await.unwrap();
+        }
+        svc
+    }
+
+    #[tokio::test]
+    async fn direct_rates_are_used_first() {
+        let svc = service_with(&[("USD", "EUR", "0.9"), ("EUR", "USD", "1.2")]).await;
+        let c = svc.convert("USD", "EUR", "10").await.unwrap();
+        assert_eq!((c.rate, c.converted_amount), (d("0.9"), d("9.00")));
+        assert_eq!(c.base_currency.code.as_str(), "USD");
+        assert_eq!(c.target_currency.code.as_str(), "EUR");
+        let back = svc.convert("EUR", "USD", "10").await.unwrap();
+        assert_eq!(back.rate, d("1.2"));
+    }
+
+    #[tokio::test]
+    async fn the_inverse_rate_is_used_when_only_the_reverse_pair_exists() {
+        let svc = service_with(&[("USD", "EUR", "0.9")]).await;
+        let c = svc.convert("EUR", "USD", "10").await.unwrap();
+        assert_eq!(c.rate, d("1.111111"));
+        assert_eq!(c.converted_amount, d("11.11"));
+    }
+
+    #[tokio::test]
+    async fn cross_rates_go_through_the_pivot() {
+        let svc = service_with(&[("USD", "EUR", "0.9"), ("USD", "GBP", "0.8")]).await;
+        let c = svc.convert("EUR", "GBP", "10").await.unwrap();
+        assert_eq!(c.rate, d("0.888889"));
+        assert_eq!(c.converted_amount, d("8.89"));
+        assert_eq!(c.amount, d("10"));
+    }
+
+    #[tokio::test]
+    async fn cross_rates_accept_pivot_rates_in_either_direction() {
+        let svc = service_with(&[("EUR", "USD", "1.25"), ("USD", "GBP", "0.8")]).await;
+        let c = svc.convert("EUR", "GBP", "100").await.unwrap();
+        // 1 EUR = 1.25 USD = 1.0 GBP.
+        assert_eq!((c.rate, c.converted_amount), (d("1"), d("100.00")));
+        let svc = service_with(&[("EUR", "USD", "1.25"), ("GBP", "USD", "1.6")]).await;
+        let c = svc.convert("EUR", "GBP", "8").await.unwrap();
+        assert_eq!(
+            (c.rate, c.converted_amount),
+            (d("0.78125").round_dp(6), d("6.25"))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_pivot_is_configurable() {
+        let store = Arc::new(MemoryStore::new());
+        let svc = ExchangeService::new(store).with_pivot(CurrencyCode::parse("CHF").unwrap());
+        for code in ["USD", "EUR", "GBP", "CHF"] {
+            svc.add_currency(code, code, "$").await.unwrap();
+        }
+        svc.add_rate("CHF", "EUR", "1.05").await.unwrap();
+        svc.add_rate("CHF", "GBP", "0.9").await.unwrap();
+        svc.add_rate("USD", "EUR", "0.9").await.unwrap();
+        svc.add_rate("USD", "GBP", "0.8").await.unwrap();
+        let c = svc.convert("EUR", "GBP", "10").await.unwrap();
+        assert_eq!(c.rate, d("0.857143"));
+    }
+
+    #[tokio::test]
+    async fn converted_amounts_round_half_away_from_zero() {
+        let svc = service_with(&[("USD", "EUR", "0.5")]).await;
+        // 0.05 * 0.5 = 0.025 -> 0.03
+        let c = svc.convert("USD", "EUR", "0.05").await.unwrap();
+        assert_eq!(c.converted_amount, d("0.03"));
+        let c = svc.convert("USD", "EUR", "0.01").await.unwrap();
+        assert_eq!(c.converted_amount, d("0.01"));
+    }
+
+    #[tokio::test]
+    async fn no_derivable_rate_is_not_found() {
+        let svc = service_with(&[("USD", "EUR", "0.9"), ("GBP", "JPY", "190")]).await;
+        assert!(matches!(
+            svc.convert("EUR", "JPY", "1").await,
+            Err(ExchangeError::NoRate)
+        ));
+        assert!(matches!(
+            svc.convert("USD", "RUB", "1").await,
+            Err(ExchangeError::NoRate)
+        ));
+        assert!(matches!(
+            svc.convert("USD", "XXX", "1").await,
+            Err(ExchangeError::CurrencyNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_currency_converts_into_itself_at_rate_one() {
+        let svc = service_with(&[]).await;
+        let c = svc.convert("EUR", "EUR", "12.5").await.unwrap();
+        assert_eq!((c.rate, c.converted_amount), (d("1"), d("12.5")));
+    }
+
+    #[tokio::test]
+    async fn bad_inputs_are_validation_errors() {
+        let svc = service_with(&[("USD", "EUR", "0.9")]).await;
+        for (from, to, amount, field) in [
+            ("usd", "EUR", "1", "from"),
+            ("USD", "EU", "1", "to"),
+            ("USD", "EUR", "0", "amount"),
+            ("USD", "EUR", "-3", "amount"),
+            ("USD", "EUR", "ten", "amount"),
+            ("USD", "EUR", "1e3", "amount"),
+            ("USD", "EUR", "10000000000000000", "amount"),
+        ] {
+            match svc.convert(from, to, amount).await {
+                Err(ExchangeError::Validation(e)) => assert_eq!(e.field, field),
+                other => panic!("{from} {to} {amount}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn overflow_at_the_limits_is_an_error_not_a_panic() {
+        let svc = service_with(&[
+            ("USD", "EUR", "0.000000000001"),
+            ("USD", "GBP", "1000000000000"),
+        ])
+        .await;
+        // Cross rate 10^24 times 10^15 exceeds any decimal.
+        assert!(matches!(
+            svc.convert("EUR", "GBP", "1000000000000000").await,
+            Err(ExchangeError::Overflow)
+        ));
+        let c = svc.convert("GBP", "EUR", "1000000000000000").await.unwrap();
+        assert_eq!(c.rate, d("0"));
+        assert_eq!(c.converted_amount, d("0.00"));
+        let c = svc.convert("USD", "GBP", "1000000000000000").await.unwrap();
+        assert_eq!(c.converted_amount, d("1000000000000000000000000000"));
+    }
+
+    #[tokio::test]
+    async fn rate_crud_validates_pairs() {
+        let svc = service_with(&[]).await;
+        assert!(matches!(
+            svc.add_rate("USD", "USD", "1").await,
+            Err(ExchangeError::SameCurrency)
+        ));
+        assert!(matches!(
+            svc.add_rate("USD", "XXX", "1").await,
+            Err(ExchangeError::CurrencyNotFound)
+        ));
+        for bad in ["abc", "0", "-0.5"] {
+            assert!(matches!(
+                svc.add_rate("USD", "EUR", bad).await,
+                Err(ExchangeError::Validation(_))
+            ));
+        }
+        let r = svc.add_rate("USD", "EUR", "0.99").await.unwrap();
+        assert_eq!(r.rate, d("0.99"));
+        assert!(matches!(
+            svc.add_rate("USD", "EUR", "1").await,
+            Err(ExchangeError::PairExists)
+        ));
+        let u = svc.update_rate("USDEUR", "0.95").await.unwrap();
+        assert_eq!((u.id, u.rate), (r.id, d("0.95")));
+        assert!(matches!(
+            svc.update_rate("EURUSD", "1").await,
+            Err(ExchangeError::RateNotFound)
+        ));
+        assert!(matches!(
+            svc.rate("USDUSD").await,
+            Err(ExchangeError::SameCurrency)
+        ));
+        assert!(matches!(
+            svc.delete_currency("USD").await,
+            Err(ExchangeError::CurrencyInUse)
+        ));
+        svc.delete_rate("USDEUR").await.unwrap();
+        assert!(matches!(
+            svc.delete_rate("USDEUR").await,
+            Err(ExchangeError::RateNotFound)
+        ));
+        svc.delete_currency("USD").await.unwrap();
+        assert!(matches!(
+            svc.currency("USD").await,
+            Err(ExchangeError::CurrencyNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn conversion_reads_the_store_once() {
+        let mut store = MockExchangeStore::new();
+        store
+            .expect_conversion_candidates()
+            .times(1)
+            .returning(|from, to, _| {
+                let cur = |id, code| Currency {
+                    id,
+                    name: "x".into(),
+                    code,
+                    sign: "x".into(),
+                };
+                Ok(ConversionCandidates {
+                    from: Some(cur(1, from)),
+                    to: Some(cur(2, to)),
+                    rates: vec![RateQuote {
+                        base: from,
+                        target: to,
+                        rate: Decimal::TWO,
+                    }],
+                })
+            });
+        let svc = ExchangeService::new(Arc::new(store));
+        let c = svc.convert("AAA", "BBB", "3").await.unwrap();
+        assert_eq!(c.converted_amount, d("6"));
+    }
+
+    #[tokio::test]
+    async fn store_outages_surface_as_unavailable() {
+        let mut store = MockExchangeStore::new();
+        store
+            .expect_list_currencies()
+            .returning(|| Err(StoreError::Unavailable("down".into())));
+        let svc = ExchangeService::new(Arc::new(store));
+        assert!(matches!(
+            svc.currencies().await,
+            Err(ExchangeError::Unavailable(_))
+        ));
+    }
+
+    fn code(s: &str) -> CurrencyCode {
+        CurrencyCode::parse(s).unwrap()
+    }
+
+    fn cands(rates: &[(&str, &str, Decimal)]) -> ConversionCandidates {
+        let cur = |c: &str| {
+            Some(Currency {
+                id: 1,
+                name: c.into(),
+                code: code(c),
+                sign: c.into(),
+            })
+        };
+        ConversionCandidates {
+            from: cur("AAA"),
+            to: cur("BBB"),
+            rates: rates
+                .iter()
+                .map(|(b, t, r)| RateQuote {
+                    base: code(b),
+                    target: code(t),
+                    rate: *r,
+                })
+                .collect(),
+        }
+    }
+
+    fn positive(max_units: u64) -> impl Strategy<Value = Decimal> {
+        (1u64..=max_units * 1_000_000).prop_map(|n| Decimal::new(n as i64, 6))
+    }
+
+    proptest! {
+        #[test]
+        fn inverse_conversion_agrees_with_dividing_by_the_rate(r in positive(1000), a in positive(1_000_000)) {
+            let c = convert_with(&cands(&[("BBB", "AAA", r)]), code("AAA"), code("BBB"), code("USD"), Amount::parse(&a.to_string()).unwrap()).unwrap();
+            let exact = a / r;
+            prop_assert!((c.converted_amount - exact).abs() <= d("0.005") + exact * d("0.0000000000000001"));
+            prop_assert_eq!(c.rate, round_half_away(Decimal::ONE / r, 6));
+        }
+
+        #[test]
+        fn cross_conversion_agrees_with_the_direct_rate_it_implies(x in positive(1000), y in positive(1000), a in positive(1_000_000)) {
+            let amount = Amount::parse(&a.to_string()).unwrap();
+            let cross = convert_with(&cands(&[("USD", "AAA", x), ("USD", "BBB", y)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
+            let direct = convert_with(&cands(&[("AAA", "BBB", y / x)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
+            prop_assert_eq!(cross.converted_amount, direct.converted_amount);
+            let exact = a * y / x;
+            prop_assert!((cross.converted_amount - exact).abs() <= d("0.005") + exact * d("0.0000000000000001"));
+        }
+
+        #[test]
+        fn no_rate_or_amount_makes_conversion_panic(
+            r1 in any::<u64>(), s1 in 0u32..=12, r2 in any::<u64>(), s2 in 0u32..=12, a in any::<u64>(), sa in 0u32..=12
+        ) {
+            let dec = |n: u64, s: u32| Decimal::from_i128_with_scale(i128::from(n.max(1)), s);
+            let Ok(amount) = Amount::parse(&dec(a, sa).to_string()) else { return Ok(()); };
+            let _ = convert_with(&cands(&[("USD", "AAA", dec(r1, s1)), ("BBB", "USD", dec(r2, s2))]), code("AAA"), code("BBB"), code("USD"), amount);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The storage contract of exchange-core.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+
+use crate::error::StoreError;
+use crate::types::*;
+
+/// One stored rate, reduced to what conversion needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateQuote {
+    /// Base currency.
+    pub base: CurrencyCode,
+    /// Target currency.
+    pub target: CurrencyCode,
+    /// Units of target per unit of base.
+    pub rate: Decimal,
+}
+
+/// Everything a conversion from `from` to `to` may need, read at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversionCandidates {
+    /// The source currency, if it exists.
+    pub from: Option<Currency>,
+    /// The target currency, if it exists.
+    pub to: Option<Currency>,
+    /// Every stored rate whose base and target are both among `from`, `to` and the
+    /// pivot: at most six.
+    pub rates: Vec<RateQuote>,
+}
+
+/// Storage of currencies and exchange rates.
+///
+/// Implementations must behave as the in-memory store (feature `memory`) does; the
+/// conformance suite (feature `testkit`) checks it. Codes are compared exactly (they
+/// are already uppercase). Lists are ordered by id. Connection failures are
+/// [`StoreError::Unavailable`].
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait ExchangeStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Every currency, by id.
+    async fn list_currencies(&self) -> Result<Vec<Currency>, StoreError>;
+
+    /// The currency with this code, or `None`.
+    async fn currency(&self, code: CurrencyCode) -> Result<Option<Currency>, StoreError>;
+
+    /// Adds a currency with a new id. Errors: [`StoreError::CurrencyExists`].
+    async fn add_currency(&self, currency: NewCurrency) -> Result<Currency, StoreError>;
+
+    /// Deletes a currency. Errors: [`StoreError::CurrencyNotFound`],
+    /// [`StoreError::CurrencyInUse`] while any rate names it.
+    async fn delete_currency(&self, code: CurrencyCode) -> Result<(), StoreError>;
+
+    /// Every rate with its currencies, by id.
+    async fn list_rates(&self) -> Result<Vec<ExchangeRate>, StoreError>;
+
+    /// The rate of exactly this (base, target) pair, or `None`; the inverse pair is a
+    /// different pair.
+    async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>, StoreError>;
+
+    /// Adds a rate. Errors: [`StoreError::CurrencyNotFound`] if either currency is
+    /// missing, [`StoreError::PairExists`]. Of concurrent adds of one pair exactly one
+    /// succeeds.
+    async fn add_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate, StoreError>;
+
+    /// Replaces the value of an existing rate, keeping its id.
+    /// Errors: [`StoreError::RateNotFound`].
+    async fn update_rate(&self, pair: CurrencyPair, rate: Rate)
+    -> Result<ExchangeRate, StoreError>;
+
+    /// Deletes a rate. Errors: [`StoreError::RateNotFound`].
+    async fn delete_rate(&self, pair: CurrencyPair) -> Result<(), StoreError>;
+
+    /// The two currencies and every rate among `from`, `to` and `pivot`, in one read.
+    async fn conversion_candidates(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+    ) -> Result<ConversionCandidates, StoreError>;
+}
