@@ -1,0 +1,245 @@
+//! `ExchangeStore` for `PgStore`.
+
+use async_trait::async_trait;
+use exchange_core::store::{ConversionCandidates, ExchangeStore, RateQuote};
+use exchange_core::{
+    Currency, CurrencyCode, CurrencyPair, ExchangeRate, NewCurrency, Rate, StoreError,
+};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::PgStore;
+use crate::error::exchange_error;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(exchange_error)
+    }
+}
+
+const RATE_SELECT: &str = "r.id, r.rate, \
+     b.id AS b_id, b.name AS b_name, b.code AS b_code, b.sign AS b_sign, \
+     t.id AS t_id, t.name AS t_name, t.code AS t_code, t.sign AS t_sign";
+
+fn bad_data(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn code_from(row: &PgRow, col: &str) -> Result<CurrencyCode> {
+    let raw: String = row.try_get(col).db()?;
+    CurrencyCode::parse(&raw).map_err(bad_data)
+}
+
+fn currency_from(row: &PgRow, prefix: &str) -> Result<Currency> {
+    Ok(Currency {
+        id: row.try_get(format!("{prefix}id").as_str()).db()?,
+        name: row.try_get(format!("{prefix}name").as_str()).db()?,
+        code: code_from(row, &format!("{prefix}code"))?,
+        sign: row.try_get(format!("{prefix}sign").as_str()).db()?,
+    })
+}
+
+fn rate_from(row: &PgRow) -> Result<ExchangeRate> {
+    let rate: Decimal = row.try_get("rate").db()?;
+    Ok(ExchangeRate {
+        id: row.try_get("id").db()?,
+        base_currency: currency_from(row, "b_")?,
+        target_currency: currency_from(row, "t_")?,
+        rate: rate.normalize(),
+    })
+}
+
+#[async_trait]
+impl ExchangeStore for PgStore {
+    async fn list_currencies(&self) -> Result<Vec<Currency>> {
+        let rows = sqlx::query("SELECT id, name, code, sign FROM currencies ORDER BY id")
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        rows.iter().map(|r| currency_from(r, "")).collect()
+    }
+
+    async fn currency(&self, code: CurrencyCode) -> Result<Option<Currency>> {
+        let row = sqlx::query("SELECT id, name, code, sign FROM currencies WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        row.as_ref().map(|r| currency_from(r, "")).transpose()
+    }
+
+    async fn add_currency(&self, c: NewCurrency) -> Result<Currency> {
+        let row = sqlx::query(
+            "INSERT INTO currencies (code, name, sign) VALUES ($1, $2, $3) \
+             RETURNING id, name, code, sign",
+        )
+        .bind(c.code.as_str())
+        .bind(&c.name)
+        .bind(&c.sign)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        currency_from(&row, "")
+    }
+
+    async fn delete_currency(&self, code: CurrencyCode) -> Result<()> {
+        let n = sqlx::query("DELETE FROM currencies WHERE code = $1")
+            .bind(code.as_str())
+            .execute(self.pool())
+            .await
+            .db()?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::CurrencyNotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_rates(&self) -> Result<Vec<ExchangeRate>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RATE_SELECT} FROM exchange_rates r \
+             JOIN currencies b ON b.id = r.base_currency_id \
+             JOIN currencies t ON t.id = r.target_currency_id ORDER BY r.id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.iter().map(rate_from).collect()
+    }
+
+    async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>> {
+        let row = sqlx::query(&format!(
+            "SELECT {RATE_SELECT} FROM exchange_rates r \
+             JOIN currencies b ON b.id = r.base_currency_id \
+             JOIN currencies t ON t.id = r.target_currency_id \
+             WHERE b.code = $1 AND t.code = $2"
+        ))
+        .bind(pair.base.as_str())
+        .bind(pair.target.as_str())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.as_ref().map(rate_from).transpose()
+    }
+
+    async fn add_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
+        let row = sqlx::query(&format!(
+            "WITH r AS ( \
+               INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) \
+               SELECT b.id, t.id, $3 FROM currencies b, currencies t \
+               WHERE b.code = $1 AND t.code = $2 \
+               RETURNING id, base_currency_id, target_currency_id, rate) \
+             SELECT {RATE_SELECT} FROM r \
+             JOIN currencies b ON b.id = r.base_currency_id \
+             JOIN currencies t ON t.id = r.target_currency_id"
+        ))
+        .bind(pair.base.as_str())
+        .bind(pair.target.as_str())
+        .bind(rate.value())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        // No row inserted means one of the currencies is missing.
+        row.as_ref()
+            .map(rate_from)
+            .transpose()?
+            .ok_or(StoreError::CurrencyNotFound)
+    }
+
+    async fn update_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
+        let row = sqlx::query(&format!(
+            "WITH r AS ( \
+               UPDATE exchange_rates x SET rate = $3 FROM currencies b, currencies t \
+               WHERE b.code = $1 AND t.code = $2 \
+                 AND x.base_currency_id = b.id AND x.target_currency_id = t.id \
+               RETURNING x.id, x.base_currency_id, x.target_currency_id, x.rate) \
+             SELECT {RATE_SELECT} FROM r \
+             JOIN currencies b ON b.id = r.base_currency_id \
+             JOIN currencies t ON t.id = r.target_currency_id"
+        ))
+        .bind(pair.base.as_str())
+        .bind(pair.target.as_str())
+        .bind(rate.value())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.as_ref()
+            .map(rate_from)
+            .transpose()?
+            .ok_or(StoreError::RateNotFound)
+    }
+
+    async fn delete_rate(&self, pair: CurrencyPair) -> Result<()> {
+        let n = sqlx::query(
+            "DELETE FROM exchange_rates x USING currencies b, currencies t \
+             WHERE b.code = $1 AND t.code = $2 \
+               AND x.base_currency_id = b.id AND x.target_currency_id = t.id",
+        )
+        .bind(pair.base.as_str())
+        .bind(pair.target.as_str())
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::RateNotFound);
+        }
+        Ok(())
+    }
+
+    async fn conversion_candidates(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+    ) -> Result<ConversionCandidates> {
+        // One round trip: the two currencies, then every rate among the three codes.
+        let rows = sqlx::query(
+            "SELECT true AS is_currency, c.id, c.name, c.code, c.sign, \
+                    NULL::text AS target, NULL::numeric AS rate \
+             FROM currencies c WHERE c.code IN ($1, $2) \
+             UNION ALL \
+             SELECT false, r.id, NULL, b.code, NULL, t.code, r.rate \
+             FROM exchange_rates r \
+             JOIN currencies b ON b.id = r.base_currency_id \
+             JOIN currencies t ON t.id = r.target_currency_id \
+             WHERE b.code = ANY($3) AND t.code = ANY($3)",
+        )
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind([from.as_str(), to.as_str(), pivot.as_str()])
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let mut out = ConversionCandidates {
+            from: None,
+            to: None,
+            rates: Vec::new(),
+        };
+        for row in &rows {
+            if row.try_get("is_currency").db()? {
+                let c = currency_from(row, "")?;
+                if c.code == from {
+                    out.from = Some(c.clone());
+                }
+                if c.code == to {
+                    out.to = Some(c);
+                }
+            } else {
+                out.rates.push(RateQuote {
+                    base: code_from(row, "code")?,
+                    target: code_from(row, "target")?,
+                    rate: row.try_get("rate").db()?,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,191 @@
+//! PgStore against a real Postgres: both cores' conformance suites, migrations, and
+//! behaviour when the database is unreachable. Each test gets its own database.
+
+use std::sync::Arc;
+
+use storage_postgres::PgStore;
+use storage_postgres::testing::TestDatabase;
+
+/// A fresh database per test, with a pool of 10 so concurrency tests really overlap.
+struct Pg(TestDatabase);
+
+#[async_trait::async_trait]
+impl auth_core::testkit::Harness for Pg {
+    async fn setup() -> Self {
+        Pg(TestDatabase::create(10).await)
+    }
+    fn store(&self) -> Arc<dyn auth_core::AuthStore> {
+        Arc::new(self.0.store())
+    }
+    async fn teardown(self) {
+        self.0.drop_database().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl exchange_core::testkit::Harness for Pg {
+    async fn setup() -> Self {
+        Pg(TestDatabase::create(10).await)
+    }
+    fn store(&self) -> Arc<dyn exchange_core::ExchangeStore> {
+        Arc::new(self.0.store())
+    }
+    async fn teardown(self) {
+        self.0.drop_database().await;
+    }
+}
+
+mod auth_conformance {
+    auth_core::auth_store_conformance!(super::Pg);
+}
+
+mod exchange_conformance {
+    exchange_core::exchange_store_conformance!(super::Pg);
+}
+
+mod migrations {
+    use super::*;
+    use storage_postgres::sqlx;
+
+    async fn columns(store: &PgStore, table: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrating_twice_is_a_no_op() {
+        let db = TestDatabase::create(2).await;
+        let store = db.store();
+        let applied = || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        let before = applied().await;
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(applied().await, before);
+        assert_eq!(before, storage_postgres::MIGRATOR.iter().count() as i64);
+        db.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_schema_has_the_columns_the_code_reads() {
+        let db = TestDatabase::create(2).await;
+        let store = db.store();
+        let expected: &[(&str, &[&str])] = &[
+            (
+                "users",
+                &[
+                    "id",
+                    "login",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "password_hash",
+                    "status",
+                    "email_verified",
+                    "created_at",
+                ],
+            ),
+            ("roles", &["name", "description"]),
+            ("user_roles", &["user_id", "role"]),
+            (
+                "sessions",
+                &[
+                    "id",
+                    "user_id",
+                    "counter",
+                    "created_at",
+                    "last_refreshed_at",
+                    "expires_at",
+                    "revoked",
+                    "ip",
+                    "user_agent",
+                ],
+            ),
+            (
+                "login_events",
+                &["id", "user_id", "at", "ip", "user_agent", "success"],
+            ),
+            (
+                "verification_codes",
+                &["user_id", "code_hash", "expires_at", "attempts"],
+            ),
+            ("currencies", &["id", "code", "name", "sign"]),
+            (
+                "exchange_rates",
+                &["id", "base_currency_id", "target_currency_id", "rate"],
+            ),
+        ];
+        for (table, cols) in expected {
+            assert_eq!(columns(&store, table).await, *cols, "{table}");
+        }
+        db.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_schema_itself_refuses_what_the_cores_refuse() {
+        let db = TestDatabase::create(2).await;
+        let pool = db.store().pool().clone();
+        sqlx::query("INSERT INTO currencies (code, name, sign) VALUES ('USD', 'Dollar', '$')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for bad in [
+            "INSERT INTO currencies (code, name, sign) VALUES ('usd', 'x', 'x')",
+            "INSERT INTO currencies (code, name, sign) VALUES ('EUR', ' ', 'x')",
+            "INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) VALUES (1, 1, 1)",
+            "INSERT INTO roles (name) VALUES ('Bad Name')",
+        ] {
+            assert!(sqlx::query(bad).execute(&pool).await.is_err(), "{bad}");
+        }
+        sqlx::query("INSERT INTO currencies (code, name, sign) VALUES ('EUR', 'Euro', '€')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for bad_rate in ["0", "-1", "1000000000001", "0.0000000000001"] {
+            let q = format!(
+                "INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) VALUES (1, 2, {bad_rate})"
+            );
+            assert!(sqlx::query(&q).execute(&pool).await.is_err(), "{bad_rate}");
+        }
+        db.drop_database().await;
+    }
+}
+
+mod outages {
+    use super::*;
+    use auth_core::AuthStore;
+    use exchange_core::ExchangeStore;
+
+    fn unreachable() -> PgStore {
+        // Nothing listens on port 1; the pool gives up quickly.
+        let pool = storage_postgres::sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(500))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/postgres")
+            .unwrap();
+        PgStore::new(pool)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_reported_as_unavailable() {
+        let store = unreachable();
+        assert!(matches!(
+            store.session_status(uuid::Uuid::new_v4()).await,
+            Err(auth_core::StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            store.list_currencies().await,
+            Err(exchange_core::StoreError::Unavailable(_))
+        ));
+        assert!(store.ping().await.is_err());
+    }
+}
