@@ -1,1 +1,55 @@
-//! placeholder
+//! Reference axum server embedding `auth-core`, `exchange-core` and
+//! `storage-postgres`.
+//!
+//! [`app`] builds the whole router from an [`AppState`]; [`AppState::from_config`]
+//! builds the state from a [`Config`] (in-memory stores, or Postgres when
+//! `DATABASE_URL` is set). `main` only adds logging, the listener and signals, so
+//! tests run exactly what production runs.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod kv;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use config::Config;
+pub use routes::app;
+pub use state::{AppState, StartupError};
+
+/// Purges expired sessions and verification codes every `every`, until aborted.
+pub fn spawn_purge(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.auth.purge_expired().await {
+                Ok(n) => tracing::debug!(rows = n, "purged expired sessions and codes"),
+                Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
+            }
+        }
+    })
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -36,8 +36,13 @@ pub use sqlx;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-/// The embedded migrations.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The embedded migrations. Migrations applied by the application to the same
+/// database (numbered apart, see `migrations/README.md`) are tolerated.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 /// A PostgreSQL store for both cores. Cheap to clone (it shares the pool).
 #[derive(Debug, Clone)]
@@ -75,7 +80,7 @@ impl PgStore {
 
     /// Applies pending migrations; a no-op when the schema is current.
     pub async fn migrate(&self) -> Result<(), PgStoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        migrator().run(&self.pool).await?;
         Ok(())
     }
 

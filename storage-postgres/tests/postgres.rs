@@ -72,7 +72,7 @@ mod migrations {
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(applied().await, before);
-        assert_eq!(before, storage_postgres::MIGRATOR.iter().count() as i64);
+        assert_eq!(before, storage_postgres::migrator().iter().count() as i64);
         db.drop_database().await;
     }
 

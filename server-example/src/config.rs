@@ -1,0 +1,141 @@
+//! Server configuration from flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// What reuse of a refresh token revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReusePolicyArg {
+    /// Every session of the user.
+    User,
+    /// Only the session whose token was reused.
+    Session,
+}
+
+/// Reference auth + currency exchange server.
+///
+/// Every flag can also be set with the environment variable named in brackets.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "server-example", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+
+    /// Postgres URL. Unset: in-memory stores (nothing is kept after exit).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Maximum connections in the Postgres pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// How long a request waits for a Postgres connection before answering 503.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    pub database_acquire_timeout_ms: u64,
+
+    /// Directory for generated secrets (signing key, refresh secret), so restarts do
+    /// not log everyone out.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Ed25519 signing key, PKCS#8 PEM. Unset: generated into DATA_DIR.
+    #[arg(long, env = "SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// Retired keys that still verify (comma-separated PEM files, private or public).
+    #[arg(long, env = "VERIFICATION_KEY_FILES", value_delimiter = ',')]
+    pub verification_key_files: Vec<PathBuf>,
+
+    /// Sign with HS256 and this secret (at least 32 bytes) instead of EdDSA; for a
+    /// single service that verifies its own tokens. Nothing is published in the JWKS.
+    #[arg(long, env = "JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+
+    /// Secret for refresh-token tags (at least 32 bytes). Unset: generated into DATA_DIR.
+    #[arg(long, env = "REFRESH_SECRET", hide_env_values = true)]
+    pub refresh_secret: Option<String>,
+
+    /// `iss` of access tokens.
+    #[arg(long, env = "JWT_ISSUER", default_value = "server-example")]
+    pub jwt_issuer: String,
+
+    /// `aud` of access tokens.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "server-example")]
+    pub jwt_audience: String,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TTL_SECS", default_value_t = 900)]
+    pub access_ttl_secs: i64,
+
+    /// Absolute session lifetime in seconds (default 30 days).
+    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 2_592_000)]
+    pub session_ttl_secs: i64,
+
+    /// Idle session lifetime in seconds (default 7 days).
+    #[arg(long, env = "IDLE_TTL_SECS", default_value_t = 604_800)]
+    pub idle_ttl_secs: i64,
+
+    /// Seconds during which the previous refresh token counts as a retry.
+    #[arg(long, env = "REUSE_GRACE_SECS", default_value_t = 10)]
+    pub reuse_grace_secs: i64,
+
+    /// What reuse of a refresh token revokes.
+    #[arg(long, env = "REUSE_POLICY", value_enum, default_value = "user")]
+    pub reuse_policy: ReusePolicyArg,
+
+    /// Require a verified email before login.
+    #[arg(long, env = "REQUIRE_EMAIL_VERIFICATION", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_email_verification: bool,
+
+    /// Log verification codes instead of mailing them (development only).
+    #[arg(long, env = "LOG_VERIFICATION_CODES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub log_verification_codes: bool,
+
+    /// Login of the administrator created at start if absent.
+    #[arg(long, env = "ADMIN_LOGIN")]
+    pub admin_login: Option<String>,
+
+    /// Password of that administrator.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Let anyone create and update currencies and rates (deletes still need admin).
+    #[arg(long, env = "EXCHANGE_PUBLIC_WRITES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub exchange_public_writes: bool,
+
+    /// Pivot currency for cross rates.
+    #[arg(long, env = "PIVOT_CURRENCY", default_value = "USD")]
+    pub pivot_currency: String,
+
+    /// Origins allowed by CORS on the auth, user, admin and kv routes (comma-separated;
+    /// `*` for any). The exchange routes allow any origin.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
+    pub cors_origins: Vec<String>,
+
+    /// Load demo currencies and USD rates into an empty store. Default: on in memory
+    /// mode, off with Postgres.
+    #[arg(long, env = "SEED_DEMO_DATA", action = clap::ArgAction::Set)]
+    pub seed_demo_data: Option<bool>,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 65_536)]
+    pub body_limit_bytes: usize,
+
+    /// Requests running longer than this many milliseconds get 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// Seconds between purges of expired sessions and codes.
+    #[arg(long, env = "PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    pub purge_interval_secs: u64,
+}
+
+impl Config {
+    /// The defaults, as if started with no flags and no environment.
+    pub fn defaults() -> Self {
+        Self::parse_from(["server-example"])
+    }
+}

@@ -1,0 +1,291 @@
+//! `/admin/*`: user and role management (role `admin`).
+
+use auth_core::ProfileUpdate;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use uuid::Uuid;
+
+use crate::dto::*;
+use crate::error::ApiError;
+use crate::extract::{Admin, ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list_users))
+        .route(
+            "/admin/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/admin/users/{id}/block", post(block_user))
+        .route("/admin/users/{id}/unblock", post(unblock_user))
+        .route(
+            "/admin/users/{id}/sessions",
+            get(user_sessions).delete(revoke_user_sessions),
+        )
+        .route("/admin/roles", get(list_roles).post(create_role))
+        .route("/admin/roles/{name}", delete(delete_role))
+        .route(
+            "/admin/users/{id}/roles/{name}",
+            put(grant_role).delete(revoke_role),
+        )
+}
+
+/// Search users.
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])), params(UsersQuery),
+    responses(
+        (status = 200, description = "Users", body = [UserDto]),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_users(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<UsersQuery>,
+) -> Result<Json<Vec<UserDto>>, ApiError> {
+    let users = s
+        .auth
+        .list_users(
+            q.query.as_deref(),
+            q.limit.unwrap_or(50),
+            q.offset.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserDto),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn get_user(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<UserDto>, ApiError> {
+    Ok(Json(s.auth.user(id).await?.into()))
+}
+
+/// Change a user's email, names or verification flag.
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")), request_body = AdminUserBody,
+    responses(
+        (status = 200, description = "The updated user", body = UserDto),
+        (status = 400, description = "A field broke a rule", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Email taken", body = ErrorBody),
+    ))]
+pub async fn update_user(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<AdminUserBody>,
+) -> Result<Json<UserDto>, ApiError> {
+    let update = ProfileUpdate {
+        email: b.email,
+        first_name: b.first_name,
+        last_name: b.last_name,
+        email_verified: b.email_verified,
+    };
+    Ok(Json(s.auth.admin_update_user(id, update).await?.into()))
+}
+
+/// Delete a user and all its data.
+#[utoipa::path(delete, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn delete_user(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Block a user; every session of it is revoked at once.
+#[utoipa::path(post, path = "/admin/users/{id}/block", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Blocked"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn block_user(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.block_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unblock a user.
+#[utoipa::path(post, path = "/admin/users/{id}/unblock", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Unblocked"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn unblock_user(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.unblock_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's live sessions.
+#[utoipa::path(get, path = "/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Sessions", body = [SessionDto]),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn user_sessions(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<SessionDto>>, ApiError> {
+    s.auth.user(id).await?;
+    let list = s.auth.sessions(id, None).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// Revoke every session of a user.
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn revoke_user_sessions(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.revoke_user_sessions(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every role.
+#[utoipa::path(get, path = "/admin/roles", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Roles", body = [RoleDto]),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_roles(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<Vec<RoleDto>>, ApiError> {
+    Ok(Json(
+        s.auth.roles().await?.into_iter().map(Into::into).collect(),
+    ))
+}
+
+/// Create a role.
+#[utoipa::path(post, path = "/admin/roles", tag = "admin", security(("bearer" = [])), request_body = RoleBody,
+    responses(
+        (status = 201, description = "Created", body = RoleDto),
+        (status = 400, description = "Bad name", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Role exists", body = ErrorBody),
+    ))]
+pub async fn create_role(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(b): ApiJson<RoleBody>,
+) -> Result<(StatusCode, Json<RoleDto>), ApiError> {
+    let role = s.auth.create_role(&b.name, b.description).await?;
+    Ok((StatusCode::CREATED, Json(role.into())))
+}
+
+/// Delete a role (`admin` cannot be deleted).
+#[utoipa::path(delete, path = "/admin/roles/{name}", tag = "admin", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Role name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such role", body = ErrorBody),
+        (status = 409, description = "The admin role", body = ErrorBody),
+    ))]
+pub async fn delete_role(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.delete_role(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Grant a role.
+#[utoipa::path(put, path = "/admin/users/{id}/roles/{name}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id"), ("name" = String, Path, description = "Role name")),
+    responses(
+        (status = 204, description = "Granted"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user or role", body = ErrorBody),
+    ))]
+pub async fn grant_role(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath((id, name)): ApiPath<(Uuid, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.grant_role(id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke a role.
+#[utoipa::path(delete, path = "/admin/users/{id}/roles/{name}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id"), ("name" = String, Path, description = "Role name")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a user id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user or role", body = ErrorBody),
+    ))]
+pub async fn revoke_role(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath((id, name)): ApiPath<(Uuid, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.revoke_role(id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,132 @@
+//! `/auth/*` and the JWKS.
+
+use auth_core::{LogoutScope, Registration};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::dto::*;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Bearer, ClientMeta};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/verify-email", post(verify_email))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+/// Register an account.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = UserDto),
+        (status = 400, description = "A field broke a rule; the message names it", body = ErrorBody),
+        (status = 409, description = "Login or email taken", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<RegisterBody>,
+) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+    let user = s
+        .auth
+        .register(Registration {
+            login: b.login,
+            password: b.password,
+            email: b.email,
+            first_name: b.first_name,
+            last_name: b.last_name,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Verify an email address with the code that was sent to it.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmailBody,
+    responses(
+        (status = 204, description = "Email verified"),
+        (status = 400, description = "Wrong or expired code", body = ErrorBody),
+        (status = 429, description = "Too many attempts", body = ErrorBody),
+    ))]
+pub async fn verify_email(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<VerifyEmailBody>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.verify_email(&b.login, &b.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log in and get a token pair.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Token pair", body = TokenPairDto),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Invalid login or password", body = ErrorBody),
+        (status = 403, description = "Blocked, or email not verified", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(s): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> Result<Json<TokenPairDto>, ApiError> {
+    Ok(Json(
+        s.auth.login(&b.login, &b.password, client).await?.into(),
+    ))
+}
+
+/// Exchange a refresh token for a new pair (rotation).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New token pair", body = TokenPairDto),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "`invalid_refresh_token` or `refresh_token_reused`", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<RefreshBody>,
+) -> Result<Json<TokenPairDto>, ApiError> {
+    Ok(Json(s.auth.refresh(&b.refresh_token).await?.into()))
+}
+
+/// Log out this session, every session, or every other session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>, description = "Optional; scope defaults to local"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn logout(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    // The body is optional: an empty one means the default scope.
+    let b: LogoutBody = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))?
+    };
+    let scope = match b.scope.unwrap_or_default() {
+        LogoutScopeDto::Local => LogoutScope::Local,
+        LogoutScopeDto::Global => LogoutScope::Global,
+        LogoutScopeDto::Others => LogoutScope::Others,
+    };
+    s.auth.logout(&who, scope).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The public keys that verify access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "JWK Set", body = JwksDto)))]
+pub async fn jwks(State(s): State<AppState>) -> Json<JwksDto> {
+    Json(s.auth.jwks().into())
+}

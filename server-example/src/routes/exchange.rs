@@ -1,0 +1,276 @@
+//! The currency exchange routes, wire-compatible with the public exchange spec.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::get;
+
+use crate::dto::*;
+use crate::error::ApiError;
+use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormOrJson};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/currencies", get(list_currencies).post(add_currency))
+        .route(
+            "/currency/{code}",
+            get(get_currency).delete(delete_currency),
+        )
+        .route("/currency", get(missing_code).delete(missing_code))
+        .route("/currency/", get(missing_code).delete(missing_code))
+        .route("/exchangeRates", get(list_rates).post(add_rate))
+        .route(
+            "/exchangeRate/{pair}",
+            get(get_rate).patch(update_rate).delete(delete_rate),
+        )
+        .route(
+            "/exchangeRate",
+            get(missing_pair).patch(missing_pair).delete(missing_pair),
+        )
+        .route(
+            "/exchangeRate/",
+            get(missing_pair).patch(missing_pair).delete(missing_pair),
+        )
+        .route("/exchange", get(convert))
+}
+
+/// Creating and updating currencies and rates needs a Bearer token unless
+/// `EXCHANGE_PUBLIC_WRITES` is on.
+pub struct Writer;
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if !state.exchange_public_writes {
+            Bearer::from_request_parts(parts, state).await?;
+        }
+        Ok(Writer)
+    }
+}
+
+fn required(name: &'static str, value: Option<String>) -> Result<String, ApiError> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+        ApiError::bad_request("missing_field", format!("field `{name}` is required"))
+    })
+}
+
+/// A field that may arrive as a form string or as a JSON string or number.
+fn required_number(
+    name: &'static str,
+    value: Option<serde_json::Value>,
+) -> Result<String, ApiError> {
+    let text = match value {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        // Exact: serde_json keeps the number's original digits.
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "validation_failed",
+                format!("{name} must be a positive decimal number like 0.99"),
+            ));
+        }
+    };
+    required(name, text)
+}
+
+async fn missing_code() -> ApiError {
+    ApiError::bad_request(
+        "missing_field",
+        "the currency code is missing from the path, e.g. /currency/EUR",
+    )
+}
+
+async fn missing_pair() -> ApiError {
+    ApiError::bad_request(
+        "missing_field",
+        "the currency pair is missing from the path, e.g. /exchangeRate/USDEUR",
+    )
+}
+
+/// Every currency.
+#[utoipa::path(get, path = "/currencies", tag = "exchange",
+    responses((status = 200, description = "Currencies", body = [CurrencyDto])))]
+pub async fn list_currencies(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<CurrencyDto>>, ApiError> {
+    Ok(Json(
+        s.exchange
+            .currencies()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// One currency.
+#[utoipa::path(get, path = "/currency/{code}", tag = "exchange",
+    params(("code" = String, Path, description = "Three uppercase letters")),
+    responses(
+        (status = 200, description = "The currency", body = CurrencyDto),
+        (status = 400, description = "Not three uppercase Latin letters", body = ErrorBody),
+        (status = 404, description = "No such currency", body = ErrorBody),
+    ))]
+pub async fn get_currency(
+    State(s): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<CurrencyDto>, ApiError> {
+    Ok(Json(s.exchange.currency(&code).await?.into()))
+}
+
+/// Add a currency (form or JSON).
+#[utoipa::path(post, path = "/currencies", tag = "exchange", security(("bearer" = [])),
+    request_body(content = CurrencyForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Created", body = CurrencyDto),
+        (status = 400, description = "Missing or blank field, bad code", body = ErrorBody),
+        (status = 401, description = "Writes need a token", body = ErrorBody),
+        (status = 409, description = "Code exists", body = ErrorBody),
+    ))]
+pub async fn add_currency(
+    State(s): State<AppState>,
+    _: Writer,
+    FormOrJson(f): FormOrJson<CurrencyForm>,
+) -> Result<(StatusCode, Json<CurrencyDto>), ApiError> {
+    let name = required("name", f.name)?;
+    let code = required("code", f.code)?;
+    let sign = required("sign", f.sign)?;
+    let c = s.exchange.add_currency(&name, &code, &sign).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+/// Delete a currency no rate uses (admin).
+#[utoipa::path(delete, path = "/currency/{code}", tag = "exchange", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Three uppercase letters")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Bad code", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such currency", body = ErrorBody),
+        (status = 409, description = "Rates use it", body = ErrorBody),
+    ))]
+pub async fn delete_currency(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(code): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.exchange.delete_currency(&code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every exchange rate.
+#[utoipa::path(get, path = "/exchangeRates", tag = "exchange",
+    responses((status = 200, description = "Rates", body = [ExchangeRateDto])))]
+pub async fn list_rates(State(s): State<AppState>) -> Result<Json<Vec<ExchangeRateDto>>, ApiError> {
+    Ok(Json(
+        s.exchange
+            .rates()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// One exchange rate.
+#[utoipa::path(get, path = "/exchangeRate/{pair}", tag = "exchange",
+    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    responses(
+        (status = 200, description = "The rate", body = ExchangeRateDto),
+        (status = 400, description = "Not two valid codes, or base = target", body = ErrorBody),
+        (status = 404, description = "No such rate", body = ErrorBody),
+    ))]
+pub async fn get_rate(
+    State(s): State<AppState>,
+    ApiPath(pair): ApiPath<String>,
+) -> Result<Json<ExchangeRateDto>, ApiError> {
+    Ok(Json(s.exchange.rate(&pair).await?.into()))
+}
+
+/// Add an exchange rate (form or JSON).
+#[utoipa::path(post, path = "/exchangeRates", tag = "exchange", security(("bearer" = [])),
+    request_body(content = RateForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Created", body = ExchangeRateDto),
+        (status = 400, description = "Missing or blank field, bad code, base = target, bad rate", body = ErrorBody),
+        (status = 401, description = "Writes need a token", body = ErrorBody),
+        (status = 404, description = "Unknown currency", body = ErrorBody),
+        (status = 409, description = "Pair exists", body = ErrorBody),
+    ))]
+pub async fn add_rate(
+    State(s): State<AppState>,
+    _: Writer,
+    FormOrJson(f): FormOrJson<RateForm>,
+) -> Result<(StatusCode, Json<ExchangeRateDto>), ApiError> {
+    let base = required("baseCurrencyCode", f.base_currency_code)?;
+    let target = required("targetCurrencyCode", f.target_currency_code)?;
+    let rate = required_number("rate", f.rate)?;
+    let r = s.exchange.add_rate(&base, &target, &rate).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+/// Change an exchange rate (form or JSON).
+#[utoipa::path(patch, path = "/exchangeRate/{pair}", tag = "exchange", security(("bearer" = [])),
+    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    request_body(content = RatePatchForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The updated rate", body = ExchangeRateDto),
+        (status = 400, description = "Bad pair or rate", body = ErrorBody),
+        (status = 401, description = "Writes need a token", body = ErrorBody),
+        (status = 404, description = "No such rate", body = ErrorBody),
+    ))]
+pub async fn update_rate(
+    State(s): State<AppState>,
+    _: Writer,
+    ApiPath(pair): ApiPath<String>,
+    FormOrJson(f): FormOrJson<RatePatchForm>,
+) -> Result<Json<ExchangeRateDto>, ApiError> {
+    let rate = required_number("rate", f.rate)?;
+    Ok(Json(s.exchange.update_rate(&pair, &rate).await?.into()))
+}
+
+/// Delete an exchange rate (admin).
+#[utoipa::path(delete, path = "/exchangeRate/{pair}", tag = "exchange", security(("bearer" = [])),
+    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Bad pair", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such rate", body = ErrorBody),
+    ))]
+pub async fn delete_rate(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiPath(pair): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.exchange.delete_rate(&pair).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Convert an amount: direct rate, inverse rate, or cross rate through the pivot.
+#[utoipa::path(get, path = "/exchange", tag = "exchange", params(ExchangeQuery),
+    responses(
+        (status = 200, description = "The conversion", body = ConversionDto),
+        (status = 400, description = "Bad code or amount", body = ErrorBody),
+        (status = 404, description = "No rate can be derived", body = ErrorBody),
+    ))]
+pub async fn convert(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ExchangeQuery>,
+) -> Result<Json<ConversionDto>, ApiError> {
+    let from = required("from", q.from)?;
+    let to = required("to", q.to)?;
+    let amount = required("amount", q.amount)?;
+    Ok(Json(s.exchange.convert(&from, &to, &amount).await?.into()))
+}

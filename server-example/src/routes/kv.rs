@@ -1,0 +1,140 @@
+//! `/kv/*`: a per-user key-value resource protected by auth-core.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+
+use crate::dto::*;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Bearer};
+use crate::kv::KvError;
+use crate::state::AppState;
+
+/// Longest key in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+/// Largest value, serialized, in bytes.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Most keys in one request.
+pub const MAX_KEYS: usize = 1000;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/kv/write", post(write))
+        .route("/kv/read", post(read))
+}
+
+impl From<KvError> for ApiError {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::Unavailable(e) => auth_core::AuthError::Unavailable(Box::new(e)).into(),
+            KvError::Backend(e) => ApiError::internal(e),
+        }
+    }
+}
+
+fn check_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_key",
+            format!("keys must be 1 to {MAX_KEY_BYTES} bytes long"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_count(n: usize) -> Result<(), ApiError> {
+    if n == 0 {
+        return Err(ApiError::bad_request(
+            "no_keys",
+            "at least one key is required",
+        ));
+    }
+    if n > MAX_KEYS {
+        return Err(ApiError::bad_request(
+            "too_many_keys",
+            format!("at most {MAX_KEYS} keys per request"),
+        ));
+    }
+    Ok(())
+}
+
+/// Store values under keys that do not exist yet; existing keys are left alone.
+#[utoipa::path(post, path = "/kv/write", tag = "kv", security(("bearer" = [])), request_body = KvWriteBody,
+    responses(
+        (status = 201, description = "Keys written and skipped", body = KvWriteResult),
+        (status = 400, description = "No keys, a key empty or over 256 bytes, a value over 64 KiB", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn write(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiJson(b): ApiJson<KvWriteBody>,
+) -> Result<(StatusCode, Json<KvWriteResult>), ApiError> {
+    check_count(b.data.len())?;
+    let mut entries = Vec::with_capacity(b.data.len());
+    for (k, v) in b.data {
+        check_key(&k)?;
+        if serde_json::to_vec(&v).map_or(usize::MAX, |b| b.len()) > MAX_VALUE_BYTES {
+            return Err(ApiError::bad_request(
+                "value_too_large",
+                format!("the value of `{k}` is over {MAX_VALUE_BYTES} bytes"),
+            ));
+        }
+        entries.push((k, v));
+    }
+    let (written, skipped) = s.kv.write(who.user_id, entries).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(KvWriteResult { written, skipped }),
+    ))
+}
+
+/// Read values; every key must exist.
+#[utoipa::path(post, path = "/kv/read", tag = "kv", security(("bearer" = [])), request_body = KvReadBody,
+    responses(
+        (status = 200, description = "The values", body = KvReadResult),
+        (status = 400, description = "No keys, or a repeated key", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "Some keys do not exist", body = MissingKeysBody),
+    ))]
+pub async fn read(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiJson(b): ApiJson<KvReadBody>,
+) -> Result<Json<KvReadResult>, ApiError> {
+    check_count(b.keys.len())?;
+    let mut seen = HashSet::new();
+    for k in &b.keys {
+        check_key(k)?;
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::bad_request(
+                "repeated_key",
+                format!("the key `{k}` is repeated"),
+            ));
+        }
+    }
+    let mut found = s.kv.read(who.user_id, &b.keys).await?;
+    let missing: Vec<String> = b
+        .keys
+        .iter()
+        .filter(|k| !found.contains_key(*k))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(
+            ApiError::not_found("keys_not_found", "some keys do not exist")
+                .with_field("missing", serde_json::json!(missing)),
+        );
+    }
+    let data = b
+        .keys
+        .iter()
+        .filter_map(|k| found.remove(k).map(|v| (k.clone(), v)))
+        .collect();
+    Ok(Json(KvReadResult { data }))
+}

@@ -1,0 +1,110 @@
+//! Health, readiness, the OpenAPI document and its docs page.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+use crate::extract::ApiPath;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
+        .route("/docs/{*file}", get(docs_file))
+}
+
+/// Liveness: 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: 200 when the store answers, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
+        (status = 503, description = "The store does not answer", body = crate::dto::ErrorBody),
+    ))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    if s.health.ready().await {
+        Json(json!({ "status": "ready" })).into_response()
+    } else {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the store does not answer",
+        )
+        .into_response()
+    }
+}
+
+fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    })
+}
+
+/// This document.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
+}
+
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>server-example API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "/openapi.json",
+      dom_id: "#swagger-ui",
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout"
+    });
+  </script>
+</body>
+</html>
+"##;
+
+/// The docs page: Swagger UI served from files built into the binary, no internet.
+pub async fn docs() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
+
+/// Swagger UI's static files.
+pub async fn docs_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
+    static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| Arc::new(utoipa_swagger_ui::Config::from("/openapi.json")));
+    match utoipa_swagger_ui::serve(&file, config.clone()) {
+        Ok(Some(f)) if file != "index.html" && !file.is_empty() => Ok((
+            [(header::CONTENT_TYPE, f.content_type)],
+            f.bytes.into_owned(),
+        )
+            .into_response()),
+        Ok(_) => Err(ApiError::not_found("not_found", "no such file")),
+        Err(e) => Err(ApiError::internal(e.to_string())),
+    }
+}

@@ -1,0 +1,128 @@
+//! `/users/me*`: the signed-in user.
+
+use auth_core::ProfileUpdate;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, put};
+use uuid::Uuid;
+
+use crate::dto::*;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Bearer};
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/me", get(me).patch(update_me))
+        .route("/users/me/password", put(change_password))
+        .route("/users/me/logins", get(logins))
+        .route("/users/me/sessions", get(sessions))
+        .route("/users/me/sessions/{id}", delete(revoke_session))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserDto),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> Result<Json<UserDto>, ApiError> {
+    Ok(Json(s.auth.user(who.user_id).await?.into()))
+}
+
+/// Change email or names.
+#[utoipa::path(patch, path = "/users/me", tag = "users", security(("bearer" = [])), request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The updated user", body = UserDto),
+        (status = 400, description = "A field broke a rule", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 409, description = "Email taken", body = ErrorBody),
+    ))]
+pub async fn update_me(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiJson(b): ApiJson<ProfileBody>,
+) -> Result<Json<UserDto>, ApiError> {
+    let update = ProfileUpdate {
+        email: b.email,
+        first_name: b.first_name,
+        last_name: b.last_name,
+        email_verified: None,
+    };
+    Ok(Json(
+        s.auth.update_profile(who.user_id, update).await?.into(),
+    ))
+}
+
+/// Change the password; every other session is revoked.
+#[utoipa::path(put, path = "/users/me/password", tag = "users", security(("bearer" = [])), request_body = PasswordBody,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "The new password broke a rule", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Wrong current password", body = ErrorBody),
+    ))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    s.auth
+        .change_password(&who, &b.current_password, &b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Login history, newest first.
+#[utoipa::path(get, path = "/users/me/logins", tag = "users", security(("bearer" = [])), params(LoginsQuery),
+    responses(
+        (status = 200, description = "Login attempts", body = [LoginEventDto]),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn logins(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiQuery(q): ApiQuery<LoginsQuery>,
+) -> Result<Json<Vec<LoginEventDto>>, ApiError> {
+    let events = s
+        .auth
+        .login_history(who.user_id, q.limit.unwrap_or(50), q.before)
+        .await?;
+    Ok(Json(events.into_iter().map(Into::into).collect()))
+}
+
+/// Live sessions, newest first.
+#[utoipa::path(get, path = "/users/me/sessions", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sessions", body = [SessionDto]),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn sessions(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+) -> Result<Json<Vec<SessionDto>>, ApiError> {
+    let list = s.auth.sessions(who.user_id, Some(who.session_id)).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// Revoke one of the caller's sessions.
+#[utoipa::path(delete, path = "/users/me/sessions/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a session id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "No such live session of the caller", body = ErrorBody),
+    ))]
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.revoke_session(who.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
