@@ -134,7 +134,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// The defaults, as if started with no flags and no environment.
+    /// The configuration of a start with no flags: defaults, overridden by the
+    /// environment variables that are set.
     pub fn defaults() -> Self {
         Self::parse_from(["server-example"])
     }

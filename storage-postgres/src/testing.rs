@@ -58,6 +58,11 @@ impl TestDatabase {
         self.store.clone()
     }
 
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A URL that connects to this database.
     pub fn url(&self) -> &str {
         &self.url

@@ -1,1 +1,374 @@
-//! Test crate.
+//! Harness of the end-to-end tests: the real server on an ephemeral port, on memory
+//! or on a throwaway Postgres database, driven over HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use auth_core::MemoryMailer;
+use reqwest::header::HeaderMap;
+pub use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server_example::{AppState, Config};
+use storage_postgres::testing::TestDatabase;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Login of the configured administrator.
+pub const ADMIN_LOGIN: &str = "root";
+/// Password of the configured administrator.
+pub const ADMIN_PASSWORD: &str = "Adm1n-pass!";
+/// Password of every user the helpers register.
+pub const PASSWORD: &str = "Passw0rd!";
+
+/// Where the server keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// In-memory stores.
+    Memory,
+    /// A fresh Postgres database.
+    Postgres,
+}
+
+/// A running server.
+pub struct TestApp {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its state (services and stores), to inspect what they hold.
+    pub state: AppState,
+    /// Captured verification codes.
+    pub mailer: Arc<MemoryMailer>,
+    /// The configuration it runs with.
+    pub config: Config,
+    client: reqwest::Client,
+    task: JoinHandle<()>,
+    db: Option<TestDatabase>,
+    /// Whether this instance made the data directory (siblings share it).
+    owns_data_dir: bool,
+}
+
+/// The answer to a request.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Raw body.
+    pub text: String,
+    /// Body as JSON (`Null` when empty or not JSON).
+    pub json: Value,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the API error shape with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(self.json["code"], code, "body: {}", self.text);
+        assert!(
+            self.json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "error without JSON content type"
+        );
+    }
+}
+
+fn base_config(data_dir: PathBuf) -> Config {
+    let mut c = Config::defaults();
+    // Pin everything the environment could change.
+    c.database_url = None;
+    c.data_dir = data_dir;
+    c.signing_key_file = None;
+    c.verification_key_files = vec![];
+    c.jwt_hs256_secret = None;
+    c.refresh_secret = None;
+    c.admin_login = Some(ADMIN_LOGIN.into());
+    c.admin_password = Some(ADMIN_PASSWORD.into());
+    c.exchange_public_writes = false;
+    c.require_email_verification = false;
+    c.seed_demo_data = Some(false);
+    c.cors_origins = vec!["*".into()];
+    c.database_acquire_timeout_ms = 1000;
+    c.database_max_connections = 10;
+    c
+}
+
+impl TestApp {
+    /// A server on `backend` with the test defaults.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// A server on `backend`, with `tweak` applied to the configuration.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = std::env::temp_dir().join(format!("e2e-{}", uuid::Uuid::new_v4().simple()));
+        let mut config = base_config(dir);
+        let db = match backend {
+            Backend::Memory => None,
+            Backend::Postgres => {
+                let db = TestDatabase::create(4).await;
+                config.database_url = Some(db.url().to_owned());
+                Some(db)
+            }
+        };
+        tweak(&mut config);
+        let mut app = Self::start_config(config).await;
+        app.db = db;
+        app.owns_data_dir = true;
+        app
+    }
+
+    /// A second server sharing this one's database and keys, as a second instance
+    /// behind a load balancer would.
+    pub async fn sibling(&self) -> Self {
+        Self::start_config(self.config.clone()).await
+    }
+
+    /// A server with exactly this configuration.
+    pub async fn start_config(config: Config) -> Self {
+        let mailer = Arc::new(MemoryMailer::new());
+        let state = AppState::from_config(&config, Some(mailer.clone()))
+            .await
+            .expect("server state builds");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            server_example::serve(listener, serving, std::future::pending())
+                .await
+                .expect("server runs");
+        });
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            addr,
+            state,
+            mailer,
+            config,
+            client,
+            task,
+            db: None,
+            owns_data_dir: false,
+        }
+    }
+
+    /// `http://addr/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A request builder with the test client.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Sends a request and collects the reply.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// A request with an optional Bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.request(method, path);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// POST with a form body.
+    pub async fn post_form(&self, path: &str, token: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let mut req = self.request(Method::POST, path).form(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// Registers `login` with [`PASSWORD`]; returns the user.
+    pub async fn register(&self, login: &str) -> Value {
+        let r = self
+            .post(
+                "/auth/register",
+                None,
+                json!({ "login": login, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "register: {}", r.text);
+        r.json
+    }
+
+    /// Logs in; returns the token pair.
+    pub async fn login(&self, login: &str, password: &str) -> Value {
+        let r = self
+            .post(
+                "/auth/login",
+                None,
+                json!({ "login": login, "password": password }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login: {}", r.text);
+        r.json
+    }
+
+    /// Registers and logs in `login`; returns (user id, access token, refresh token).
+    pub async fn signup(&self, login: &str) -> (String, String, String) {
+        let user = self.register(login).await;
+        let pair = self.login(login, PASSWORD).await;
+        (
+            user["id"].as_str().expect("id").to_owned(),
+            pair["access_token"].as_str().expect("access").to_owned(),
+            pair["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    /// An access token of the configured administrator.
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_LOGIN, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned()
+    }
+
+    /// The URL of this app's test database.
+    pub fn database_url(&self) -> Option<&str> {
+        self.db.as_ref().map(TestDatabase::url)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(db) = self.db.take() {
+            // Dropped outside the test's runtime, which may be single-threaded and busy
+            // dropping us; FORCE ends the connections the pool still holds.
+            let name = db.name().to_owned();
+            drop(db);
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let url = storage_postgres::testing::admin_url();
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+        if self.owns_data_dir {
+            let _ = std::fs::remove_dir_all(&self.config.data_dir);
+        }
+    }
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones: a database outage
+/// without stopping the shared Postgres.
+pub struct ToggleProxy {
+    /// The address to connect to instead of the target.
+    pub addr: SocketAddr,
+    enabled: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl ToggleProxy {
+    /// Starts forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let enabled = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (en, cs) = (enabled.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !en.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                cs.lock().expect("lock").push(task);
+            }
+        });
+        Self {
+            addr,
+            enabled,
+            conns,
+            accept,
+        }
+    }
+
+    /// Cuts every open connection and refuses new ones.
+    pub fn disable(&self) {
+        self.enabled.store(false, Ordering::SeqCst);
+        for t in self.conns.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Forwards again.
+    pub fn enable(&self) {
+        self.enabled.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for ToggleProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.disable();
+    }
+}

@@ -1,0 +1,383 @@
+use serde_json::json;
+use tests::*;
+
+on_both! {
+    async fn registration_returns_the_user_in_the_documented_shape(app) {
+        let r = app
+            .post(
+                "/auth/register",
+                None,
+                json!({"login": "Alice", "password": PASSWORD, "email": "Alice@Example.com",
+                       "first_name": "Alice", "last_name": "Smith-Jones"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let u = &r.json;
+        let mut keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["created_at", "email", "email_verified", "first_name", "id", "last_name", "login", "roles", "status"]
+        );
+        assert_eq!(u["login"], "Alice");
+        assert_eq!(u["email"], "alice@example.com");
+        assert_eq!(u["status"], "active");
+        assert_eq!(u["roles"], json!([]));
+        assert_eq!(u["email_verified"], false);
+        assert!(u["created_at"].as_str().unwrap().contains('T'));
+    }
+
+    async fn registration_rules_give_400_naming_the_rule(app) {
+        let cases = [
+            (json!({"login": "a", "password": PASSWORD}), "2 to 64"),
+            (json!({"login": "al ice", "password": PASSWORD}), "Latin letters and digits"),
+            (json!({"login": "alice", "password": "Sh0rt!"}), "8 to 128"),
+            (json!({"login": "alice", "password": "passw0rd!"}), "uppercase"),
+            (json!({"login": "alice", "password": "PASSW0RD!"}), "lowercase"),
+            (json!({"login": "alice", "password": "Password!"}), "digit"),
+            (json!({"login": "alice", "password": "Passw0rdX"}), "one of"),
+            (json!({"login": "alice", "password": PASSWORD, "email": "nope"}), "valid email"),
+            (json!({"login": "alice", "password": PASSWORD, "first_name": "A"}), "2 to 32"),
+            (json!({"login": "alice", "password": PASSWORD, "last_name": "Sm1th"}), "Latin letters"),
+            (json!({"login": "alice", "password": PASSWORD, "last_name": "---"}), "at least one letter"),
+        ];
+        for (body, rule) in cases {
+            let r = app.post("/auth/register", None, body.clone()).await;
+            r.assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+            assert!(r.json["message"].as_str().unwrap().contains(rule), "{body}: {}", r.text);
+        }
+        // Nothing was created by the refused attempts.
+        app.register("alice").await;
+    }
+
+    async fn a_taken_login_or_email_is_409(app) {
+        app.post("/auth/register", None, json!({"login": "alice", "password": PASSWORD, "email": "a@example.com"})).await;
+        app.post("/auth/register", None, json!({"login": "ALICE", "password": PASSWORD}))
+            .await
+            .assert_error(StatusCode::CONFLICT, "login_taken");
+        app.post("/auth/register", None, json!({"login": "bob", "password": PASSWORD, "email": "A@example.com"}))
+            .await
+            .assert_error(StatusCode::CONFLICT, "email_taken");
+    }
+
+    async fn malformed_json_gets_the_json_error_shape(app) {
+        let r = app
+            .send(app.request(Method::POST, "/auth/register").header("content-type", "application/json").body("{\"login\": "))
+            .await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        let r = app.post("/auth/register", None, json!({"login": 5, "password": PASSWORD})).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        let r = app.post("/auth/login", None, json!({"login": "x"})).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    }
+
+    async fn unknown_login_and_wrong_password_get_the_same_401(app) {
+        app.register("alice").await;
+        let unknown = app.post("/auth/login", None, json!({"login": "nobody", "password": PASSWORD})).await;
+        let wrong = app.post("/auth/login", None, json!({"login": "alice", "password": "Wr0ng-pass"})).await;
+        for r in [&unknown, &wrong] {
+            r.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+            assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        }
+        assert_eq!(unknown.json, wrong.json);
+    }
+
+    async fn login_returns_a_token_pair_in_the_documented_shape(app) {
+        app.register("alice").await;
+        let pair = app.login("alice", PASSWORD).await;
+        assert_eq!(pair["token_type"], "Bearer");
+        assert_eq!(pair["expires_in"], 900);
+        assert!(pair["refresh_expires_in"].as_i64().unwrap() > 0);
+        assert_eq!(pair["access_token"].as_str().unwrap().split('.').count(), 3);
+        assert!(pair["refresh_token"].as_str().unwrap().len() > 40);
+    }
+
+    async fn the_full_session_lifecycle_ends_in_revocation_on_reuse(app) {
+        let (_, access0, refresh0) = app.signup("alice").await;
+        let r1 = app.post("/auth/refresh", None, json!({"refresh_token": refresh0})).await;
+        assert_eq!(r1.status, StatusCode::OK, "{}", r1.text);
+        let refresh1 = r1.json["refresh_token"].as_str().unwrap().to_owned();
+        let access1 = r1.json["access_token"].as_str().unwrap().to_owned();
+        assert_ne!(refresh1, refresh0);
+        assert_eq!(app.get("/users/me", Some(&access1)).await.status, StatusCode::OK);
+        // A retry inside the grace window gets the same refresh token.
+        let retry = app.post("/auth/refresh", None, json!({"refresh_token": refresh0})).await;
+        assert_eq!(retry.json["refresh_token"], refresh1.as_str());
+        // Two steps behind is reuse: everything is revoked.
+        let r2 = app.post("/auth/refresh", None, json!({"refresh_token": refresh1})).await;
+        let refresh2 = r2.json["refresh_token"].as_str().unwrap().to_owned();
+        let reuse = app.post("/auth/refresh", None, json!({"refresh_token": refresh0})).await;
+        reuse.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        assert_eq!(reuse.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh2}))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+        for t in [&access0, &access1] {
+            app.get("/users/me", Some(t)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+        }
+    }
+
+    async fn a_garbage_refresh_token_is_401_invalid_refresh_token(app) {
+        let (_, access, _) = app.signup("alice").await;
+        for t in ["", "garbage", access.as_str()] {
+            let r = app.post("/auth/refresh", None, json!({"refresh_token": t})).await;
+            r.assert_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+        }
+    }
+
+    async fn logout_local_ends_only_this_session(app) {
+        let (_, phone, phone_refresh) = app.signup("alice").await;
+        let laptop = app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        let r = app.call(Method::POST, "/auth/logout", Some(&phone), None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        app.get("/users/me", Some(&phone)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+        app.post("/auth/refresh", None, json!({"refresh_token": phone_refresh}))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+        assert_eq!(app.get("/users/me", Some(&laptop)).await.status, StatusCode::OK);
+    }
+
+    async fn logout_global_ends_every_session(app) {
+        let (_, phone, _) = app.signup("alice").await;
+        let laptop = app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        let (_, bob, _) = app.signup("bob").await;
+        let r = app.post("/auth/logout", Some(&phone), json!({"scope": "global"})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        for t in [&phone, &laptop] {
+            assert_eq!(app.get("/users/me", Some(t)).await.status, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(app.get("/users/me", Some(&bob)).await.status, StatusCode::OK);
+    }
+
+    async fn logout_others_keeps_this_session(app) {
+        let (_, phone, _) = app.signup("alice").await;
+        let laptop = app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        let r = app.post("/auth/logout", Some(&phone), json!({"scope": "others"})).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.get("/users/me", Some(&phone)).await.status, StatusCode::OK);
+        assert_eq!(app.get("/users/me", Some(&laptop)).await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn logout_needs_a_token_and_a_known_scope(app) {
+        let r = app.post("/auth/logout", None, json!({})).await;
+        r.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        let r = app.post("/auth/logout", Some("not-a-jwt"), json!({})).await;
+        r.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+        let (_, access, _) = app.signup("alice").await;
+        app.post("/auth/logout", Some(&access), json!({"scope": "galaxy"}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        assert_eq!(app.get("/users/me", Some(&access)).await.status, StatusCode::OK);
+    }
+
+    async fn jwks_publishes_the_public_signing_key_only(app) {
+        let r = app.get("/.well-known/jwks.json", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let keys = r.json["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0]["kty"], "OKP");
+        assert_eq!(keys[0]["crv"], "Ed25519");
+        assert_eq!(keys[0]["alg"], "EdDSA");
+        assert!(keys[0].get("d").is_none());
+        // The kid in issued tokens is the published one.
+        let (_, access, _) = app.signup("alice").await;
+        let header = access.split('.').next().unwrap();
+        let decoded = String::from_utf8(
+            base64_url_decode(header),
+        ).unwrap();
+        assert!(decoded.contains(keys[0]["kid"].as_str().unwrap()), "{decoded}");
+    }
+}
+
+fn base64_url_decode(s: &str) -> Vec<u8> {
+    // Small decoder to avoid a dependency for one assertion.
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64url") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+mod email_verification {
+    use super::*;
+
+    async fn run(backend: Backend) {
+        let app = TestApp::start_with(backend, |c| c.require_email_verification = true).await;
+        let r = app
+            .post(
+                "/auth/register",
+                None,
+                json!({"login": "alice", "password": PASSWORD, "email": "alice@example.com"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        app.post(
+            "/auth/login",
+            None,
+            json!({"login": "alice", "password": PASSWORD}),
+        )
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "email_not_verified");
+        let code = app.mailer.last_code_for("alice@example.com").unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        app.post(
+            "/auth/verify-email",
+            None,
+            json!({"login": "alice", "code": wrong}),
+        )
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
+        let ok = app
+            .post(
+                "/auth/verify-email",
+                None,
+                json!({"login": "alice", "code": code}),
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.text);
+        app.login("alice", PASSWORD).await;
+        let me = app
+            .get(
+                "/users/me",
+                Some(
+                    app.login("alice", PASSWORD).await["access_token"]
+                        .as_str()
+                        .unwrap(),
+                ),
+            )
+            .await;
+        assert_eq!(me.json["email_verified"], true);
+        app.post(
+            "/auth/register",
+            None,
+            json!({"login": "bob", "password": PASSWORD}),
+        )
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+    }
+
+    async fn attempts(backend: Backend) {
+        let app = TestApp::start_with(backend, |c| c.require_email_verification = true).await;
+        app.post(
+            "/auth/register",
+            None,
+            json!({"login": "alice", "password": PASSWORD, "email": "alice@example.com"}),
+        )
+        .await;
+        let code = app.mailer.last_code_for("alice@example.com").unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            app.post(
+                "/auth/verify-email",
+                None,
+                json!({"login": "alice", "code": wrong}),
+            )
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
+        }
+        app.post(
+            "/auth/verify-email",
+            None,
+            json!({"login": "alice", "code": code}),
+        )
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    }
+
+    #[tokio::test]
+    async fn register_verify_then_login_on_memory() {
+        run(Backend::Memory).await;
+    }
+
+    #[tokio::test]
+    async fn register_verify_then_login_on_postgres() {
+        run(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn too_many_wrong_codes_get_429_on_memory() {
+        attempts(Backend::Memory).await;
+    }
+
+    #[tokio::test]
+    async fn too_many_wrong_codes_get_429_on_postgres() {
+        attempts(Backend::Postgres).await;
+    }
+}
+
+mod reuse_policy {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_session_policy_spares_other_devices() {
+        let app = TestApp::start_with(Backend::Postgres, |c| {
+            c.reuse_policy = server_example::config::ReusePolicyArg::Session;
+            c.reuse_grace_secs = 0;
+        })
+        .await;
+        let (_, _, refresh0) = app.signup("alice").await;
+        let laptop = app.login("alice", PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh0}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh0}))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        assert_eq!(
+            app.get("/users/me", Some(&laptop)).await.status,
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_refreshes_over_http_all_get_the_one_rotated_token() {
+        let app = TestApp::start(Backend::Postgres).await;
+        let (_, _, refresh0) = app.signup("alice").await;
+        let replies = futures::future::join_all(
+            (0..20).map(|_| app.post("/auth/refresh", None, json!({"refresh_token": refresh0}))),
+        )
+        .await;
+        let mut tokens: Vec<&str> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+                r.json["refresh_token"].as_str().unwrap()
+            })
+            .collect();
+        tokens.dedup();
+        assert_eq!(tokens.len(), 1);
+    }
+}
+
+mod hs256 {
+    use super::*;
+
+    #[tokio::test]
+    async fn hs256_tokens_work_and_nothing_is_published() {
+        let app = TestApp::start_with(Backend::Memory, |c| {
+            c.jwt_hs256_secret = Some("a-shared-secret-of-at-least-32-bytes!".into());
+        })
+        .await;
+        let (_, access, _) = app.signup("alice").await;
+        assert_eq!(
+            app.get("/users/me", Some(&access)).await.status,
+            StatusCode::OK
+        );
+        let jwks = app.get("/.well-known/jwks.json", None).await;
+        assert_eq!(jwks.json["keys"], json!([]));
+    }
+}

@@ -1,0 +1,33 @@
+//! End-to-end tests: the real router over HTTP, on memory and on Postgres.
+
+/// Runs each body on a fresh in-memory server and on a fresh Postgres-backed one:
+/// `module::name::memory` and `module::name::postgres`.
+macro_rules! on_both {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($app: tests::TestApp) $body
+
+                #[tokio::test]
+                async fn memory() {
+                    run(tests::TestApp::start(tests::Backend::Memory).await).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    run(tests::TestApp::start(tests::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+
+mod admin;
+mod auth;
+mod exchange;
+mod kv;
+mod ops;
+mod users;

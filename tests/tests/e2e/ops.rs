@@ -1,0 +1,171 @@
+use std::time::Duration;
+
+use serde_json::json;
+use tests::*;
+
+on_both! {
+    async fn health_and_readiness_answer(app) {
+        let h = app.get("/healthz", None).await;
+        assert_eq!(h.status, StatusCode::OK);
+        assert_eq!(h.header("content-type"), Some("application/json"));
+        let r = app.get("/readyz", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(h.header("x-request-id").is_some_and(|id| id.len() >= 32));
+    }
+
+    async fn unknown_routes_and_wrong_methods_get_the_json_shape(app) {
+        app.get("/nope", None).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        let r = app.call(Method::PUT, "/currencies", None, None).await;
+        r.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        app.call(Method::GET, "/auth/login", None, None)
+            .await
+            .assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    }
+
+    async fn a_body_over_the_limit_is_413(app) {
+        let big = "x".repeat(70 * 1024);
+        let r = app.post("/auth/register", None, json!({"login": big, "password": PASSWORD})).await;
+        r.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        let form = app.post_form("/currencies", None, &[("name", &big)]).await;
+        assert_eq!(form.status.as_u16() / 100, 4);
+    }
+
+    async fn the_openapi_document_lists_every_route(app) {
+        let r = app.get("/openapi.json", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.json["openapi"].as_str().unwrap().starts_with("3.1"));
+        let paths = r.json["paths"].as_object().unwrap();
+        for p in [
+            "/auth/register", "/auth/verify-email", "/auth/login", "/auth/refresh", "/auth/logout",
+            "/.well-known/jwks.json", "/users/me", "/users/me/password", "/users/me/logins",
+            "/users/me/sessions", "/users/me/sessions/{id}", "/admin/users", "/admin/users/{id}",
+            "/admin/users/{id}/block", "/admin/users/{id}/unblock", "/admin/users/{id}/sessions",
+            "/admin/roles", "/admin/roles/{name}", "/admin/users/{id}/roles/{name}", "/currencies",
+            "/currency/{code}", "/exchangeRates", "/exchangeRate/{pair}", "/exchange", "/kv/write",
+            "/kv/read", "/healthz", "/readyz",
+        ] {
+            assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        }
+        assert!(r.json["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    async fn the_docs_page_works_offline(app) {
+        let page = app.get("/docs", None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+        for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/swagger-ui-standalone-preset.js"] {
+            assert!(page.text.contains(asset), "{asset}");
+            let a = app.get(asset, None).await;
+            assert_eq!(a.status, StatusCode::OK, "{asset}");
+            assert!(a.text.len() > 1000, "{asset}");
+        }
+        app.get("/docs/nope.js", None).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        // Only local assets: nothing is fetched from elsewhere.
+        assert!(!page.text.contains("http://") && !page.text.contains("https://"));
+    }
+}
+
+#[tokio::test]
+async fn two_instances_share_one_database_and_logout_is_seen_at_once() {
+    let a = TestApp::start(Backend::Postgres).await;
+    let b = a.sibling().await;
+    let (_, token, refresh) = a.signup("alice").await;
+    assert_eq!(
+        b.get("/users/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let r = b
+        .post("/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a token from A refreshes on B: {}",
+        r.text
+    );
+    let fresh = r.json["access_token"].as_str().unwrap().to_owned();
+    let out = a
+        .call(Method::POST, "/auth/logout", Some(&fresh), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    b.get("/users/me", Some(&fresh))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(
+        a.get("/.well-known/jwks.json", None).await.json,
+        b.get("/.well-known/jwks.json", None).await.json
+    );
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_the_database_is_unreachable_and_recovers() {
+    let db_app = TestApp::start(Backend::Postgres).await;
+    let url = db_app.database_url().unwrap().to_owned();
+    let mut parsed = reqwest::Url::parse(&url).unwrap();
+    let target = format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(5432)
+    );
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = ToggleProxy::start(target).await;
+    parsed.set_port(Some(proxy.addr.port())).unwrap();
+    parsed.set_host(Some("127.0.0.1")).unwrap();
+    let mut config = db_app.config.clone();
+    config.database_url = Some(parsed.to_string());
+    let app = TestApp::start_config(config).await;
+    let (_, token, _) = app.signup("alice").await;
+    assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+
+    proxy.disable();
+    let started = std::time::Instant::now();
+    app.get("/readyz", None)
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+    app.get("/users/me", Some(&token))
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    app.get("/currencies", None)
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "requests must not hang"
+    );
+
+    proxy.enable();
+    let mut ready = false;
+    for _ in 0..50 {
+        if app.get("/readyz", None).await.status == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ready, "the server recovers by itself");
+    assert_eq!(
+        app.get("/users/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn generated_keys_survive_a_restart_so_sessions_do() {
+    let first = TestApp::start(Backend::Postgres).await;
+    let (_, token, refresh) = first.signup("alice").await;
+    let second = first.sibling().await;
+    drop(second);
+    let restarted = first.sibling().await;
+    assert_eq!(
+        restarted.get("/users/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let r = restarted
+        .post("/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
