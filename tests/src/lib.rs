@@ -372,3 +372,8 @@ impl Drop for ToggleProxy {
         self.disable();
     }
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
