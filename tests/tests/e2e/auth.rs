@@ -265,6 +265,23 @@ mod email_verification {
         )
         .await
         .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+
+        // The rest of the lifecycle: refresh, reuse, everything revoked.
+        let pair = app.login("alice", PASSWORD).await;
+        let refresh0 = pair["refresh_token"].as_str().unwrap().to_owned();
+        let r1 = app
+            .post("/auth/refresh", None, json!({"refresh_token": refresh0}))
+            .await;
+        let refresh1 = r1.json["refresh_token"].as_str().unwrap().to_owned();
+        let access1 = r1.json["access_token"].as_str().unwrap().to_owned();
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh1}))
+            .await;
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh0}))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        app.get("/users/me", Some(&access1))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     }
 
     async fn attempts(backend: Backend) {
@@ -296,12 +313,12 @@ mod email_verification {
     }
 
     #[tokio::test]
-    async fn register_verify_then_login_on_memory() {
+    async fn register_verify_login_refresh_reuse_revoked_on_memory() {
         run(Backend::Memory).await;
     }
 
     #[tokio::test]
-    async fn register_verify_then_login_on_postgres() {
+    async fn register_verify_login_refresh_reuse_revoked_on_postgres() {
         run(Backend::Postgres).await;
     }
 

@@ -169,3 +169,24 @@ async fn generated_keys_survive_a_restart_so_sessions_do() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+#[tokio::test]
+async fn the_purge_task_deletes_revoked_sessions() {
+    let app = TestApp::start(Backend::Postgres).await;
+    let (_, token, _) = app.signup("alice").await;
+    let sid = app.state.auth.verify(&token).unwrap().sid;
+    app.call(Method::POST, "/auth/logout", Some(&token), None)
+        .await;
+    assert!(app.state.auth.store().session(sid).await.unwrap().is_some());
+    let purge = server_example::spawn_purge(app.state.clone(), Duration::from_millis(50));
+    let mut gone = false;
+    for _ in 0..100 {
+        if app.state.auth.store().session(sid).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    purge.abort();
+    assert!(gone, "the revoked session was purged");
+}

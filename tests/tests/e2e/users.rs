@@ -58,6 +58,9 @@ on_both! {
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
         app.login("alice", "N3w-passw0rd").await;
+        app.call(Method::PUT, "/users/me/password", None, Some(json!({"current_password": "a", "new_password": "b"})))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
     }
 
     async fn login_history_is_newest_first_with_failures(app) {
@@ -124,5 +127,8 @@ on_both! {
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_path");
         assert_eq!(app.get("/users/me/sessions", None).await.status, StatusCode::UNAUTHORIZED);
+        app.call(Method::DELETE, &format!("/users/me/sessions/{other}"), None, None)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
     }
 }
