@@ -69,6 +69,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
+mod verified;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};

@@ -18,6 +18,7 @@ use crate::password::{Argon2Params, PasswordHasher};
 use crate::refresh::{RefreshSecret, RefreshTokenCodec};
 use crate::store::*;
 use crate::token::{AccessClaims, JwkSet, KeySet, TokenError};
+use crate::verified::VerifiedTokens;
 
 const CODE_LABEL: &str = "email-verification-code";
 const MAX_USER_AGENT: usize = 512;
@@ -45,6 +46,9 @@ pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     /// Argon2id parameters for new hashes (default OWASP).
     pub argon2: Argon2Params,
+    /// How many verified access tokens `authenticate` remembers so each token's
+    /// signature is checked once (default 10 000; 0 turns the cache off).
+    pub verified_token_cache: usize,
 }
 
 impl Default for AuthConfig {
@@ -60,6 +64,7 @@ impl Default for AuthConfig {
             verification_max_attempts: 5,
             password_policy: PasswordPolicy::default(),
             argon2: Argon2Params::default(),
+            verified_token_cache: 10_000,
         }
     }
 }
@@ -214,6 +219,7 @@ pub struct AuthService {
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
+    verified: VerifiedTokens,
     config: AuthConfig,
 }
 
@@ -247,6 +253,7 @@ impl AuthService {
             hasher: PasswordHasher::new(config.argon2)?,
             clock: Arc::new(SystemClock),
             mailer: Arc::new(NoopMailer),
+            verified: VerifiedTokens::new(config.verified_token_cache),
             config,
         })
     }
@@ -552,14 +559,23 @@ impl AuthService {
     /// session is alive and its user not blocked. Logout, revocation, blocking and
     /// password changes take effect at once.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let claims = self.verify(access_token)?;
+        let now = self.clock.now();
+        let unix = now.unix_timestamp();
+        let (sub, sid) = match self.verified.get(access_token, unix) {
+            Some(v) => (v.sub, v.sid),
+            None => {
+                let claims = self.verify(access_token)?;
+                self.verified
+                    .insert(access_token, &claims, self.keys.leeway(), unix);
+                (claims.sub, claims.sid)
+            }
+        };
         let status = self
             .store
-            .session_status(claims.sid)
+            .session_status(sid)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        let now = self.clock.now();
-        let alive = status.user_id == claims.sub
+        let alive = status.user_id == sub
             && !status.revoked
             && status.expires_at > now
             && status.last_refreshed_at + self.config.idle_ttl > now
@@ -568,8 +584,8 @@ impl AuthService {
             return Err(AuthError::InvalidToken);
         }
         Ok(Principal {
-            user_id: claims.sub,
-            session_id: claims.sid,
+            user_id: sub,
+            session_id: sid,
             roles: status.roles,
         })
     }

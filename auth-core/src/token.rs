@@ -76,6 +76,17 @@ pub struct AccessClaims {
     pub roles: Vec<String>,
 }
 
+fn check_typ(header: &Header) -> Result<(), TokenError> {
+    let ok = header.typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(TokenError::WrongType)
+    }
+}
+
 /// The algorithm of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAlgorithm {
@@ -274,6 +285,8 @@ pub struct JwkSet {
 struct Entry {
     key: Key,
     validation: Validation,
+    /// Header of tokens this key signs, built once.
+    header: Header,
 }
 
 /// The keys of a service: one signs, all verify.
@@ -326,9 +339,14 @@ impl KeySet {
             v.validate_exp = false;
             v.validate_nbf = false;
             v.leeway = 0;
-            entries
-                .entry(key.kid.clone())
-                .or_insert(Entry { key, validation: v });
+            let mut header = Header::new(key.alg.jwt());
+            header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+            header.kid = Some(key.kid.clone());
+            entries.entry(key.kid.clone()).or_insert(Entry {
+                key,
+                validation: v,
+                header,
+            });
         }
         Ok(Self {
             entries: Arc::new(entries),
@@ -356,38 +374,51 @@ impl KeySet {
 
     /// Signs claims with the signing key.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, jsonwebtoken::errors::Error> {
-        let key = self.signing_key();
-        let mut header = Header::new(key.alg.jwt());
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(key.kid.clone());
-        let enc = key
+        let entry = &self.entries[&self.signing_kid];
+        let enc = entry
+            .key
             .encoding
             .as_ref()
             .expect("KeySet::new requires a signing key");
-        jsonwebtoken::encode(&header, claims, enc)
+        jsonwebtoken::encode(&entry.header, claims, enc)
+    }
+
+    /// Clock skew tolerated on `exp` and `iat`, in seconds.
+    pub fn leeway(&self) -> i64 {
+        self.leeway
     }
 
     /// Verifies signature and claims of an access token at `now_unix` (seconds):
     /// `typ`, a known `kid` whose algorithm must match the header's, `iss`, `aud`,
     /// required claims, `exp` in the future and `iat` not in the future.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if !header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-                || t.eq_ignore_ascii_case("application/at+jwt")
-        }) {
-            return Err(TokenError::WrongType);
-        }
-        let entry = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.entries.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
+        // With one key (the common case) the header is parsed once, by `decode`, and
+        // checked afterwards; with several, it is read first to pick the key by `kid`.
+        let entry = if self.entries.len() == 1 {
+            self.entries.values().next().expect("one entry")
+        } else {
+            let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+            check_typ(&header)?;
+            header
+                .kid
+                .as_deref()
+                .and_then(|kid| self.entries.get(kid))
+                .ok_or(TokenError::UnknownKey)?
+        };
         // The key pins the algorithm: a header naming another one is rejected by the
         // validation's algorithm list before any signature check.
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &entry.key.decoding, &entry.validation)
-                .map_err(|e| TokenError::Rejected(e.to_string()))?;
+        let data = match jsonwebtoken::decode::<AccessClaims>(
+            token,
+            &entry.key.decoding,
+            &entry.validation,
+        ) {
+            Ok(d) => d,
+            Err(e) => return Err(self.classify(token, entry, e)),
+        };
+        check_typ(&data.header)?;
+        if data.header.kid.as_deref() != Some(entry.key.kid.as_str()) {
+            return Err(TokenError::UnknownKey);
+        }
         let claims = data.claims;
         if claims.exp + self.leeway <= now_unix {
             return Err(TokenError::Expired);
@@ -396,6 +427,20 @@ impl KeySet {
             return Err(TokenError::NotYetValid);
         }
         Ok(claims)
+    }
+
+    /// Names the reason of a failed decode; only runs on the failure path.
+    fn classify(&self, token: &str, entry: &Entry, e: jsonwebtoken::errors::Error) -> TokenError {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return TokenError::Malformed;
+        };
+        if let Err(t) = check_typ(&header) {
+            return t;
+        }
+        if header.kid.as_deref() != Some(entry.key.kid.as_str()) {
+            return TokenError::UnknownKey;
+        }
+        TokenError::Rejected(e.to_string())
     }
 
     /// The public verification keys as a JWK Set; symmetric keys are never included.

@@ -917,6 +917,37 @@ mod tokens {
     }
 
     #[tokio::test]
+    async fn a_token_remembered_as_verified_still_expires_on_time() {
+        let f = fixture();
+        let p = issued(&f).await;
+        // The first call checks the signature and remembers the token.
+        f.auth.authenticate(&p.access_token).await.unwrap();
+        f.clock
+            .advance(Duration::minutes(15) - Duration::seconds(1));
+        f.auth.authenticate(&p.access_token).await.unwrap();
+        f.clock.advance(Duration::seconds(1));
+        assert!(matches!(
+            f.auth.authenticate(&p.access_token).await,
+            Err(AuthError::InvalidToken)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_verified_token_cache_can_be_turned_off() {
+        let f = fixture_with(
+            AuthConfig {
+                verified_token_cache: 0,
+                ..Default::default()
+            },
+            keys(),
+        );
+        let p = issued(&f).await;
+        f.auth.authenticate(&p.access_token).await.unwrap();
+        f.clock.advance(Duration::minutes(15));
+        assert!(f.auth.authenticate(&p.access_token).await.is_err());
+    }
+
+    #[tokio::test]
     async fn tampered_payloads_and_signatures_are_rejected() {
         let f = fixture();
         let p = issued(&f).await;
