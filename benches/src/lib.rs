@@ -1,1 +1,1 @@
-//! Bench crate.
+//! Benches of the token, session and conversion paths; see `benches/` and `src/bin/`.

@@ -1,0 +1,261 @@
+//! Micro benches: each group measures a baseline (the raw library call our code wraps)
+//! and our path in the same run, so `benches/report.py` can print ratios.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use auth_core::memory::MemoryStore;
+use auth_core::{
+    AccessClaims, Argon2Params, AuthConfig, AuthService, ClientInfo, Key, KeySet, Password,
+    PasswordHasher, RefreshSecret, RefreshTokenCodec, Registration,
+};
+use aws_lc_rs::signature::Ed25519KeyPair;
+use criterion::{Criterion, criterion_group, criterion_main};
+use exchange_core::ExchangeService;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rust_decimal::{Decimal, RoundingStrategy};
+use uuid::Uuid;
+
+const ISS: &str = "https://issuer.bench";
+const AUD: &str = "bench-api";
+
+fn claims() -> AccessClaims {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    AccessClaims {
+        iss: ISS.into(),
+        aud: AUD.into(),
+        sub: Uuid::new_v4(),
+        sid: Uuid::new_v4(),
+        iat: now,
+        exp: now + 900,
+        jti: Uuid::new_v4(),
+        roles: vec!["admin".into()],
+    }
+}
+
+struct Raw {
+    header: Header,
+    enc: EncodingKey,
+    dec: DecodingKey,
+    validation: Validation,
+}
+
+/// Our key set and the raw jsonwebtoken equivalents with the same key and checks.
+fn eddsa() -> (KeySet, Raw) {
+    let der = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let key = Key::ed25519_from_pkcs8_der(der.as_ref()).unwrap();
+    let public = Ed25519KeyPair::from_pkcs8(der.as_ref()).unwrap();
+    let raw = aws_lc_rs::signature::KeyPair::public_key(&public)
+        .as_ref()
+        .to_vec();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid().to_owned());
+    let r = Raw {
+        header,
+        enc: EncodingKey::from_ed_der(der.as_ref()),
+        dec: DecodingKey::from_ed_der(&raw),
+        validation: validation(Algorithm::EdDSA),
+    };
+    (KeySet::new(key, [], ISS, AUD, 0).unwrap(), r)
+}
+
+fn hs256() -> (KeySet, Raw) {
+    let secret = [7u8; 32];
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some("hs".into());
+    let r = Raw {
+        header,
+        enc: EncodingKey::from_secret(&secret),
+        dec: DecodingKey::from_secret(&secret),
+        validation: validation(Algorithm::HS256),
+    };
+    (
+        KeySet::new(Key::hs256("hs", &secret).unwrap(), [], ISS, AUD, 0).unwrap(),
+        r,
+    )
+}
+
+fn validation(alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
+    v.set_issuer(&[ISS]);
+    v.set_audience(&[AUD]);
+    v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+    v
+}
+
+fn tokens(c: &mut Criterion) {
+    for (name, (keys, raw)) in [("eddsa", eddsa()), ("hs256", hs256())] {
+        let cl = claims();
+        let mut g = c.benchmark_group(format!("token_issue_{name}"));
+        g.bench_function("baseline", |b| {
+            b.iter(|| jsonwebtoken::encode(&raw.header, &cl, &raw.enc).unwrap())
+        });
+        g.bench_function("ours", |b| b.iter(|| keys.sign(&cl).unwrap()));
+        g.finish();
+
+        let token = keys.sign(&cl).unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut g = c.benchmark_group(format!("token_verify_{name}"));
+        g.bench_function("baseline", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<AccessClaims>(&token, &raw.dec, &raw.validation).unwrap()
+            })
+        });
+        g.bench_function("ours", |b| b.iter(|| keys.verify(&token, now).unwrap()));
+        g.finish();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn authenticate(c: &mut Criterion) {
+    let rt = runtime();
+    let service = |cache: usize| {
+        let (keys, _) = eddsa();
+        let auth = AuthService::new(
+            Arc::new(MemoryStore::new()),
+            keys,
+            &RefreshSecret::generate(),
+            AuthConfig {
+                verified_token_cache: cache,
+                ..AuthConfig::default()
+            },
+        )
+        .unwrap();
+        let pair = rt.block_on(async {
+            auth.register(Registration {
+                login: "bench".into(),
+                password: "Passw0rd!".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            auth.login("bench", "Passw0rd!", ClientInfo::default())
+                .await
+                .unwrap()
+        });
+        (auth, pair.access_token)
+    };
+    let (cached, t1) = service(10_000);
+    let (uncached, t2) = service(0);
+    let mut g = c.benchmark_group("authenticate_memory");
+    g.bench_function("baseline", |b| b.iter(|| uncached.verify(&t2).unwrap()));
+    g.bench_function("ours", |b| {
+        b.to_async(&rt)
+            .iter(|| async { cached.authenticate(&t1).await.unwrap() })
+    });
+    g.bench_function("ours_cache_off", |b| {
+        b.to_async(&rt)
+            .iter(|| async { uncached.authenticate(&t2).await.unwrap() })
+    });
+    g.finish();
+}
+
+fn refresh_token(c: &mut Criterion) {
+    let secret = RefreshSecret::from_bytes(&[9u8; 32]).unwrap();
+    let codec = RefreshTokenCodec::new(&secret);
+    let token = codec.encode(Uuid::new_v4(), 42);
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.expose());
+    let body = [1u8; 25];
+    let mut g = c.benchmark_group("refresh_token_decode");
+    g.bench_function("baseline", |b| {
+        b.iter(|| aws_lc_rs::hmac::sign(&key, &body))
+    });
+    g.bench_function("ours", |b| b.iter(|| codec.decode(&token).unwrap()));
+    g.finish();
+}
+
+fn conversion(c: &mut Criterion) {
+    let rt = runtime();
+    let svc = ExchangeService::new(Arc::new(exchange_core::memory::MemoryStore::new()));
+    rt.block_on(async {
+        for code in ["USD", "EUR", "GBP", "JPY", "CNY", "CHF"] {
+            svc.add_currency(code, code, "$").await.unwrap();
+        }
+        for (t, r) in [
+            ("EUR", "0.92"),
+            ("GBP", "0.79"),
+            ("JPY", "151.3"),
+            ("CNY", "7.24"),
+        ] {
+            svc.add_rate("USD", t, r).await.unwrap();
+        }
+    });
+    let amount = Decimal::from_str("10").unwrap();
+    let rate = Decimal::from_str("0.92").unwrap();
+    let mut g = c.benchmark_group("convert_memory");
+    g.bench_function("baseline", |b| {
+        b.iter(|| (amount * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    });
+    for (name, from, to) in [
+        ("direct", "USD", "EUR"),
+        ("inverse", "EUR", "USD"),
+        ("cross", "EUR", "GBP"),
+    ] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt)
+                .iter(|| async { svc.convert(from, to, "10").await.unwrap() })
+        });
+    }
+    g.finish();
+}
+
+fn passwords(c: &mut Criterion) {
+    let rt = runtime();
+    let params = Argon2Params::default();
+    let hasher = PasswordHasher::new(params).unwrap();
+    let password = Password::unchecked("Passw0rd!");
+    let raw = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(params.m_cost, params.t_cost, params.p_cost, None).unwrap(),
+    );
+    let salt = argon2::password_hash::SaltString::encode_b64(&[3u8; 16]).unwrap();
+    let phc = rt.block_on(hasher.hash(&password)).unwrap();
+    let parsed = argon2::password_hash::PasswordHash::new(&phc).unwrap();
+
+    let mut g = c.benchmark_group("password_hash");
+    g.sample_size(20);
+    g.bench_function("baseline", |b| {
+        b.iter(|| {
+            argon2::password_hash::PasswordHasher::hash_password(&raw, b"Passw0rd!", &salt).unwrap()
+        })
+    });
+    g.bench_function("ours", |b| {
+        b.to_async(&rt)
+            .iter(|| async { hasher.hash(&password).await.unwrap() })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("password_verify");
+    g.sample_size(20);
+    g.bench_function("baseline", |b| {
+        b.iter(|| {
+            argon2::password_hash::PasswordVerifier::verify_password(&raw, b"Passw0rd!", &parsed)
+                .unwrap()
+        })
+    });
+    g.bench_function("ours", |b| {
+        b.to_async(&rt)
+            .iter(|| async { hasher.verify(&password, &phc).await.unwrap() })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    tokens,
+    authenticate,
+    refresh_token,
+    conversion,
+    passwords
+);
+criterion_main!(benches);
