@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Mutex;
+
+use argon2::password_hash::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::domain::Password;
@@ -43,11 +47,14 @@ pub struct Verification {
 /// Hashes and verifies passwords with Argon2id.
 ///
 /// Each hash runs on tokio's blocking pool behind a semaphore sized to the number of
-/// cores, so a burst of logins queues instead of starving the executor.
+/// cores, so a burst of logins queues instead of starving the executor. Each permit
+/// reuses one Argon2 memory buffer, so memory stays at permits x `m_cost` however many
+/// threads the blocking pool uses, and no hash pays for faulting in fresh pages.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     params: Argon2Params,
     permits: Arc<Semaphore>,
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
     dummy: Arc<OnceCell<String>>,
 }
 
@@ -64,10 +71,11 @@ impl PasswordHasher {
 
     /// A hasher with these parameters running at most `concurrency` hashes at once.
     pub fn with_concurrency(params: Argon2Params, concurrency: usize) -> Result<Self, AuthError> {
-        argon2(params)?;
+        argon2_params(params)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            buffers: Arc::default(),
             dummy: Arc::new(OnceCell::new()),
         })
     }
@@ -81,7 +89,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
         let params = self.params;
         let password = password.clone();
-        self.run(move || hash_blocking(params, &password)).await
+        self.run(move |mem| hash_blocking(params, &password, mem))
+            .await
     }
 
     /// Checks a password against a PHC string. A malformed hash never matches.
@@ -89,7 +98,7 @@ impl PasswordHasher {
         let params = self.params;
         let password = password.clone();
         let phc = phc.to_owned();
-        self.run(move || Ok(verify_blocking(params, &password, &phc)))
+        self.run(move |mem| Ok(verify_blocking(params, &password, &phc, mem)))
             .await
     }
 
@@ -109,46 +118,146 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+        f: impl FnOnce(&mut Vec<Block>) -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, AuthError> {
         let _permit = self.permits.acquire().await.map_err(internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(internal)?
+        // At most one buffer per permit exists, since a buffer is only taken under one.
+        let mut mem = self
+            .buffers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let (mem, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&mut mem);
+            (mem, r)
+        })
+        .await
+        .map_err(internal)?;
+        self.buffers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(mem);
+        result
     }
 }
 
-fn argon2(params: Argon2Params) -> Result<Argon2<'static>, AuthError> {
-    let p = Params::new(params.m_cost, params.t_cost, params.p_cost, None).map_err(internal)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
+fn argon2_params(params: Argon2Params) -> Result<Params, AuthError> {
+    Params::new(params.m_cost, params.t_cost, params.p_cost, None).map_err(internal)
 }
 
-fn hash_blocking(params: Argon2Params, password: &Password) -> Result<String, AuthError> {
+/// Runs Argon2 into `out` using `mem` as its working memory, grown as needed.
+fn argon2_into(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &Password,
+    salt: &[u8],
+    out: &mut [u8],
+    mem: &mut Vec<Block>,
+) -> Result<(), argon2::Error> {
+    let blocks = params.block_count();
+    if mem.len() < blocks {
+        mem.resize(blocks, Block::default());
+    }
+    Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.expose().as_bytes(),
+        salt,
+        out,
+        &mut mem[..blocks],
+    )
+}
+
+fn hash_blocking(
+    params: Argon2Params,
+    password: &Password,
+    mem: &mut Vec<Block>,
+) -> Result<String, AuthError> {
     let mut salt = [0u8; 16];
     aws_lc_rs::rand::fill(&mut salt).map_err(|_| internal("random salt"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-    Ok(argon2(params)?
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map_err(internal)?
-        .to_string())
+    let mut out = [0u8; 32];
+    argon2_into(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        argon2_params(params)?,
+        password,
+        &salt,
+        &mut out,
+        mem,
+    )
+    .map_err(internal)?;
+    // PHC string format: unpadded standard base64 for salt and hash.
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost,
+        params.t_cost,
+        params.p_cost,
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    ))
 }
 
-fn verify_blocking(params: Argon2Params, password: &Password, phc: &str) -> Verification {
+fn verify_blocking(
+    params: Argon2Params,
+    password: &Password,
+    phc: &str,
+    mem: &mut Vec<Block>,
+) -> Verification {
+    let invalid = Verification {
+        valid: false,
+        needs_rehash: false,
+    };
     let Ok(parsed) = PasswordHash::new(phc) else {
-        return Verification {
-            valid: false,
-            needs_rehash: false,
-        };
+        return invalid;
+    };
+    let (Ok(algorithm), Some(expected)) = (Algorithm::try_from(parsed.algorithm), parsed.hash)
+    else {
+        return invalid;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let Ok(recorded) = Params::try_from(&parsed) else {
+        return invalid;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Some(salt) = parsed.salt.and_then(|s| s.decode_b64(&mut salt_buf).ok()) else {
+        return invalid;
     };
     // Verification uses the parameters recorded in the hash itself.
-    let valid = Argon2::default()
-        .verify_password(password.expose().as_bytes(), &parsed)
-        .is_ok();
-    let current = Params::try_from(&parsed).ok().is_some_and(|p| {
-        parsed.algorithm == Algorithm::Argon2id.ident()
-            && parsed.version == Some(Version::V0x13.into())
-            && p.m_cost() == params.m_cost
-            && p.t_cost() == params.t_cost
-            && p.p_cost() == params.p_cost
-    });
+    let Ok(recorded) = Params::new(
+        recorded.m_cost(),
+        recorded.t_cost(),
+        recorded.p_cost(),
+        Some(expected.len()),
+    ) else {
+        return invalid;
+    };
+    let mut out = [0u8; 64];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return invalid;
+    };
+    if argon2_into(
+        algorithm,
+        version,
+        recorded.clone(),
+        password,
+        salt,
+        out,
+        mem,
+    )
+    .is_err()
+    {
+        return invalid;
+    }
+    // `Output` compares in constant time.
+    let valid = Output::new(out).is_ok_and(|o| o == expected);
+    let current = algorithm == Algorithm::Argon2id
+        && version == Version::V0x13
+        && recorded.m_cost() == params.m_cost
+        && recorded.t_cost() == params.t_cost
+        && recorded.p_cost() == params.p_cost;
     Verification {
         valid,
         needs_rehash: valid && !current,
@@ -204,6 +313,61 @@ mod tests {
             .await
             .unwrap();
         assert!(v.valid && v.needs_rehash);
+    }
+
+    #[tokio::test]
+    async fn hashes_interoperate_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier, SaltString};
+        let h = PasswordHasher::new(cheap()).unwrap();
+        let ours = h.hash(&Password::unchecked("Passw0rd!")).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Passw0rd!", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::encode_b64(&[5u8; 16]).unwrap();
+        let theirs = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"Passw0rd!", &salt)
+        .unwrap()
+        .to_string();
+        let v = h
+            .verify(&Password::unchecked("Passw0rd!"), &theirs)
+            .await
+            .unwrap();
+        assert!(v.valid && !v.needs_rehash);
+        assert!(
+            !h.verify(&Password::unchecked("passw0rd!"), &theirs)
+                .await
+                .unwrap()
+                .valid
+        );
+        // Argon2i hashes verify too, and ask to be replaced by Argon2id.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"Passw0rd!", &salt)
+        .unwrap()
+        .to_string();
+        let v = h
+            .verify(&Password::unchecked("Passw0rd!"), &argon2i)
+            .await
+            .unwrap();
+        assert!(v.valid && v.needs_rehash);
+    }
+
+    #[tokio::test]
+    async fn buffers_are_bounded_by_the_permits() {
+        let h = PasswordHasher::with_concurrency(cheap(), 2).unwrap();
+        let p = Password::unchecked("Passw0rd!");
+        futures::future::join_all((0..16).map(|_| h.hash(&p))).await;
+        assert!(h.buffers.lock().unwrap().len() <= 2);
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use auth_core::{
     PasswordHasher, RefreshSecret, RefreshTokenCodec, Registration,
 };
 use aws_lc_rs::signature::Ed25519KeyPair;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use exchange_core::ExchangeService;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -193,7 +193,10 @@ fn conversion(c: &mut Criterion) {
     let rate = Decimal::from_str("0.92").unwrap();
     let mut g = c.benchmark_group("convert_memory");
     g.bench_function("baseline", |b| {
-        b.iter(|| (amount * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+        b.iter(|| {
+            (black_box(amount) * black_box(rate))
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        })
     });
     for (name, from, to) in [
         ("direct", "USD", "EUR"),
@@ -223,7 +226,7 @@ fn passwords(c: &mut Criterion) {
     let parsed = argon2::password_hash::PasswordHash::new(&phc).unwrap();
 
     let mut g = c.benchmark_group("password_hash");
-    g.sample_size(20);
+    g.sample_size(40);
     g.bench_function("baseline", |b| {
         b.iter(|| {
             argon2::password_hash::PasswordHasher::hash_password(&raw, b"Passw0rd!", &salt).unwrap()
@@ -236,7 +239,7 @@ fn passwords(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("password_verify");
-    g.sample_size(20);
+    g.sample_size(40);
     g.bench_function("baseline", |b| {
         b.iter(|| {
             argon2::password_hash::PasswordVerifier::verify_password(&raw, b"Passw0rd!", &parsed)

@@ -147,7 +147,7 @@ impl ExchangeService {
             .store
             .conversion_candidates(from, to, self.pivot)
             .await?;
-        convert_with(&candidates, from, to, self.pivot, amount)
+        convert_with(candidates, from, to, self.pivot, amount)
     }
 }
 
@@ -170,16 +170,21 @@ fn direct_or_inverse(rates: &[RateQuote], from: CurrencyCode, to: CurrencyCode) 
 /// The conversion rule applied to already-read candidates; pure, so it can be tested
 /// and benchmarked without a store.
 pub fn convert_with(
-    candidates: &ConversionCandidates,
+    candidates: ConversionCandidates,
     from: CurrencyCode,
     to: CurrencyCode,
     pivot: CurrencyCode,
     amount: Amount,
 ) -> Result<Conversion, ExchangeError> {
-    let (Some(base), Some(target)) = (&candidates.from, &candidates.to) else {
+    let ConversionCandidates {
+        from: Some(base_currency),
+        to: Some(target_currency),
+        rates,
+    } = candidates
+    else {
         return Err(ExchangeError::CurrencyNotFound);
     };
-    let rates = &candidates.rates;
+    let rates = &rates;
     let rate = match direct_or_inverse(rates, from, to) {
         Some(r) => r,
         None => {
@@ -195,8 +200,8 @@ pub fn convert_with(
         .checked_mul(rate)
         .ok_or(ExchangeError::Overflow)?;
     Ok(Conversion {
-        base_currency: base.clone(),
-        target_currency: target.clone(),
+        base_currency,
+        target_currency,
         rate: round_half_away(rate, 6).normalize(),
         amount: amount.value(),
         converted_amount: round_half_away(converted, 2),
@@ -481,7 +486,7 @@ mod tests {
     proptest! {
         #[test]
         fn inverse_conversion_agrees_with_dividing_by_the_rate(r in positive(1000), a in positive(1_000_000)) {
-            let c = convert_with(&cands(&[("BBB", "AAA", r)]), code("AAA"), code("BBB"), code("USD"), Amount::parse(&a.to_string()).unwrap()).unwrap();
+            let c = convert_with(cands(&[("BBB", "AAA", r)]), code("AAA"), code("BBB"), code("USD"), Amount::parse(&a.to_string()).unwrap()).unwrap();
             let exact = a / r;
             prop_assert!((c.converted_amount - exact).abs() <= d("0.005") + exact * d("0.0000000000000001"));
             prop_assert_eq!(c.rate, round_half_away(Decimal::ONE / r, 6));
@@ -490,8 +495,8 @@ mod tests {
         #[test]
         fn cross_conversion_agrees_with_the_direct_rate_it_implies(x in positive(1000), y in positive(1000), a in positive(1_000_000)) {
             let amount = Amount::parse(&a.to_string()).unwrap();
-            let cross = convert_with(&cands(&[("USD", "AAA", x), ("USD", "BBB", y)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
-            let direct = convert_with(&cands(&[("AAA", "BBB", y / x)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
+            let cross = convert_with(cands(&[("USD", "AAA", x), ("USD", "BBB", y)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
+            let direct = convert_with(cands(&[("AAA", "BBB", y / x)]), code("AAA"), code("BBB"), code("USD"), amount).unwrap();
             prop_assert_eq!(cross.converted_amount, direct.converted_amount);
             let exact = a * y / x;
             prop_assert!((cross.converted_amount - exact).abs() <= d("0.005") + exact * d("0.0000000000000001"));
@@ -503,7 +508,7 @@ mod tests {
         ) {
             let dec = |n: u64, s: u32| Decimal::from_i128_with_scale(i128::from(n.max(1)), s);
             let Ok(amount) = Amount::parse(&dec(a, sa).to_string()) else { return Ok(()); };
-            let _ = convert_with(&cands(&[("USD", "AAA", dec(r1, s1)), ("BBB", "USD", dec(r2, s2))]), code("AAA"), code("BBB"), code("USD"), amount);
+            let _ = convert_with(cands(&[("USD", "AAA", dec(r1, s1)), ("BBB", "USD", dec(r2, s2))]), code("AAA"), code("BBB"), code("USD"), amount);
         }
     }
 }

@@ -1,0 +1,461 @@
+//! Bounded HTTP load against the release server, over loopback only.
+//!
+//! Starts `server-example` as a child process (in memory, or on a fresh Postgres
+//! database), then for each path runs a fixed number of requests (with a time limit)
+//! from concurrent clients and reports requests/s, p50 and p99, each next to the
+//! `/healthz` baseline measured in the same run. Also runs a login storm while one
+//! client measures `/healthz` latency, and reports the server's peak resident memory.
+//!
+//! Use `benches/http-load.sh` (it builds both binaries in release mode first).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use storage_postgres::testing::TestDatabase;
+
+const PASSWORD: &str = "Passw0rd!";
+
+struct Args {
+    server: PathBuf,
+    modes: Vec<String>,
+    concurrency: usize,
+    requests: u64,
+    login_requests: u64,
+    time_limit: Duration,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        server: PathBuf::from("target/release/server-example"),
+        modes: vec!["memory".into(), "postgres".into()],
+        concurrency: 32,
+        requests: 20_000,
+        login_requests: 300,
+        time_limit: Duration::from_secs(20),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--server" => a.server = value().into(),
+            "--mode" => a.modes = vec![value()],
+            "--concurrency" => a.concurrency = value().parse().expect("number"),
+            "--requests" => a.requests = value().parse().expect("number"),
+            "--login-requests" => a.login_requests = value().parse().expect("number"),
+            "--time-limit-secs" => {
+                a.time_limit = Duration::from_secs(value().parse().expect("number"))
+            }
+            other => panic!("unknown flag {other}; see the top of benches/src/bin/http_load.rs"),
+        }
+    }
+    a
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    fn start(path: &PathBuf, database_url: Option<&str>) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data_dir = std::env::temp_dir().join(format!("load-{}", uuid::Uuid::new_v4().simple()));
+        let mut cmd = Command::new(path);
+        cmd.env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", &data_dir)
+            .env("ADMIN_LOGIN", "root")
+            .env("ADMIN_PASSWORD", "Adm1n-pass!")
+            .env("SEED_DEMO_DATA", "true")
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(url) = database_url {
+            cmd.env("DATABASE_URL", url)
+                .env("DATABASE_MAX_CONNECTIONS", "32");
+        }
+        let child = cmd
+            .spawn()
+            .expect("start the server binary (build it first)");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+        }
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: u64,
+    done: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Called with each successful reply's JSON body, by worker index.
+type OnReply = Arc<dyn Fn(usize, &Value) + Send + Sync>;
+
+/// One request of a scenario, by worker index: method, path, token, body.
+type MakeRequest =
+    Arc<dyn Fn(usize) -> (reqwest::Method, String, Option<String>, Option<Value>) + Send + Sync>;
+
+async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    concurrency: usize,
+    requests: u64,
+    limit: Duration,
+    make: MakeRequest,
+    on_reply: Option<OnReply>,
+) -> Stats {
+    let remaining = Arc::new(AtomicU64::new(requests));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + limit;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, base, make, on_reply) = (
+                client.clone(),
+                base.to_owned(),
+                make.clone(),
+                on_reply.clone(),
+            );
+            let (remaining, errors) = (remaining.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while Instant::now() < deadline
+                    && remaining
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1))
+                        .is_ok()
+                {
+                    let (method, path, token, body) = make(w);
+                    let mut req = client.request(method, format!("{base}{path}"));
+                    if let Some(t) = token {
+                        req = req.bearer_auth(t);
+                    }
+                    if let Some(b) = body {
+                        req = req.json(&b);
+                    }
+                    let t0 = Instant::now();
+                    match req.send().await {
+                        Ok(resp) if resp.status().is_success() => {
+                            let bytes = resp.bytes().await.unwrap_or_default();
+                            lat.push(t0.elapsed());
+                            if let (Some(cb), Ok(v)) =
+                                (&on_reply, serde_json::from_slice::<Value>(&bytes))
+                            {
+                                cb(w, &v);
+                            }
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    Stats {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&all, 0.50),
+        p99: percentile(&all, 0.99),
+        errors: errors.load(Ordering::Relaxed),
+        done: all.len() as u64,
+    }
+}
+
+fn argon2_verify_secs() -> f64 {
+    use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    let a = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(19_456, 2, 1, None).unwrap(),
+    );
+    let salt = SaltString::encode_b64(&[1u8; 16]).unwrap();
+    let phc = a
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    let parsed = PasswordHash::new(&phc).unwrap();
+    let n = 20;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        a.verify_password(PASSWORD.as_bytes(), &parsed).unwrap();
+    }
+    t0.elapsed().as_secs_f64() / n as f64
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+async fn mode(args: &Args, name: &str) {
+    let db = if name == "postgres" {
+        Some(TestDatabase::create(2).await)
+    } else {
+        None
+    };
+    let server = Server::start(&args.server, db.as_ref().map(|d| d.url()));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let base = server.base.clone();
+    let ready = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let register = client
+        .post(format!("{base}/auth/register"))
+        .json(&json!({"login": "loaduser", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(register.status().is_success());
+    let login = || async {
+        let v: Value = client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"login": "loaduser", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            v["access_token"].as_str().unwrap().to_owned(),
+            v["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (access, _) = login().await;
+    let mut chains = Vec::new();
+    for _ in 0..args.concurrency {
+        chains.push(std::sync::Mutex::new(login().await.1));
+    }
+    let chains = Arc::new(chains);
+
+    let c = args.concurrency;
+    let (n, limit) = (args.requests, args.time_limit);
+    let get = |path: &'static str, token: Option<String>| -> MakeRequest {
+        Arc::new(move |_| (reqwest::Method::GET, path.to_owned(), token.clone(), None))
+    };
+    let healthz = run(&client, &base, c, n, limit, get("/healthz", None), None).await;
+    let exchange = run(
+        &client,
+        &base,
+        c,
+        n,
+        limit,
+        get("/exchange?from=EUR&to=GBP&amount=10", None),
+        None,
+    )
+    .await;
+    let me = run(
+        &client,
+        &base,
+        c,
+        n,
+        limit,
+        get("/users/me", Some(access.clone())),
+        None,
+    )
+    .await;
+    let ch = chains.clone();
+    let make: MakeRequest = Arc::new(move |w| {
+        let token = ch[w].lock().unwrap().clone();
+        (
+            reqwest::Method::POST,
+            "/auth/refresh".into(),
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+    });
+    let ch = chains.clone();
+    let follow: OnReply = Arc::new(move |w, v| {
+        if let Some(t) = v["refresh_token"].as_str() {
+            *ch[w].lock().unwrap() = t.to_owned();
+        }
+    });
+    // Each client follows its own rotation chain, one request at a time.
+    let refresh = run(&client, &base, c, n, limit, make, Some(follow)).await;
+    let login_body = json!({"login": "loaduser", "password": PASSWORD});
+    let make: MakeRequest = Arc::new(move |_| {
+        (
+            reqwest::Method::POST,
+            "/auth/login".into(),
+            None,
+            Some(login_body.clone()),
+        )
+    });
+    let logins = run(
+        &client,
+        &base,
+        8,
+        args.login_requests,
+        limit,
+        make.clone(),
+        None,
+    )
+    .await;
+
+    // /healthz latency from one client while a login storm runs.
+    let storm = {
+        let (client, base, make) = (client.clone(), base.clone(), make.clone());
+        tokio::spawn(async move {
+            run(
+                &client,
+                &base,
+                16,
+                u64::MAX,
+                Duration::from_secs(5),
+                make,
+                None,
+            )
+            .await
+        })
+    };
+    let mut lat = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        let s = Instant::now();
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            lat.push(s.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let storm = storm.await.unwrap();
+    lat.sort_unstable();
+    let storm_p99 = percentile(&lat, 0.99);
+    let rss = server.peak_rss_kib();
+
+    let argon = argon2_verify_secs();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let login_ceiling = cores / argon;
+
+    println!(
+        "\n### HTTP load, {name} mode ({c} clients, up to {n} requests or {}s per path)\n",
+        limit.as_secs()
+    );
+    println!(
+        "| path | requests | errors | req/s | p50 ms | p99 ms | ratio to /healthz req/s | target | met |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let row = |path: &str, s: &Stats, target: Option<f64>| {
+        let ratio = s.rps / healthz.rps;
+        let (t, met) = match target {
+            Some(t) => (
+                format!(">= {t:.2}x"),
+                if ratio >= t { "yes" } else { "no" }.to_owned(),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "| {path} | {} | {} | {:.0} | {} | {} | {ratio:.2}x | {t} | {met} |",
+            s.done,
+            s.errors,
+            s.rps,
+            ms(s.p50),
+            ms(s.p99)
+        );
+    };
+    row("GET /healthz (baseline)", &healthz, None);
+    row(
+        "GET /exchange",
+        &exchange,
+        Some(if name == "memory" { 0.5 } else { 0.25 }),
+    );
+    row(
+        "GET /users/me",
+        &me,
+        if name == "memory" { Some(0.4) } else { None },
+    );
+    row("POST /auth/refresh", &refresh, None);
+    row("POST /auth/login (8 clients)", &logins, None);
+    println!(
+        "\nlogin: {:.1} req/s; ceiling cores/argon2-verify = {cores:.0} / {:.1} ms = {login_ceiling:.1}/s; ratio {:.2}x (target >= 0.80x: {})",
+        logins.rps,
+        argon * 1e3,
+        logins.rps / login_ceiling,
+        if logins.rps / login_ceiling >= 0.8 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+    println!(
+        "/healthz p99 during a 5 s login storm ({:.1} logins/s): {} ms (target < 10 ms: {})",
+        storm.rps,
+        ms(storm_p99),
+        if storm_p99 < Duration::from_millis(10) {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+    if let Some(kib) = rss {
+        println!(
+            "server peak resident memory: {:.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
+    drop(server);
+    if let Some(db) = db {
+        db.drop_database().await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    for m in args.modes.clone() {
+        mode(&args, &m).await;
+    }
+}
