@@ -1,6 +1,9 @@
 //! [`ExchangeService`]: validation and conversion over an [`ExchangeStore`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 
@@ -16,6 +19,114 @@ pub const DEFAULT_PIVOT: &str = "USD";
 pub struct ExchangeService {
     store: Arc<dyn ExchangeStore>,
     pivot: CurrencyCode,
+    snapshot: Option<Arc<SnapshotCache>>,
+}
+
+/// Every currency and rate, as read at one instant.
+#[derive(Debug)]
+struct Snapshot {
+    loaded: Instant,
+    currencies: HashMap<CurrencyCode, Currency>,
+    rates: HashMap<(CurrencyCode, CurrencyCode), Decimal>,
+}
+
+impl Snapshot {
+    fn candidates(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+    ) -> ConversionCandidates {
+        let wanted = [from, to, pivot];
+        let mut rates = Vec::new();
+        for base in wanted {
+            for target in wanted {
+                if base != target
+                    && let Some(rate) = self.rates.get(&(base, target))
+                    && !rates
+                        .iter()
+                        .any(|q: &RateQuote| q.base == base && q.target == target)
+                {
+                    rates.push(RateQuote {
+                        base,
+                        target,
+                        rate: *rate,
+                    });
+                }
+            }
+        }
+        ConversionCandidates {
+            from: self.currencies.get(&from).cloned(),
+            to: self.currencies.get(&to).cloned(),
+            rates,
+        }
+    }
+}
+
+/// Conversions read rates from an in-memory snapshot reloaded after `ttl`; writes made
+/// through this service drop it at once. Writes made elsewhere (another instance)
+/// are seen within `ttl`.
+#[derive(Debug)]
+struct SnapshotCache {
+    ttl: Duration,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    reload: tokio::sync::Mutex<()>,
+    /// Bumped by every write, so a reload that raced with a write is not kept.
+    generation: AtomicU64,
+}
+
+impl SnapshotCache {
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|s| s.loaded.elapsed() < self.ttl)
+            .cloned()
+    }
+
+    async fn get(&self, store: &dyn ExchangeStore) -> Result<Arc<Snapshot>, StoreError> {
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        // One reload at a time; the others wait and take its result.
+        let _reloading = self.reload.lock().await;
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let loaded = Instant::now();
+        let mut currencies: HashMap<CurrencyCode, Currency> = store
+            .list_currencies()
+            .await?
+            .into_iter()
+            .map(|c| (c.code, c))
+            .collect();
+        let mut rates = HashMap::new();
+        for r in store.list_rates().await? {
+            rates.insert((r.base_currency.code, r.target_currency.code), r.rate);
+            currencies
+                .entry(r.base_currency.code)
+                .or_insert(r.base_currency);
+            currencies
+                .entry(r.target_currency.code)
+                .or_insert(r.target_currency);
+        }
+        let snapshot = Arc::new(Snapshot {
+            loaded,
+            currencies,
+            rates,
+        });
+        if self.generation.load(Ordering::SeqCst) == generation {
+            *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 fn not_found_as(e: StoreError, as_: ExchangeError) -> ExchangeError {
@@ -31,7 +142,32 @@ impl ExchangeService {
         Self {
             store,
             pivot: CurrencyCode::parse(DEFAULT_PIVOT).expect("USD is a valid code"),
+            snapshot: None,
         }
+    }
+
+    /// Serves conversions from an in-memory snapshot of every currency and rate,
+    /// reloaded (two store reads) once it is older than `ttl`. Writes through this
+    /// service are seen at once; writes made elsewhere, such as by another server
+    /// instance, within `ttl`. A zero `ttl` turns the snapshot off (the default):
+    /// each conversion then makes one store call.
+    pub fn with_rate_snapshot(mut self, ttl: Duration) -> Self {
+        self.snapshot = (!ttl.is_zero()).then(|| {
+            Arc::new(SnapshotCache {
+                ttl,
+                current: RwLock::new(None),
+                reload: tokio::sync::Mutex::new(()),
+                generation: AtomicU64::new(0),
+            })
+        });
+        self
+    }
+
+    fn written<T>(&self, result: Result<T, ExchangeError>) -> Result<T, ExchangeError> {
+        if let (Ok(_), Some(cache)) = (&result, &self.snapshot) {
+            cache.invalidate();
+        }
+        result
     }
 
     /// Uses another pivot currency for cross rates.
@@ -67,14 +203,14 @@ impl ExchangeService {
         sign: &str,
     ) -> Result<Currency, ExchangeError> {
         let c = NewCurrency::parse(name, code, sign)?;
-        Ok(self.store.add_currency(c).await?)
+        self.written(self.store.add_currency(c).await.map_err(Into::into))
     }
 
     /// Deletes a currency. Errors: [`ExchangeError::CurrencyNotFound`],
     /// [`ExchangeError::CurrencyInUse`].
     pub async fn delete_currency(&self, code: &str) -> Result<(), ExchangeError> {
         let code = CurrencyCode::parse(code)?;
-        Ok(self.store.delete_currency(code).await?)
+        self.written(self.store.delete_currency(code).await.map_err(Into::into))
     }
 
     /// Every rate.
@@ -104,7 +240,7 @@ impl ExchangeService {
         let target = CurrencyCode::parse_field("targetCurrencyCode", target)?;
         let pair = CurrencyPair::new(base, target)?;
         let rate = Rate::parse(rate)?;
-        Ok(self.store.add_rate(pair, rate).await?)
+        self.written(self.store.add_rate(pair, rate).await.map_err(Into::into))
     }
 
     /// Changes the rate of an existing pair. Errors: validation,
@@ -112,19 +248,23 @@ impl ExchangeService {
     pub async fn update_rate(&self, pair: &str, rate: &str) -> Result<ExchangeRate, ExchangeError> {
         let pair = CurrencyPair::parse(pair)?;
         let rate = Rate::parse(rate)?;
-        self.store
-            .update_rate(pair, rate)
-            .await
-            .map_err(|e| not_found_as(e, ExchangeError::RateNotFound))
+        self.written(
+            self.store
+                .update_rate(pair, rate)
+                .await
+                .map_err(|e| not_found_as(e, ExchangeError::RateNotFound)),
+        )
     }
 
     /// Deletes a rate. Errors: validation, [`ExchangeError::RateNotFound`].
     pub async fn delete_rate(&self, pair: &str) -> Result<(), ExchangeError> {
         let pair = CurrencyPair::parse(pair)?;
-        self.store
-            .delete_rate(pair)
-            .await
-            .map_err(|e| not_found_as(e, ExchangeError::RateNotFound))
+        self.written(
+            self.store
+                .delete_rate(pair)
+                .await
+                .map_err(|e| not_found_as(e, ExchangeError::RateNotFound)),
+        )
     }
 
     /// Converts `amount` of `from` into `to`: the direct rate, else the inverse of the
@@ -143,10 +283,17 @@ impl ExchangeService {
         let from = CurrencyCode::parse_field("from", from)?;
         let to = CurrencyCode::parse_field("to", to)?;
         let amount = Amount::parse(amount)?;
-        let candidates = self
-            .store
-            .conversion_candidates(from, to, self.pivot)
-            .await?;
+        let candidates = match &self.snapshot {
+            Some(cache) => cache
+                .get(&*self.store)
+                .await?
+                .candidates(from, to, self.pivot),
+            None => {
+                self.store
+                    .conversion_candidates(from, to, self.pivot)
+                    .await?
+            }
+        };
         convert_with(candidates, from, to, self.pivot, amount)
     }
 }
@@ -217,6 +364,7 @@ mod tests {
     use super::*;
     use crate::memory::MemoryStore;
     use crate::store::MockExchangeStore;
+    use crate::types::ExchangeRate;
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
@@ -437,6 +585,108 @@ mod tests {
         let svc = ExchangeService::new(Arc::new(store));
         let c = svc.convert("AAA", "BBB", "3").await.unwrap();
         assert_eq!(c.converted_amount, d("6"));
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_serves_conversions_without_reading_the_store_again() {
+        let mut store = MockExchangeStore::new();
+        let cur = |id, c: &str| Currency {
+            id,
+            name: c.into(),
+            code: CurrencyCode::parse(c).unwrap(),
+            sign: "$".into(),
+        };
+        let (usd, eur, gbp) = (cur(1, "USD"), cur(2, "EUR"), cur(3, "GBP"));
+        store
+            .expect_list_currencies()
+            .times(1)
+            .returning(move || Ok(vec![usd.clone(), eur.clone(), gbp.clone()]));
+        store.expect_list_rates().times(1).returning(move || {
+            Ok(vec![
+                ExchangeRate {
+                    id: 1,
+                    base_currency: cur(1, "USD"),
+                    target_currency: cur(2, "EUR"),
+                    rate: d("0.9"),
+                },
+                ExchangeRate {
+                    id: 2,
+                    base_currency: cur(1, "USD"),
+                    target_currency: cur(3, "GBP"),
+                    rate: d("0.8"),
+                },
+            ])
+        });
+        // No conversion_candidates expectation: calling it would fail the test.
+        let svc =
+            ExchangeService::new(Arc::new(store)).with_rate_snapshot(Duration::from_secs(3600));
+        for _ in 0..3 {
+            let c = svc.convert("EUR", "GBP", "10").await.unwrap();
+            assert_eq!((c.rate, c.converted_amount), (d("0.888889"), d("8.89")));
+        }
+        let inverse = svc.convert("EUR", "USD", "10").await.unwrap();
+        assert_eq!(inverse.rate, d("1.111111"));
+        assert!(matches!(
+            svc.convert("EUR", "JPY", "1").await,
+            Err(ExchangeError::CurrencyNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn writes_through_the_service_refresh_the_snapshot_at_once() {
+        let svc = service_with(&[("USD", "EUR", "0.9")])
+            .await
+            .with_rate_snapshot(Duration::from_secs(3600));
+        assert_eq!(svc.convert("USD", "EUR", "1").await.unwrap().rate, d("0.9"));
+        svc.update_rate("USDEUR", "0.95").await.unwrap();
+        assert_eq!(
+            svc.convert("USD", "EUR", "1").await.unwrap().rate,
+            d("0.95")
+        );
+        svc.add_rate("USD", "GBP", "0.8").await.unwrap();
+        assert_eq!(
+            svc.convert("EUR", "GBP", "0.95")
+                .await
+                .unwrap()
+                .converted_amount,
+            d("0.80")
+        );
+        svc.delete_rate("USDGBP").await.unwrap();
+        assert!(matches!(
+            svc.convert("EUR", "GBP", "1").await,
+            Err(ExchangeError::NoRate)
+        ));
+    }
+
+    #[tokio::test]
+    async fn writes_made_elsewhere_are_seen_once_the_snapshot_expires() {
+        let store = Arc::new(MemoryStore::new());
+        let fresh = ExchangeService::new(store.clone()).with_rate_snapshot(Duration::from_nanos(1));
+        let cached =
+            ExchangeService::new(store.clone()).with_rate_snapshot(Duration::from_secs(3600));
+        let other = ExchangeService::new(store);
+        for c in ["USD", "EUR"] {
+            other.add_currency(c, c, "$").await.unwrap();
+        }
+        other.add_rate("USD", "EUR", "0.9").await.unwrap();
+        assert_eq!(
+            cached.convert("USD", "EUR", "1").await.unwrap().rate,
+            d("0.9")
+        );
+        assert_eq!(
+            fresh.convert("USD", "EUR", "1").await.unwrap().rate,
+            d("0.9")
+        );
+        // Another instance changes the rate.
+        other.update_rate("USDEUR", "0.5").await.unwrap();
+        assert_eq!(
+            fresh.convert("USD", "EUR", "1").await.unwrap().rate,
+            d("0.5")
+        );
+        assert_eq!(
+            cached.convert("USD", "EUR", "1").await.unwrap().rate,
+            d("0.9")
+        );
     }
 
     #[tokio::test]

@@ -110,6 +110,12 @@ pub struct Config {
     #[arg(long, env = "PIVOT_CURRENCY", default_value = "USD")]
     pub pivot_currency: String,
 
+    /// Conversions read rates from an in-memory snapshot at most this old (ms). Writes
+    /// through this instance are seen at once, writes through other instances within
+    /// this time. 0: every conversion reads the store.
+    #[arg(long, env = "RATE_SNAPSHOT_MS", default_value_t = 1000)]
+    pub rate_snapshot_ms: u64,
+
     /// Origins allowed by CORS on the auth, user, admin and kv routes (comma-separated;
     /// `*` for any). The exchange routes allow any origin.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]

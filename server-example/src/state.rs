@@ -305,7 +305,9 @@ impl AppState {
         .with_mailer(mailer);
         let pivot = CurrencyCode::parse(&config.pivot_currency)
             .map_err(|e| StartupError::Config(format!("PIVOT_CURRENCY: {e}")))?;
-        let exchange = ExchangeService::new(exchange_store).with_pivot(pivot);
+        let exchange = ExchangeService::new(exchange_store)
+            .with_pivot(pivot)
+            .with_rate_snapshot(Duration::from_millis(config.rate_snapshot_ms));
 
         match (&config.admin_login, &config.admin_password) {
             (Some(login), Some(password)) => {

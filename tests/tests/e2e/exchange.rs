@@ -164,6 +164,16 @@ on_both! {
         assert_eq!(keys, ["amount", "baseCurrency", "convertedAmount", "rate", "targetCurrency"]);
     }
 
+    async fn a_changed_rate_is_used_by_the_next_conversion(app) {
+        let token = seed(&app).await;
+        assert_eq!(app.get("/exchange?from=USD&to=EUR&amount=10", None).await.json["rate"].to_string(), "0.9");
+        app.send(app.request(Method::PATCH, "/exchangeRate/USDEUR").bearer_auth(&token).form(&[("rate", "0.5")]))
+            .await;
+        let r = app.get("/exchange?from=USD&to=EUR&amount=10", None).await;
+        assert_eq!(r.json["rate"].to_string(), "0.5");
+        assert_eq!(r.json["convertedAmount"].to_string(), "5.0");
+    }
+
     async fn conversion_rejects_bad_input_and_underivable_pairs(app) {
         let token = seed(&app).await;
         for q in [
