@@ -21,6 +21,9 @@ ROWS = [
     ("convert_memory", "direct", "amount * rate, rounded", 5.0),
     ("convert_memory", "inverse", "amount * rate, rounded", 10.0),
     ("convert_memory", "cross", "amount * rate, rounded", 10.0),
+    ("convert_memory", "direct_snapshot", "amount * rate, rounded", 5.0),
+    ("convert_memory", "inverse_snapshot", "amount * rate, rounded", 10.0),
+    ("convert_memory", "cross_snapshot", "amount * rate, rounded", 10.0),
     ("password_hash", "ours", "raw argon2, same parameters", 1.05),
     ("password_verify", "ours", "raw argon2, same parameters", 1.05),
 ]

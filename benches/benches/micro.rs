@@ -198,6 +198,10 @@ fn conversion(c: &mut Criterion) {
                 .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
         })
     });
+    // The server's configuration: rates served from an in-memory snapshot.
+    let snap = svc
+        .clone()
+        .with_rate_snapshot(std::time::Duration::from_secs(3600));
     for (name, from, to) in [
         ("direct", "USD", "EUR"),
         ("inverse", "EUR", "USD"),
@@ -206,6 +210,10 @@ fn conversion(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.to_async(&rt)
                 .iter(|| async { svc.convert(from, to, "10").await.unwrap() })
+        });
+        g.bench_function(format!("{name}_snapshot"), |b| {
+            b.to_async(&rt)
+                .iter(|| async { snap.convert(from, to, "10").await.unwrap() })
         });
     }
     g.finish();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 
 use crate::error::{ExchangeError, StoreError};
-use crate::store::{ConversionCandidates, ExchangeStore, RateQuote};
+use crate::store::{ConversionCandidates, ExchangeStore};
 use crate::types::*;
 
 /// The default pivot currency for cross rates.
@@ -28,39 +28,6 @@ struct Snapshot {
     loaded: Instant,
     currencies: HashMap<CurrencyCode, Currency>,
     rates: HashMap<(CurrencyCode, CurrencyCode), Decimal>,
-}
-
-impl Snapshot {
-    fn candidates(
-        &self,
-        from: CurrencyCode,
-        to: CurrencyCode,
-        pivot: CurrencyCode,
-    ) -> ConversionCandidates {
-        let wanted = [from, to, pivot];
-        let mut rates = Vec::new();
-        for base in wanted {
-            for target in wanted {
-                if base != target
-                    && let Some(rate) = self.rates.get(&(base, target))
-                    && !rates
-                        .iter()
-                        .any(|q: &RateQuote| q.base == base && q.target == target)
-                {
-                    rates.push(RateQuote {
-                        base,
-                        target,
-                        rate: *rate,
-                    });
-                }
-            }
-        }
-        ConversionCandidates {
-            from: self.currencies.get(&from).cloned(),
-            to: self.currencies.get(&to).cloned(),
-            rates,
-        }
-    }
 }
 
 /// Conversions read rates from an in-memory snapshot reloaded after `ttl`; writes made
@@ -283,35 +250,38 @@ impl ExchangeService {
         let from = CurrencyCode::parse_field("from", from)?;
         let to = CurrencyCode::parse_field("to", to)?;
         let amount = Amount::parse(amount)?;
-        let candidates = match &self.snapshot {
-            Some(cache) => cache
-                .get(&*self.store)
-                .await?
-                .candidates(from, to, self.pivot),
-            None => {
-                self.store
-                    .conversion_candidates(from, to, self.pivot)
-                    .await?
-            }
-        };
+        if let Some(cache) = &self.snapshot {
+            let snap = cache.get(&*self.store).await?;
+            let (Some(base), Some(target)) = (snap.currencies.get(&from), snap.currencies.get(&to))
+            else {
+                return Err(ExchangeError::CurrencyNotFound);
+            };
+            return convert_by(
+                |b, t| snap.rates.get(&(b, t)).copied(),
+                base.clone(),
+                target.clone(),
+                self.pivot,
+                amount,
+            );
+        }
+        let candidates = self
+            .store
+            .conversion_candidates(from, to, self.pivot)
+            .await?;
         convert_with(candidates, from, to, self.pivot, amount)
     }
 }
 
-fn find(rates: &[RateQuote], base: CurrencyCode, target: CurrencyCode) -> Option<Decimal> {
-    rates
-        .iter()
-        .find(|q| q.base == base && q.target == target)
-        .map(|q| q.rate)
-}
-
 /// Units of `to` per unit of `from`, directly or as the inverse of the reverse rate.
-fn direct_or_inverse(rates: &[RateQuote], from: CurrencyCode, to: CurrencyCode) -> Option<Decimal> {
+fn direct_or_inverse(
+    lookup: &impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
+    from: CurrencyCode,
+    to: CurrencyCode,
+) -> Option<Decimal> {
     if from == to {
         return Some(Decimal::ONE);
     }
-    find(rates, from, to)
-        .or_else(|| find(rates, to, from).and_then(|r| Decimal::ONE.checked_div(r)))
+    lookup(from, to).or_else(|| lookup(to, from).and_then(|r| Decimal::ONE.checked_div(r)))
 }
 
 /// The conversion rule applied to already-read candidates; pure, so it can be tested
@@ -331,12 +301,31 @@ pub fn convert_with(
     else {
         return Err(ExchangeError::CurrencyNotFound);
     };
-    let rates = &rates;
-    let rate = match direct_or_inverse(rates, from, to) {
+    debug_assert!(base_currency.code == from && target_currency.code == to);
+    let lookup = |b: CurrencyCode, t: CurrencyCode| {
+        rates
+            .iter()
+            .find(|q| q.base == b && q.target == t)
+            .map(|q| q.rate)
+    };
+    convert_by(lookup, base_currency, target_currency, pivot, amount)
+}
+
+/// Direct, else inverse, else cross through `pivot`; rates are looked up lazily, in
+/// that order, so the common direct case costs one lookup.
+fn convert_by(
+    lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
+    base_currency: Currency,
+    target_currency: Currency,
+    pivot: CurrencyCode,
+    amount: Amount,
+) -> Result<Conversion, ExchangeError> {
+    let (from, to) = (base_currency.code, target_currency.code);
+    let rate = match direct_or_inverse(&lookup, from, to) {
         Some(r) => r,
         None => {
-            let via_from = direct_or_inverse(rates, pivot, from).ok_or(ExchangeError::NoRate)?;
-            let via_to = direct_or_inverse(rates, pivot, to).ok_or(ExchangeError::NoRate)?;
+            let via_from = direct_or_inverse(&lookup, pivot, from).ok_or(ExchangeError::NoRate)?;
+            let via_to = direct_or_inverse(&lookup, pivot, to).ok_or(ExchangeError::NoRate)?;
             via_to
                 .checked_div(via_from)
                 .ok_or(ExchangeError::Overflow)?
@@ -363,7 +352,7 @@ mod tests {
 
     use super::*;
     use crate::memory::MemoryStore;
-    use crate::store::MockExchangeStore;
+    use crate::store::{MockExchangeStore, RateQuote};
     use crate::types::ExchangeRate;
 
     fn d(s: &str) -> Decimal {
