@@ -17,7 +17,7 @@ pub enum ReusePolicyArg {
 /// Reference auth + currency exchange server.
 ///
 /// Every flag can also be set with the environment variable named in brackets.
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "server-example", version, about)]
 pub struct Config {
     /// Address to listen on.
@@ -139,10 +139,57 @@ pub struct Config {
     pub purge_interval_secs: u64,
 }
 
+/// Secrets print as `[redacted]`, so a logged configuration leaks nothing.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |v: &Option<String>| if v.is_some() { "[redacted]" } else { "unset" };
+        f.debug_struct("Config")
+            .field("bind_addr", &self.bind_addr)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("signing_key_file", &self.signing_key_file)
+            .field("verification_key_files", &self.verification_key_files)
+            .field("jwt_hs256_secret", &secret(&self.jwt_hs256_secret))
+            .field("refresh_secret", &secret(&self.refresh_secret))
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("admin_login", &self.admin_login)
+            .field("admin_password", &secret(&self.admin_password))
+            .field("exchange_public_writes", &self.exchange_public_writes)
+            .field(
+                "require_email_verification",
+                &self.require_email_verification,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl Config {
     /// The configuration of a start with no flags: defaults, overridden by the
     /// environment variables that are set.
     pub fn defaults() -> Self {
         Self::parse_from(["server-example"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut c = Config::defaults();
+        c.admin_password = Some("Adm1n-secret!".into());
+        c.jwt_hs256_secret = Some("hs256-secret-hs256-secret-hs256-secret".into());
+        c.refresh_secret = Some("refresh-secret-refresh-secret-refresh".into());
+        c.database_url = Some("postgres://user:db-pass@host/db".into());
+        let out = format!("{c:?}");
+        for secret in ["Adm1n-secret!", "hs256-secret", "refresh-secret", "db-pass"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(out.contains("[redacted]"));
     }
 }

@@ -239,7 +239,7 @@ pub struct RegisterBody {
 }
 
 /// Email verification.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyEmailBody {
     /// Login.
     pub login: String,
