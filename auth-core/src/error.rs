@@ -63,6 +63,13 @@ pub enum AuthError {
     /// The verification code is wrong, expired or was never issued.
     #[error("invalid or expired verification code")]
     InvalidVerificationCode,
+    /// Too many failed attempts from this login or address; try again after
+    /// `retry_after`. Nothing was checked.
+    #[error("too many failed attempts; retry later")]
+    Throttled {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// Too many wrong verification codes; a new code is needed.
     #[error("too many verification attempts")]
     TooManyAttempts,

@@ -79,10 +79,10 @@ pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
 pub use service::{
     AuthConfig, AuthService, ClientInfo, LogoutScope, Principal, ProfileUpdate, Registration,
-    SessionInfo, TokenPair,
+    SessionInfo, ThrottlePolicy, TokenPair,
 };
 pub use store::{
-    AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest, ReusePolicy, Role,
-    Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
+    Attempts, AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest,
+    ReusePolicy, Role, Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
 };
 pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};

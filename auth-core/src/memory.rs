@@ -33,6 +33,7 @@ struct State {
     sessions: HashMap<Uuid, Session>,
     logins: Vec<LoginEvent>,
     codes: HashMap<Uuid, VerificationCode>,
+    attempts: HashMap<String, Attempts>,
 }
 
 impl State {
@@ -492,6 +493,52 @@ impl AuthStore for MemoryStore {
             c.attempts = c.attempts.saturating_add(1);
             c.clone()
         }))
+    }
+
+    async fn attempts(
+        &self,
+        key: &str,
+        window_floor: OffsetDateTime,
+    ) -> Result<Option<Attempts>, StoreError> {
+        Ok(self
+            .lock()
+            .attempts
+            .get(key)
+            .filter(|a| a.window_start > window_floor)
+            .copied())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        window_floor: OffsetDateTime,
+    ) -> Result<Attempts, StoreError> {
+        let mut st = self.lock();
+        let entry = st.attempts.entry(key.to_owned()).or_insert(Attempts {
+            failures: 0,
+            window_start: now,
+            last_failure: now,
+        });
+        if entry.window_start <= window_floor {
+            entry.failures = 0;
+            entry.window_start = now;
+        }
+        entry.failures = entry.failures.saturating_add(1);
+        entry.last_failure = now;
+        Ok(*entry)
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().attempts.remove(key);
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut st = self.lock();
+        let n = st.attempts.len();
+        st.attempts.retain(|_, a| a.last_failure > before);
+        Ok((n - st.attempts.len()) as u64)
     }
 
     async fn complete_verification(&self, user_id: Uuid) -> Result<(), StoreError> {

@@ -23,6 +23,45 @@ use crate::verified::VerifiedTokens;
 const CODE_LABEL: &str = "email-verification-code";
 const MAX_USER_AGENT: usize = 512;
 
+/// Brute-force throttling of logins and verification codes.
+///
+/// Failures are counted per login and per client address through the store, so the
+/// counts hold across server instances. Once a key reaches its limit within `window`,
+/// each further attempt is refused, without checking anything, until `base_delay`
+/// doubled per extra failure (capped at `window`) has passed since the last failure.
+/// A successful login resets its login's count. A limit of 0 turns that key off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures allowed per login within `window` (default 5).
+    pub max_failures_per_login: u32,
+    /// Failures allowed per client address within `window` (default 20).
+    pub max_failures_per_ip: u32,
+    /// Counting window (default 15 minutes).
+    pub window: Duration,
+    /// Wait after reaching a limit; doubles with each further failure (default 30 s).
+    pub base_delay: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            max_failures_per_login: 5,
+            max_failures_per_ip: 20,
+            window: Duration::minutes(15),
+            base_delay: Duration::seconds(30),
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// How long a key with `failures` failures (limit `max`) stays locked after its
+    /// last failure.
+    fn lock_for(&self, failures: u32, max: u32) -> Duration {
+        let extra = failures.saturating_sub(max).min(30);
+        (self.base_delay * 2f64.powi(extra as i32)).min(self.window)
+    }
+}
+
 /// Tunable behaviour of the service. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -46,6 +85,8 @@ pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     /// Argon2id parameters for new hashes (default OWASP).
     pub argon2: Argon2Params,
+    /// Brute-force throttling of logins and verification codes.
+    pub throttle: ThrottlePolicy,
     /// How many verified access tokens `authenticate` remembers so each token's
     /// signature is checked once (default 10 000; 0 turns the cache off).
     pub verified_token_cache: usize,
@@ -65,6 +106,7 @@ impl Default for AuthConfig {
             password_policy: PasswordPolicy::default(),
             argon2: Argon2Params::default(),
             verified_token_cache: 10_000,
+            throttle: ThrottlePolicy::default(),
         }
     }
 }
@@ -313,6 +355,64 @@ impl AuthService {
         ))
     }
 
+    /// The throttling keys of an attempt: the login (when well formed) and the address.
+    fn throttle_keys(
+        &self,
+        scope: &str,
+        login: Option<&str>,
+        client: &ClientInfo,
+    ) -> Vec<(String, u32)> {
+        let t = &self.config.throttle;
+        let mut keys = Vec::with_capacity(2);
+        if let Some(l) = login.filter(|_| t.max_failures_per_login > 0) {
+            keys.push((
+                format!("{scope}:login:{}", l.to_ascii_lowercase()),
+                t.max_failures_per_login,
+            ));
+        }
+        if let Some(ip) = client.ip.filter(|_| t.max_failures_per_ip > 0) {
+            keys.push((format!("{scope}:ip:{ip}"), t.max_failures_per_ip));
+        }
+        keys
+    }
+
+    /// Refuses the attempt if any key is locked; reads only, checks nothing.
+    async fn check_throttle(
+        &self,
+        keys: &[(String, u32)],
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let floor = now - self.config.throttle.window;
+        for (key, max) in keys {
+            if let Some(a) = self.store.attempts(key, floor).await?
+                && a.failures >= *max
+            {
+                let until = a.last_failure + self.config.throttle.lock_for(a.failures, *max);
+                if now < until {
+                    let wait = until - now;
+                    return Err(AuthError::Throttled {
+                        retry_after: std::time::Duration::from_millis(
+                            u64::try_from(wait.whole_milliseconds()).unwrap_or(0),
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_failures(
+        &self,
+        keys: &[(String, u32)],
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let floor = now - self.config.throttle.window;
+        for (key, _) in keys {
+            self.store.record_failure(key, now, floor).await?;
+        }
+        Ok(())
+    }
+
     /// Registers an account. With an email, a verification code is sent.
     ///
     /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
@@ -383,8 +483,26 @@ impl AuthService {
     /// Checks a verification code and marks the email verified.
     ///
     /// Errors: [`AuthError::InvalidVerificationCode`] (wrong, expired, unknown login),
-    /// [`AuthError::TooManyAttempts`] once the attempt limit is used up.
-    pub async fn verify_email(&self, login: &str, code: &str) -> Result<(), AuthError> {
+    /// [`AuthError::TooManyAttempts`] once the code's attempt limit is used up,
+    /// [`AuthError::Throttled`] when this login or address failed too often.
+    pub async fn verify_email(
+        &self,
+        login: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        // Per address only: each code already allows a few attempts per login.
+        let keys = self.throttle_keys("verify", None, client);
+        let now = self.clock.now();
+        self.check_throttle(&keys, now).await?;
+        let result = self.check_code(login, code).await;
+        if matches!(result, Err(AuthError::InvalidVerificationCode)) {
+            self.record_failures(&keys, now).await?;
+        }
+        result
+    }
+
+    async fn check_code(&self, login: &str, code: &str) -> Result<(), AuthError> {
         let Some(creds) = self.store.credentials_by_login(login).await? else {
             return Err(AuthError::InvalidVerificationCode);
         };
@@ -415,7 +533,9 @@ impl AuthService {
     /// Checks credentials and opens a session.
     ///
     /// Unknown logins and wrong passwords both give [`AuthError::InvalidCredentials`]
-    /// after the same Argon2 work. A blocked account ([`AuthError::Blocked`]) or an
+    /// after the same Argon2 work, and count as failures for the login and the client
+    /// address; past the [`ThrottlePolicy`] limits, attempts get
+    /// [`AuthError::Throttled`] before any hashing. A blocked account ([`AuthError::Blocked`]) or an
     /// unverified email ([`AuthError::EmailNotVerified`]) is only revealed to a caller
     /// who knows the password. Every attempt on a known account is recorded.
     pub async fn login(
@@ -429,12 +549,18 @@ impl AuthService {
             user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             ..client
         };
-        let creds = match Login::parse(login) {
-            Ok(l) => self.store.credentials_by_login(l.as_str()).await?,
-            Err(_) => None,
+        let parsed = Login::parse(login).ok();
+        let keys = self.throttle_keys("login", parsed.as_ref().map(Login::as_str), &client);
+        let started = self.clock.now();
+        // Before any hashing: a throttled attempt costs one read per key.
+        self.check_throttle(&keys, started).await?;
+        let creds = match &parsed {
+            Some(l) => self.store.credentials_by_login(l.as_str()).await?,
+            None => None,
         };
         let Some(creds) = creds else {
             self.hasher.verify_dummy(&password).await?;
+            self.record_failures(&keys, started).await?;
             return Err(AuthError::InvalidCredentials);
         };
         let user = creds.user;
@@ -458,7 +584,13 @@ impl AuthService {
                 success: outcome.is_ok(),
             })
             .await?;
+        if !check.valid {
+            self.record_failures(&keys, now).await?;
+        }
         outcome?;
+        if let Some((login_key, _)) = keys.iter().find(|(k, _)| k.starts_with("login:login:")) {
+            self.store.clear_attempts(login_key).await?;
+        }
         if check.needs_rehash {
             let fresh = self.hasher.hash(&password).await?;
             self.store.set_password_hash(user.id, &fresh, None).await?;
@@ -898,10 +1030,14 @@ impl AuthService {
 
     /// Deletes dead sessions and expired verification codes; returns how many rows.
     pub async fn purge_expired(&self) -> Result<u64, AuthError> {
-        Ok(self
+        let now = self.clock.now();
+        let sessions = self.store.purge_expired(now, self.config.idle_ttl).await?;
+        // A counter is dead once its window and its longest lock have both passed.
+        let attempts = self
             .store
-            .purge_expired(self.clock.now(), self.config.idle_ttl)
-            .await?)
+            .purge_attempts(now - self.config.throttle.window * 2)
+            .await?;
+        Ok(sessions + attempts)
     }
 }
 
@@ -960,12 +1096,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_login_reads_once_and_writes_nothing() {
+    async fn an_unknown_login_counts_a_failure_and_writes_nothing_else() {
         let mut store = MockAuthStore::new();
+        store.expect_attempts().times(1).returning(|_, _| Ok(None));
         store
             .expect_credentials_by_login()
             .times(1)
             .returning(|_| Ok(None));
+        store
+            .expect_record_failure()
+            .withf(|key, _, _| key == "login:login:ghost")
+            .times(1)
+            .returning(|_, now, _| {
+                Ok(Attempts {
+                    failures: 1,
+                    window_start: now,
+                    last_failure: now,
+                })
+            });
         // Any other call (record_login, create_session) would panic the mock.
         let err = service(store)
             .login("ghost", "Passw0rd!", ClientInfo::default())
@@ -1038,6 +1186,41 @@ mod tests {
             auth.refresh(&token).await,
             Err(AuthError::RefreshTokenReused)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_login_reads_its_counter_and_nothing_else() {
+        let mut store = MockAuthStore::new();
+        let now = OffsetDateTime::now_utc();
+        store
+            .expect_attempts()
+            .withf(|key, _| key == "login:login:alice")
+            .times(1)
+            .returning(move |_, _| {
+                Ok(Some(Attempts {
+                    failures: 5,
+                    window_start: now,
+                    last_failure: now,
+                }))
+            });
+        // No credentials lookup, no hashing, no counting: any such call fails the mock.
+        let err = service(store)
+            .login("alice", "Passw0rd!", ClientInfo::default())
+            .await
+            .unwrap_err();
+        let AuthError::Throttled { retry_after } = err else {
+            panic!("expected Throttled, got {err:?}");
+        };
+        assert!(retry_after.as_secs() > 25 && retry_after.as_secs() <= 30);
+    }
+
+    #[test]
+    fn the_lock_doubles_per_extra_failure_up_to_the_window() {
+        let t = ThrottlePolicy::default();
+        assert_eq!(t.lock_for(5, 5), Duration::seconds(30));
+        assert_eq!(t.lock_for(6, 5), Duration::seconds(60));
+        assert_eq!(t.lock_for(8, 5), Duration::seconds(240));
+        assert_eq!(t.lock_for(50, 5), Duration::minutes(15));
     }
 
     #[test]

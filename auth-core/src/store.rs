@@ -268,6 +268,17 @@ impl std::fmt::Debug for VerificationCode {
     }
 }
 
+/// Failed attempts counted under one throttling key (a login, a client address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    /// Failures since `window_start`.
+    pub failures: u32,
+    /// When the current counting window began.
+    pub window_start: OffsetDateTime,
+    /// The latest failure.
+    pub last_failure: OffsetDateTime,
+}
+
 /// Storage of accounts, roles, sessions, login history and verification codes.
 ///
 /// Implementations must give the same observable behaviour as the in-memory store
@@ -427,4 +438,27 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
     /// Marks the email verified and deletes the code, atomically.
     /// Errors: [`StoreError::NotFound`].
     async fn complete_verification(&self, user_id: Uuid) -> Result<(), StoreError>;
+
+    /// The failures counted under `key`, or `None` if there are none or the window
+    /// began at or before `window_floor` (they no longer count).
+    async fn attempts(
+        &self,
+        key: &str,
+        window_floor: OffsetDateTime,
+    ) -> Result<Option<Attempts>, StoreError>;
+
+    /// Counts one failure under `key` at `now`, atomically: a window that began at or
+    /// before `window_floor` restarts at `now` with one failure. Returns the new count.
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        window_floor: OffsetDateTime,
+    ) -> Result<Attempts, StoreError>;
+
+    /// Forgets the failures counted under `key`.
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes counters whose last failure is at or before `before`; returns how many.
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

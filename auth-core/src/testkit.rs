@@ -62,6 +62,8 @@ macro_rules! auth_store_conformance {
             login_history_is_newest_first_with_cursor_and_limit,
             verification_codes_count_attempts_and_complete,
             changing_the_password_hash_can_revoke_other_sessions,
+            failed_attempts_are_counted_per_key_within_a_window,
+            concurrent_failures_are_all_counted,
         );
     };
 }
@@ -924,4 +926,99 @@ pub async fn changing_the_password_hash_can_revoke_other_sessions(store: Arc<dyn
         store.set_password_hash(Uuid::new_v4(), "x", None).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Failures count per key within a window, restart after it, and can be cleared.
+pub async fn failed_attempts_are_counted_per_key_within_a_window(store: Arc<dyn AuthStore>) {
+    let t = now();
+    let window = Duration::minutes(15);
+    for i in 1..=3 {
+        let a = store
+            .record_failure(
+                "login:alice",
+                t + Duration::seconds(i),
+                t + Duration::seconds(i) - window,
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.failures, i as u32);
+        assert_eq!(a.window_start, t + Duration::seconds(1));
+        assert_eq!(a.last_failure, t + Duration::seconds(i));
+    }
+    let seen = store
+        .attempts("login:alice", t - window)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.failures, 3);
+    assert!(
+        store
+            .attempts("login:bob", t - window)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Once the window has passed, the old failures no longer count...
+    let later = t + window + Duration::seconds(1);
+    assert!(
+        store
+            .attempts("login:alice", later - window)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // ...and the next failure starts a new window.
+    let restarted = store
+        .record_failure("login:alice", later, later - window)
+        .await
+        .unwrap();
+    assert_eq!((restarted.failures, restarted.window_start), (1, later));
+    store.clear_attempts("login:alice").await.unwrap();
+    assert!(
+        store
+            .attempts("login:alice", t - window)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .record_failure("ip:192.0.2.1", t, t - window)
+        .await
+        .unwrap();
+    store
+        .record_failure("ip:192.0.2.2", later, later - window)
+        .await
+        .unwrap();
+    assert_eq!(store.purge_attempts(t).await.unwrap(), 1);
+    assert!(
+        store
+            .attempts("ip:192.0.2.2", t - window)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// 50 concurrent failures under one key are all counted.
+pub async fn concurrent_failures_are_all_counted(store: Arc<dyn AuthStore>) {
+    let t = now();
+    let floor = t - Duration::minutes(15);
+    futures::future::join_all((0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_failure("ip:203.0.113.5", t, floor).await })
+    }))
+    .await
+    .into_iter()
+    .for_each(|r| {
+        r.expect("task").expect("counted");
+    });
+    assert_eq!(
+        store
+            .attempts("ip:203.0.113.5", floor)
+            .await
+            .unwrap()
+            .unwrap()
+            .failures,
+        50
+    );
 }

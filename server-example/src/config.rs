@@ -94,6 +94,32 @@ pub struct Config {
     #[arg(long, env = "LOG_VERIFICATION_CODES", default_value_t = false, action = clap::ArgAction::Set)]
     pub log_verification_codes: bool,
 
+    /// Failed logins allowed per login within THROTTLE_WINDOW_SECS before attempts get
+    /// 429 (0: no per-login limit).
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// Failed logins and verification codes allowed per client address within the
+    /// window (0: no per-address limit).
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_IP", default_value_t = 20)]
+    pub login_max_failures_per_ip: u32,
+
+    /// Window in which failures are counted, in seconds.
+    #[arg(long, env = "THROTTLE_WINDOW_SECS", default_value_t = 900)]
+    pub throttle_window_secs: i64,
+
+    /// Wait after reaching a limit, in seconds; doubles with each further failure.
+    #[arg(long, env = "THROTTLE_BASE_DELAY_SECS", default_value_t = 30)]
+    pub throttle_base_delay_secs: i64,
+
+    /// Registrations allowed per client address per minute (0: unlimited).
+    #[arg(long, env = "REGISTER_LIMIT_PER_MINUTE", default_value_t = 20)]
+    pub register_limit_per_minute: u32,
+
+    /// Refreshes allowed per client address per minute (0: unlimited).
+    #[arg(long, env = "REFRESH_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub refresh_limit_per_minute: u32,
+
     /// Login of the administrator created at start if absent.
     #[arg(long, env = "ADMIN_LOGIN")]
     pub admin_login: Option<String>,

@@ -13,9 +13,11 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     /// Extra fields merged into the body (e.g. `missing` for kv reads).
-    extra: Option<serde_json::Map<String, serde_json::Value>>,
+    extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// `WWW-Authenticate` value for 401s.
     challenge: Option<&'static str>,
+    /// `Retry-After` in seconds, for 429s.
+    retry_after: Option<u64>,
     /// Logged for 5xx, never sent.
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -35,6 +37,7 @@ impl ApiError {
             message: message.into(),
             extra: None,
             challenge,
+            retry_after: None,
             source: None,
         }
     }
@@ -75,6 +78,17 @@ impl ApiError {
         e
     }
 
+    /// 429 with `Retry-After` (whole seconds, at least 1).
+    pub fn too_many(
+        code: &'static str,
+        message: impl Into<String>,
+        wait: std::time::Duration,
+    ) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+        e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        e
+    }
+
     /// Sets the `WWW-Authenticate` challenge.
     pub fn with_challenge(mut self, challenge: &'static str) -> Self {
         self.challenge = Some(challenge);
@@ -107,9 +121,13 @@ impl IntoResponse for ApiError {
         }
         let mut body = json!({ "message": self.message, "code": self.code });
         if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
-            obj.extend(extra);
+            obj.extend(*extra);
         }
         let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(ch) = self.challenge {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(ch));
@@ -157,6 +175,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidVerificationCode => Self::bad_request(
                 "invalid_verification_code",
                 "the verification code is wrong or expired",
+            ),
+            AuthError::Throttled { retry_after } => Self::too_many(
+                "throttled",
+                "too many failed attempts; try again later",
+                retry_after,
             ),
             AuthError::TooManyAttempts => Self::new(
                 S::TOO_MANY_REQUESTS,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod kv;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 

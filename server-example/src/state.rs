@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use auth_core::memory::MemoryStore as AuthMemory;
 use auth_core::{
-    AuthConfig, AuthService, AuthStore, Key, KeySet, Mailer, NoopMailer, RefreshSecret, ReusePolicy,
+    AuthConfig, AuthService, AuthStore, Key, KeySet, Mailer, NoopMailer, RefreshSecret,
+    ReusePolicy, ThrottlePolicy,
 };
 use base64::Engine;
 use exchange_core::memory::MemoryStore as ExchangeMemory;
@@ -16,6 +17,7 @@ use storage_postgres::PgStore;
 
 use crate::config::{Config, ReusePolicyArg};
 use crate::kv::{KvStore, MemoryKv, PgKv};
+use crate::ratelimit::RateLimiter;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,10 @@ pub struct AppState {
     pub body_limit: usize,
     /// Request timeout.
     pub request_timeout: Duration,
+    /// Per-address limit of registrations.
+    pub register_limit: Arc<RateLimiter>,
+    /// Per-address limit of refreshes.
+    pub refresh_limit: Arc<RateLimiter>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartupError + '_ {
@@ -174,6 +180,12 @@ fn auth_config(config: &Config) -> AuthConfig {
             ReusePolicyArg::Session => ReusePolicy::RevokeSession,
         },
         require_email_verification: config.require_email_verification,
+        throttle: ThrottlePolicy {
+            max_failures_per_login: config.login_max_failures,
+            max_failures_per_ip: config.login_max_failures_per_ip,
+            window: time::Duration::seconds(config.throttle_window_secs),
+            base_delay: time::Duration::seconds(config.throttle_base_delay_secs),
+        },
         ..AuthConfig::default()
     }
 }
@@ -339,6 +351,14 @@ impl AppState {
             cors_origins,
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
+            register_limit: Arc::new(RateLimiter::new(
+                config.register_limit_per_minute,
+                Duration::from_secs(60),
+            )),
+            refresh_limit: Arc::new(RateLimiter::new(
+                config.refresh_limit_per_minute,
+                Duration::from_secs(60),
+            )),
         })
     }
 }

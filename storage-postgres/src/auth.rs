@@ -80,6 +80,15 @@ fn session_from(row: &PgRow) -> Result<Session> {
     })
 }
 
+fn attempts_from(row: &PgRow) -> Result<Attempts> {
+    let failures: i32 = row.try_get("failures").db()?;
+    Ok(Attempts {
+        failures: u32::try_from(failures).unwrap_or(0),
+        window_start: row.try_get("window_start").db()?,
+        last_failure: row.try_get("last_failure").db()?,
+    })
+}
+
 fn ip_text(ip: Option<IpAddr>) -> Option<String> {
     ip.map(|i| i.to_string())
 }
@@ -629,6 +638,64 @@ impl AuthStore for PgStore {
             expires_at: row.try_get("expires_at").db()?,
             attempts: u32::try_from(attempts).unwrap_or(0),
         }))
+    }
+
+    async fn attempts(&self, key: &str, window_floor: OffsetDateTime) -> Result<Option<Attempts>> {
+        let row = sqlx::query(
+            "SELECT failures, window_start, last_failure FROM auth_attempts \
+             WHERE key = $1 AND window_start > $2",
+        )
+        .bind(key)
+        .bind(window_floor)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.as_ref().map(attempts_from).transpose()
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        window_floor: OffsetDateTime,
+    ) -> Result<Attempts> {
+        // One statement, so concurrent failures all count.
+        let row = sqlx::query(
+            "INSERT INTO auth_attempts AS a (key, failures, window_start, last_failure) \
+             VALUES ($1, 1, $2, $2) ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN a.window_start <= $3 THEN 1 \
+                               ELSE LEAST(a.failures, 2147483646) + 1 END, \
+               window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
+               last_failure = $2 \
+             RETURNING failures, window_start, last_failure",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_floor)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        attempts_from(&row)
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM auth_attempts WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM auth_attempts WHERE last_failure <= $1")
+                .bind(before)
+                .execute(self.pool())
+                .await
+                .db()?
+                .rows_affected(),
+        )
     }
 
     async fn complete_verification(&self, user_id: Uuid) -> Result<()> {

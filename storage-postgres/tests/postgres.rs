@@ -119,6 +119,10 @@ mod migrations {
                 "verification_codes",
                 &["user_id", "code_hash", "expires_at", "attempts"],
             ),
+            (
+                "auth_attempts",
+                &["key", "failures", "window_start", "last_failure"],
+            ),
             ("currencies", &["id", "code", "name", "sign"]),
             (
                 "exchange_rates",

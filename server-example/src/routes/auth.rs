@@ -30,11 +30,20 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "Account created", body = UserDto),
         (status = 400, description = "A field broke a rule; the message names it", body = ErrorBody),
         (status = 409, description = "Login or email taken", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn register(
     State(s): State<AppState>,
+    ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+    s.register_limit.check(client.ip).map_err(|wait| {
+        ApiError::too_many(
+            "rate_limited",
+            "too many registrations from this address",
+            wait,
+        )
+    })?;
     let user = s
         .auth
         .register(Registration {
@@ -53,13 +62,14 @@ pub async fn register(
     responses(
         (status = 204, description = "Email verified"),
         (status = 400, description = "Wrong or expired code", body = ErrorBody),
-        (status = 429, description = "Too many attempts", body = ErrorBody),
+        (status = 429, description = "Too many attempts: a new code is needed, or this address is throttled (Retry-After)", body = ErrorBody),
     ))]
 pub async fn verify_email(
     State(s): State<AppState>,
+    ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<VerifyEmailBody>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.verify_email(&b.login, &b.code).await?;
+    s.auth.verify_email(&b.login, &b.code, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -70,6 +80,7 @@ pub async fn verify_email(
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Invalid login or password", body = ErrorBody),
         (status = 403, description = "Blocked, or email not verified", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts for this login or address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
     State(s): State<AppState>,
@@ -87,11 +98,16 @@ pub async fn login(
         (status = 200, description = "New token pair", body = TokenPairDto),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "`invalid_refresh_token` or `refresh_token_reused`", body = ErrorBody),
+        (status = 429, description = "Too many refreshes from this address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(s): State<AppState>,
+    ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPairDto>, ApiError> {
+    s.refresh_limit.check(client.ip).map_err(|wait| {
+        ApiError::too_many("rate_limited", "too many refreshes from this address", wait)
+    })?;
     Ok(Json(s.auth.refresh(&b.refresh_token).await?.into()))
 }
 

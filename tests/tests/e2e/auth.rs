@@ -172,6 +172,23 @@ on_both! {
         assert_eq!(app.get("/users/me", Some(&access)).await.status, StatusCode::OK);
     }
 
+    async fn repeated_failed_logins_get_429_with_retry_after(app) {
+        app.register("alice").await;
+        for _ in 0..5 {
+            app.post("/auth/login", None, json!({"login": "alice", "password": "Wr0ng-pass"}))
+                .await
+                .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        // Throttled before any password check: even the right one is refused for now.
+        let r = app.post("/auth/login", None, json!({"login": "alice", "password": PASSWORD})).await;
+        r.assert_error(StatusCode::TOO_MANY_REQUESTS, "throttled");
+        let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=30).contains(&wait), "{wait}");
+        // Another account is not affected by alice's lock (the address allows 20).
+        app.register("bob").await;
+        app.login("bob", PASSWORD).await;
+    }
+
     async fn jwks_publishes_the_public_signing_key_only(app) {
         let r = app.get("/.well-known/jwks.json", None).await;
         assert_eq!(r.status, StatusCode::OK);
@@ -396,5 +413,37 @@ mod hs256 {
         );
         let jwks = app.get("/.well-known/jwks.json", None).await;
         assert_eq!(jwks.json["keys"], json!([]));
+    }
+}
+
+mod rate_limits {
+    use super::*;
+
+    #[tokio::test]
+    async fn registrations_and_refreshes_are_limited_per_address() {
+        let app = TestApp::start_with(Backend::Memory, |c| {
+            c.register_limit_per_minute = 2;
+            c.refresh_limit_per_minute = 1;
+        })
+        .await;
+        let (_, _, refresh) = app.signup("alice").await;
+        app.register("bob").await;
+        let r = app
+            .post(
+                "/auth/register",
+                None,
+                json!({"login": "carol", "password": PASSWORD}),
+            )
+            .await;
+        r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let first = app
+            .post("/auth/refresh", None, json!({"refresh_token": refresh}))
+            .await;
+        assert_eq!(first.status, StatusCode::OK);
+        app.post("/auth/refresh", None, json!({"refresh_token": refresh}))
+            .await
+            .assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     }
 }
