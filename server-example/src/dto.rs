@@ -224,17 +224,29 @@ impl From<auth_core::JwkSet> for JwksDto {
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterBody {
     /// 2 to 64 Latin letters and digits.
+    #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
     pub login: String,
     /// 8 to 128 characters with a lowercase, an uppercase, a digit and one of `!@#$%^&*()_+-=/.,`.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// Email address.
     #[serde(default)]
     pub email: Option<String>,
     /// 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub first_name: Option<String>,
     /// 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub last_name: Option<String>,
 }
 
@@ -242,8 +254,10 @@ pub struct RegisterBody {
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyEmailBody {
     /// Login.
+    #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
     pub login: String,
     /// The 6-digit code.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
@@ -328,6 +342,7 @@ pub struct PasswordBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleBody {
     /// Lowercase letters, digits, `_` and `-`.
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub name: String,
     /// Free text.
     #[serde(default)]
@@ -450,12 +465,15 @@ impl From<exchange_core::Conversion> for ConversionDto {
 pub struct CurrencyForm {
     /// Name.
     #[serde(default)]
+    #[schema(required = true, pattern = "\\S", max_length = 64)]
     pub name: Option<String>,
     /// Three uppercase letters.
     #[serde(default)]
+    #[schema(required = true, pattern = "^[A-Z]{3}$")]
     pub code: Option<String>,
     /// Symbol.
     #[serde(default)]
+    #[schema(required = true, pattern = "\\S", max_length = 8)]
     pub sign: Option<String>,
 }
 
@@ -465,13 +483,15 @@ pub struct CurrencyForm {
 pub struct RateForm {
     /// Base currency code.
     #[serde(default)]
+    #[schema(required = true, pattern = "^[A-Z]{3}$")]
     pub base_currency_code: Option<String>,
     /// Target currency code.
     #[serde(default)]
+    #[schema(required = true, pattern = "^[A-Z]{3}$")]
     pub target_currency_code: Option<String>,
     /// Positive decimal.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "0.99")]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{0,13}(\\.[0-9]{1,12})?$", example = "0.99")]
     pub rate: Option<serde_json::Value>,
 }
 
@@ -480,7 +500,7 @@ pub struct RateForm {
 pub struct RatePatchForm {
     /// Positive decimal.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "0.99")]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{0,13}(\\.[0-9]{1,12})?$", example = "0.99")]
     pub rate: Option<serde_json::Value>,
 }
 
@@ -488,10 +508,13 @@ pub struct RatePatchForm {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ExchangeQuery {
     /// Source currency code.
+    #[param(required = true, pattern = "^[A-Z]{3}$")]
     pub from: Option<String>,
     /// Target currency code.
+    #[param(required = true, pattern = "^[A-Z]{3}$")]
     pub to: Option<String>,
-    /// Positive decimal amount.
+    /// Positive decimal amount, at most 10^15 with at most 12 fraction digits.
+    #[param(required = true, pattern = "^[0-9]{0,16}(\\.[0-9]{1,12})?$")]
     pub amount: Option<String>,
 }
 

@@ -19,10 +19,10 @@ fn body_rejection(status: StatusCode, text: String) -> ApiError {
             "payload_too_large",
             "the request body is too large",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            text,
+        // The contract answers every unusable body with 400, wrong content type included.
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::bad_request(
+            "invalid_body",
+            "expected a JSON body with Content-Type: application/json",
         ),
         _ => ApiError::bad_request("invalid_body", text),
     }

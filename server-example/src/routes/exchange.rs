@@ -114,7 +114,7 @@ pub async fn list_currencies(
 
 /// One currency.
 #[utoipa::path(get, path = "/currency/{code}", tag = "exchange",
-    params(("code" = String, Path, description = "Three uppercase letters")),
+    params(("code" = String, Path, pattern = "^[A-Z]{3}$", description = "Three uppercase letters")),
     responses(
         (status = 200, description = "The currency", body = CurrencyDto),
         (status = 400, description = "Not three uppercase Latin letters", body = ErrorBody),
@@ -150,7 +150,7 @@ pub async fn add_currency(
 
 /// Delete a currency no rate uses (admin).
 #[utoipa::path(delete, path = "/currency/{code}", tag = "exchange", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Three uppercase letters")),
+    params(("code" = String, Path, pattern = "^[A-Z]{3}$", description = "Three uppercase letters")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Bad code", body = ErrorBody),
@@ -184,7 +184,7 @@ pub async fn list_rates(State(s): State<AppState>) -> Result<Json<Vec<ExchangeRa
 
 /// One exchange rate.
 #[utoipa::path(get, path = "/exchangeRate/{pair}", tag = "exchange",
-    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    params(("pair" = String, Path, pattern = "^[A-Z]{6}$", description = "Two codes written together, e.g. USDEUR")),
     responses(
         (status = 200, description = "The rate", body = ExchangeRateDto),
         (status = 400, description = "Not two valid codes, or base = target", body = ErrorBody),
@@ -221,7 +221,7 @@ pub async fn add_rate(
 
 /// Change an exchange rate (form or JSON).
 #[utoipa::path(patch, path = "/exchangeRate/{pair}", tag = "exchange", security(("bearer" = [])),
-    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    params(("pair" = String, Path, pattern = "^[A-Z]{6}$", description = "Two codes written together, e.g. USDEUR")),
     request_body(content = RatePatchForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The updated rate", body = ExchangeRateDto),
@@ -241,7 +241,7 @@ pub async fn update_rate(
 
 /// Delete an exchange rate (admin).
 #[utoipa::path(delete, path = "/exchangeRate/{pair}", tag = "exchange", security(("bearer" = [])),
-    params(("pair" = String, Path, description = "Two codes written together, e.g. USDEUR")),
+    params(("pair" = String, Path, pattern = "^[A-Z]{6}$", description = "Two codes written together, e.g. USDEUR")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Bad pair", body = ErrorBody),

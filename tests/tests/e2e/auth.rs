@@ -69,6 +69,14 @@ on_both! {
         r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
         let r = app.post("/auth/login", None, json!({"login": "x"})).await;
         r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        // A body that is not declared JSON is a bad body too (400, not 415).
+        for ct in [None, Some("text/plain")] {
+            let mut req = app.request(Method::POST, "/auth/login").body(r#"{"login":"a","password":"b"}"#);
+            if let Some(ct) = ct {
+                req = req.header("content-type", ct);
+            }
+            app.send(req).await.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        }
     }
 
     async fn unknown_login_and_wrong_password_get_the_same_401(app) {
