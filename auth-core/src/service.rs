@@ -361,33 +361,43 @@ impl AuthService {
         scope: &str,
         login: Option<&str>,
         client: &ClientInfo,
-    ) -> Vec<(String, u32)> {
+    ) -> Vec<ThrottleKey> {
         let t = &self.config.throttle;
         let mut keys = Vec::with_capacity(2);
         if let Some(l) = login.filter(|_| t.max_failures_per_login > 0) {
-            keys.push((
-                format!("{scope}:login:{}", l.to_ascii_lowercase()),
-                t.max_failures_per_login,
-            ));
+            keys.push(ThrottleKey {
+                key: format!("{scope}:login:{}", l.to_ascii_lowercase()),
+                max: t.max_failures_per_login,
+                per_login: true,
+                counted: false,
+            });
         }
         if let Some(ip) = client.ip.filter(|_| t.max_failures_per_ip > 0) {
-            keys.push((format!("{scope}:ip:{ip}"), t.max_failures_per_ip));
+            keys.push(ThrottleKey {
+                key: format!("{scope}:ip:{ip}"),
+                max: t.max_failures_per_ip,
+                per_login: false,
+                counted: false,
+            });
         }
         keys
     }
 
-    /// Refuses the attempt if any key is locked; reads only, checks nothing.
+    /// Refuses the attempt if any key is locked; reads only, checks nothing. Marks the
+    /// keys that have live failures.
     async fn check_throttle(
         &self,
-        keys: &[(String, u32)],
+        keys: &mut [ThrottleKey],
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
         let floor = now - self.config.throttle.window;
-        for (key, max) in keys {
-            if let Some(a) = self.store.attempts(key, floor).await?
-                && a.failures >= *max
-            {
-                let until = a.last_failure + self.config.throttle.lock_for(a.failures, *max);
+        for k in keys.iter_mut() {
+            let Some(a) = self.store.attempts(&k.key, floor).await? else {
+                continue;
+            };
+            k.counted = true;
+            if a.failures >= k.max {
+                let until = a.last_failure + self.config.throttle.lock_for(a.failures, k.max);
                 if now < until {
                     let wait = until - now;
                     return Err(AuthError::Throttled {
@@ -403,12 +413,12 @@ impl AuthService {
 
     async fn record_failures(
         &self,
-        keys: &[(String, u32)],
+        keys: &[ThrottleKey],
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
         let floor = now - self.config.throttle.window;
-        for (key, _) in keys {
-            self.store.record_failure(key, now, floor).await?;
+        for k in keys {
+            self.store.record_failure(&k.key, now, floor).await?;
         }
         Ok(())
     }
@@ -492,9 +502,9 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         // Per address only: each code already allows a few attempts per login.
-        let keys = self.throttle_keys("verify", None, client);
+        let mut keys = self.throttle_keys("verify", None, client);
         let now = self.clock.now();
-        self.check_throttle(&keys, now).await?;
+        self.check_throttle(&mut keys, now).await?;
         let result = self.check_code(login, code).await;
         if matches!(result, Err(AuthError::InvalidVerificationCode)) {
             self.record_failures(&keys, now).await?;
@@ -550,10 +560,10 @@ impl AuthService {
             ..client
         };
         let parsed = Login::parse(login).ok();
-        let keys = self.throttle_keys("login", parsed.as_ref().map(Login::as_str), &client);
+        let mut keys = self.throttle_keys("login", parsed.as_ref().map(Login::as_str), &client);
         let started = self.clock.now();
         // Before any hashing: a throttled attempt costs one read per key.
-        self.check_throttle(&keys, started).await?;
+        self.check_throttle(&mut keys, started).await?;
         let creds = match &parsed {
             Some(l) => self.store.credentials_by_login(l.as_str()).await?,
             None => None,
@@ -588,8 +598,9 @@ impl AuthService {
             self.record_failures(&keys, now).await?;
         }
         outcome?;
-        if let Some((login_key, _)) = keys.iter().find(|(k, _)| k.starts_with("login:login:")) {
-            self.store.clear_attempts(login_key).await?;
+        // Only when failures were seen: most logins have none and skip the write.
+        if let Some(k) = keys.iter().find(|k| k.per_login && k.counted) {
+            self.store.clear_attempts(&k.key).await?;
         }
         if check.needs_rehash {
             let fresh = self.hasher.hash(&password).await?;
@@ -1039,6 +1050,16 @@ impl AuthService {
             .await?;
         Ok(sessions + attempts)
     }
+}
+
+/// One key failures are counted under, for one attempt.
+struct ThrottleKey {
+    key: String,
+    max: u32,
+    /// The login's key (reset by a success), as opposed to the address's.
+    per_login: bool,
+    /// Whether the store held live failures for it when the attempt began.
+    counted: bool,
 }
 
 fn not_found(e: StoreError, what: &'static str) -> AuthError {

@@ -20,10 +20,7 @@ pub enum KvError {
 
 impl From<sqlx::Error> for KvError {
     fn from(e: sqlx::Error) -> Self {
-        if matches!(
-            e,
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-        ) {
+        if storage_postgres::is_unavailable(&e) {
             KvError::Unavailable(e)
         } else {
             KvError::Backend(Box::new(e))

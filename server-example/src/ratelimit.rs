@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::error::ApiError;
+
 /// A fixed-window counter per client address.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -47,6 +49,17 @@ impl RateLimiter {
         }
         *count += 1;
         Ok(())
+    }
+
+    /// [`RateLimiter::check`] as the API's 429 `rate_limited` with `Retry-After`.
+    pub fn admit(&self, ip: Option<IpAddr>, what: &str) -> Result<(), ApiError> {
+        self.check(ip).map_err(|wait| {
+            ApiError::too_many(
+                "rate_limited",
+                format!("too many {what} from this address"),
+                wait,
+            )
+        })
     }
 }
 

@@ -89,6 +89,15 @@ fn attempts_from(row: &PgRow) -> Result<Attempts> {
     })
 }
 
+/// `NotFound` when a statement that names one row affected none.
+fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 fn ip_text(ip: Option<IpAddr>) -> Option<String> {
     ip.map(|i| i.to_string())
 }
@@ -219,9 +228,7 @@ impl AuthStore for PgStore {
             .await
             .db()?
             .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(updated)?;
         let revoked = match revoke_except {
             Some(keep) => revoke_all(&mut tx, user_id, Some(keep)).await?,
             None => 0,
@@ -237,9 +244,7 @@ impl AuthStore for PgStore {
             .await
             .db()?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(n)?;
         Ok(())
     }
 
@@ -275,9 +280,7 @@ impl AuthStore for PgStore {
             .await
             .db()?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(n)?;
         let revoked = match status {
             UserStatus::Blocked => revoke_all(&mut tx, id, None).await?,
             UserStatus::Active => 0,
@@ -319,9 +322,7 @@ impl AuthStore for PgStore {
             .await
             .db()?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(n)?;
         Ok(())
     }
 
@@ -706,9 +707,7 @@ impl AuthStore for PgStore {
             .await
             .db()?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(n)?;
         sqlx::query("DELETE FROM verification_codes WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)

@@ -11,8 +11,10 @@ pub enum PgStoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Whether an error means "the database cannot be reached right now".
-pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
+/// Whether an error means "the database cannot be reached right now" (connection
+/// refused or lost, pool timeout, server shutting down or full); applications with
+/// their own tables use it to answer 503 the way the stores do.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)

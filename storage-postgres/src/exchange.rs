@@ -28,6 +28,10 @@ const RATE_SELECT: &str = "r.id, r.rate, \
      b.id AS b_id, b.name AS b_name, b.code AS b_code, b.sign AS b_sign, \
      t.id AS t_id, t.name AS t_name, t.code AS t_code, t.sign AS t_sign";
 
+/// Joins a rate `r` to its base `b` and target `t` currencies, for [`RATE_SELECT`].
+const RATE_JOINS: &str = "JOIN currencies b ON b.id = r.base_currency_id \
+     JOIN currencies t ON t.id = r.target_currency_id";
+
 fn bad_data(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
@@ -105,8 +109,7 @@ impl ExchangeStore for PgStore {
     async fn list_rates(&self) -> Result<Vec<ExchangeRate>> {
         let rows = sqlx::query(&format!(
             "SELECT {RATE_SELECT} FROM exchange_rates r \
-             JOIN currencies b ON b.id = r.base_currency_id \
-             JOIN currencies t ON t.id = r.target_currency_id ORDER BY r.id"
+             {RATE_JOINS} ORDER BY r.id"
         ))
         .fetch_all(self.pool())
         .await
@@ -117,8 +120,7 @@ impl ExchangeStore for PgStore {
     async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>> {
         let row = sqlx::query(&format!(
             "SELECT {RATE_SELECT} FROM exchange_rates r \
-             JOIN currencies b ON b.id = r.base_currency_id \
-             JOIN currencies t ON t.id = r.target_currency_id \
+             {RATE_JOINS} \
              WHERE b.code = $1 AND t.code = $2"
         ))
         .bind(pair.base.as_str())
@@ -137,8 +139,7 @@ impl ExchangeStore for PgStore {
                WHERE b.code = $1 AND t.code = $2 \
                RETURNING id, base_currency_id, target_currency_id, rate) \
              SELECT {RATE_SELECT} FROM r \
-             JOIN currencies b ON b.id = r.base_currency_id \
-             JOIN currencies t ON t.id = r.target_currency_id"
+             {RATE_JOINS}"
         ))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
@@ -161,8 +162,7 @@ impl ExchangeStore for PgStore {
                  AND x.base_currency_id = b.id AND x.target_currency_id = t.id \
                RETURNING x.id, x.base_currency_id, x.target_currency_id, x.rate) \
              SELECT {RATE_SELECT} FROM r \
-             JOIN currencies b ON b.id = r.base_currency_id \
-             JOIN currencies t ON t.id = r.target_currency_id"
+             {RATE_JOINS}"
         ))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())

@@ -31,7 +31,7 @@ pub mod testing;
 
 use std::time::Duration;
 
-pub use error::PgStoreError;
+pub use error::{PgStoreError, is_unavailable};
 pub use sqlx;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -37,13 +37,7 @@ pub async fn register(
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
-    s.register_limit.check(client.ip).map_err(|wait| {
-        ApiError::too_many(
-            "rate_limited",
-            "too many registrations from this address",
-            wait,
-        )
-    })?;
+    s.register_limit.admit(client.ip, "registrations")?;
     let user = s
         .auth
         .register(Registration {
@@ -105,9 +99,7 @@ pub async fn refresh(
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPairDto>, ApiError> {
-    s.refresh_limit.check(client.ip).map_err(|wait| {
-        ApiError::too_many("rate_limited", "too many refreshes from this address", wait)
-    })?;
+    s.refresh_limit.admit(client.ip, "refreshes")?;
     Ok(Json(s.auth.refresh(&b.refresh_token).await?.into()))
 }
 
