@@ -420,10 +420,11 @@ impl KeySet {
             return Err(TokenError::UnknownKey);
         }
         let claims = data.claims;
-        if claims.exp + self.leeway <= now_unix {
+        // Saturating: a signed token may carry any i64, and the checks must not wrap.
+        if claims.exp.saturating_add(self.leeway) <= now_unix {
             return Err(TokenError::Expired);
         }
-        if claims.iat - self.leeway > now_unix {
+        if claims.iat.saturating_sub(self.leeway) > now_unix {
             return Err(TokenError::NotYetValid);
         }
         Ok(claims)
@@ -471,6 +472,54 @@ mod tests {
 
     fn keyset() -> KeySet {
         KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap()
+    }
+
+    fn claims(iat: i64, exp: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "iss".into(),
+            aud: "aud".into(),
+            sub: Uuid::nil(),
+            sid: Uuid::nil(),
+            iat,
+            exp,
+            jti: Uuid::nil(),
+            roles: vec![],
+        }
+    }
+
+    fn keyset_with_leeway(leeway: u32) -> KeySet {
+        KeySet::new(Key::hs256("k", &[7; 32]).unwrap(), [], "iss", "aud", leeway).unwrap()
+    }
+
+    // Found by the `access_token` fuzz target: `iat - leeway` overflowed (a panic with
+    // overflow checks on, a wrapped comparison without).
+    #[test]
+    fn extreme_timestamps_are_checked_without_overflow() {
+        let keys = keyset_with_leeway(30);
+        let oldest = keys.sign(&claims(i64::MIN, 200)).unwrap();
+        assert_eq!(keys.verify(&oldest, 150).unwrap().iat, i64::MIN);
+        let forever = keys.sign(&claims(100, i64::MAX)).unwrap();
+        assert_eq!(keys.verify(&forever, i64::MAX - 1).unwrap().exp, i64::MAX);
+        let future = keys.sign(&claims(i64::MAX, i64::MAX)).unwrap();
+        assert_eq!(keys.verify(&future, 0), Err(TokenError::NotYetValid));
+        let expired = keys.sign(&claims(0, 10)).unwrap();
+        assert_eq!(keys.verify(&expired, i64::MAX), Err(TokenError::Expired));
+        assert_eq!(
+            keys.verify(&expired, i64::MIN),
+            Err(TokenError::NotYetValid)
+        );
+    }
+
+    // From the same fuzz target: `exp` must be a NumericDate, so a negative one is
+    // refused as missing even while `now` is before it.
+    #[test]
+    fn negative_expiry_is_refused() {
+        let keys = keyset_with_leeway(30);
+        let token = keys.sign(&claims(-16963, -1)).unwrap();
+        assert!(matches!(
+            keys.verify(&token, -100),
+            Err(TokenError::Rejected(_))
+        ));
     }
 
     proptest! {
