@@ -1,6 +1,6 @@
 //! `/admin/*`: user and role management (role `admin`).
 
-use auth_core::ProfileUpdate;
+use auth_core::{ProfileUpdate, RoleName};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -33,6 +33,19 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{id}/roles/{name}",
             put(grant_role).delete(revoke_role),
         )
+}
+
+/// Refuses an administrator's action that would lock their own account out: blocking
+/// or deleting it, or removing its `admin` role. Another administrator can.
+fn not_self(admin: &Admin, id: Uuid) -> Result<(), ApiError> {
+    if admin.0.user_id == id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "own_account",
+            "administrators cannot block or delete their own account or remove their own admin role",
+        ));
+    }
+    Ok(())
 }
 
 /// Search users.
@@ -112,12 +125,14 @@ pub async fn update_user(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "The caller's own account", body = ErrorBody),
     ))]
 pub async fn delete_user(
     State(s): State<AppState>,
-    _: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
+    not_self(&admin, id)?;
     s.auth.delete_user(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -131,12 +146,14 @@ pub async fn delete_user(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "The caller's own account", body = ErrorBody),
     ))]
 pub async fn block_user(
     State(s): State<AppState>,
-    _: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
+    not_self(&admin, id)?;
     s.auth.block_user(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -280,12 +297,16 @@ pub async fn grant_role(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user or role", body = ErrorBody),
+        (status = 409, description = "The caller's own admin role", body = ErrorBody),
     ))]
 pub async fn revoke_role(
     State(s): State<AppState>,
-    _: Admin,
+    admin: Admin,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
+    if name == RoleName::ADMIN {
+        not_self(&admin, id)?;
+    }
     s.auth.revoke_role(id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -124,4 +124,32 @@ on_both! {
             .await
             .assert_error(StatusCode::NOT_FOUND, "not_found");
     }
+
+    async fn admins_cannot_lock_themselves_out_but_another_admin_can(app) {
+        let admin = app.admin_token().await;
+        let me = app.get("/users/me", Some(&admin)).await.json["id"].as_str().unwrap().to_owned();
+        for (method, path) in [
+            (Method::POST, format!("/admin/users/{me}/block")),
+            (Method::DELETE, format!("/admin/users/{me}")),
+            (Method::DELETE, format!("/admin/users/{me}/roles/admin")),
+        ] {
+            app.call(method, &path, Some(&admin), None)
+                .await
+                .assert_error(StatusCode::CONFLICT, "own_account");
+        }
+        // Nothing changed: still an active admin.
+        let still = app.get("/admin/roles", Some(&admin)).await;
+        assert_eq!(still.status, StatusCode::OK);
+        // Other roles of one's own may go, and a second admin may do what the first may not.
+        app.post("/admin/roles", Some(&admin), json!({"name": "editor"})).await;
+        app.call(Method::PUT, &format!("/admin/users/{me}/roles/editor"), Some(&admin), None).await;
+        let dropped = app.call(Method::DELETE, &format!("/admin/users/{me}/roles/editor"), Some(&admin), None).await;
+        assert_eq!(dropped.status, StatusCode::NO_CONTENT);
+        let (bob, _, _) = app.signup("bob").await;
+        app.call(Method::PUT, &format!("/admin/users/{bob}/roles/admin"), Some(&admin), None).await;
+        let bob_token = app.login("bob", tests::PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        let blocked = app.call(Method::POST, &format!("/admin/users/{me}/block"), Some(&bob_token), None).await;
+        assert_eq!(blocked.status, StatusCode::NO_CONTENT);
+        app.get("/users/me", Some(&admin)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
 }
