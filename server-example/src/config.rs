@@ -24,7 +24,7 @@ pub struct Config {
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
 
-    /// Postgres URL. Unset: in-memory stores (nothing is kept after exit).
+    /// Postgres URL. Unset or empty: in-memory stores (nothing is kept after exit).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 

@@ -351,6 +351,7 @@ pub struct RoleBody {
 
 /// Paging of the login history.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginsQuery {
     /// At most this many entries (1 to 100, default 50).
     pub limit: Option<u32>,
@@ -362,6 +363,7 @@ pub struct LoginsQuery {
 
 /// User search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// Substring of login, email or names, ignoring case.
     pub query: Option<String>,
@@ -506,15 +508,16 @@ pub struct RatePatchForm {
 
 /// Conversion parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExchangeQuery {
     /// Source currency code.
-    #[param(required = true, pattern = "^[A-Z]{3}$")]
+    #[param(required = true, value_type = String, pattern = "^[A-Z]{3}$")]
     pub from: Option<String>,
     /// Target currency code.
-    #[param(required = true, pattern = "^[A-Z]{3}$")]
+    #[param(required = true, value_type = String, pattern = "^[A-Z]{3}$")]
     pub to: Option<String>,
     /// Positive decimal amount, at most 10^15 with at most 12 fraction digits.
-    #[param(required = true, pattern = "^[0-9]{0,16}(\\.[0-9]{1,12})?$")]
+    #[param(required = true, value_type = String, pattern = "^[0-9]{0,16}(\\.[0-9]{1,12})?$")]
     pub amount: Option<String>,
 }
 

@@ -252,7 +252,7 @@ struct Stores {
 
 /// Postgres when configured (migrated), else memory.
 async fn open_stores(config: &Config) -> Result<Stores, StartupError> {
-    let Some(url) = &config.database_url else {
+    let Some(url) = config.database_url.as_deref().filter(|u| !u.is_empty()) else {
         tracing::warn!(
             "storage: in memory; no data is kept after the server stops (set DATABASE_URL to use Postgres)"
         );
@@ -336,7 +336,7 @@ impl AppState {
         }
         if config
             .seed_demo_data
-            .unwrap_or(config.database_url.is_none())
+            .unwrap_or(config.database_url.as_deref().is_none_or(str::is_empty))
         {
             seed_demo_data(&exchange).await?;
         }

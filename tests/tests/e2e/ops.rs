@@ -47,6 +47,25 @@ on_both! {
             assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
         }
         assert!(r.json["components"]["securitySchemes"]["bearer"].is_object());
+        // Every parameter sits where the route reads it: path parameters appear in the
+        // path template, everything else is in the query.
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    let name = param["name"].as_str().unwrap();
+                    let placed = param["in"].as_str().unwrap();
+                    let templated = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(placed == "path", templated, "{method} {path}: {name} is in {placed}");
+                }
+            }
+        }
+        let exchange = &r.json["paths"]["/exchange"]["get"]["parameters"];
+        for (i, name) in ["from", "to", "amount"].into_iter().enumerate() {
+            assert_eq!(exchange[i]["name"], name);
+            assert_eq!(exchange[i]["in"], "query");
+            assert_eq!(exchange[i]["required"], true);
+            assert_eq!(exchange[i]["schema"]["type"], "string");
+        }
     }
 
     async fn the_docs_page_works_offline(app) {
@@ -189,4 +208,20 @@ async fn the_purge_task_deletes_revoked_sessions() {
     }
     purge.abort();
     assert!(gone, "the revoked session was purged");
+}
+
+#[tokio::test]
+async fn an_empty_database_url_means_memory_with_demo_data() {
+    let app = TestApp::start_with(Backend::Memory, |c| {
+        c.database_url = Some(String::new());
+        c.seed_demo_data = None;
+    })
+    .await;
+    assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    let currencies = app.get("/currencies", None).await;
+    assert!(
+        !currencies.json.as_array().unwrap().is_empty(),
+        "{}",
+        currencies.text
+    );
 }
