@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 
 use auth_core::{ClientInfo, Principal, RoleName};
+use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -28,7 +29,8 @@ fn body_rejection(status: StatusCode, text: String) -> ApiError {
     }
 }
 
-/// JSON body; malformed bodies are 400, oversized ones 413, all in the JSON shape.
+/// JSON object body; anything else is 400 and oversized bodies 413, all in the JSON
+/// shape. Arrays are refused even where serde would read one into a struct.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -36,15 +38,51 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(e) => Err(json_rejection(e)),
+        if !is_json(req.headers()) {
+            return Err(body_rejection(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                String::new(),
+            ));
         }
+        json_object(&read_body(req, state).await?).map(Self)
     }
 }
 
-fn json_rejection(e: JsonRejection) -> ApiError {
-    body_rejection(e.status(), e.body_text())
+/// `application/json`, or any `application/*+json`, parameters ignored.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e| body_rejection(e.status(), e.body_text()))
+}
+
+/// Parses a body that must be a JSON object into `T`.
+pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
+    axum::Json::<T>::from_bytes(body)
+        .map(|axum::Json(v)| v)
+        .map_err(|e: JsonRejection| body_rejection(e.status(), e.body_text()))
 }
 
 fn form_rejection(e: FormRejection) -> ApiError {
@@ -52,7 +90,7 @@ fn form_rejection(e: FormRejection) -> ApiError {
 }
 
 /// A body sent as `application/x-www-form-urlencoded` (the exchange spec's format) or
-/// as JSON with the same field names.
+/// as a JSON object with the same field names.
 #[derive(Debug)]
 pub struct FormOrJson<T>(pub T);
 
@@ -60,16 +98,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json"));
-        if is_json {
-            axum::Json::<T>::from_request(req, state)
-                .await
-                .map(|axum::Json(v)| Self(v))
-                .map_err(json_rejection)
+        if is_json(req.headers()) {
+            json_object(&read_body(req, state).await?).map(Self)
         } else {
             axum::Form::<T>::from_request(req, state)
                 .await

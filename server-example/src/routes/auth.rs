@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Bearer, ClientMeta};
+use crate::extract::{ApiJson, Bearer, ClientMeta, json_object};
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -116,12 +116,12 @@ pub async fn logout(
     Bearer(who): Bearer,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    // The body is optional: an empty one means the default scope.
-    let b: LogoutBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // The body is optional: an empty one, or `null`, means the default scope.
+    let text = body.trim_ascii();
+    let b: LogoutBody = if text.is_empty() || text == b"null" {
         LogoutBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))?
+        json_object(text)?
     };
     let scope = match b.scope.unwrap_or_default() {
         LogoutScopeDto::Local => LogoutScope::Local,

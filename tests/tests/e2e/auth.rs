@@ -77,6 +77,19 @@ on_both! {
             }
             app.send(req).await.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
         }
+        // Only objects: serde would read `["a", "b"]` into the struct's fields in order.
+        let r = app.post("/auth/login", None, json!(["root", ADMIN_PASSWORD])).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        assert_eq!(r.json["message"], "the body must be a JSON object");
+        let (_, access, _) = app.signup("alice").await;
+        let r = app.call(Method::PATCH, "/users/me", Some(&access), Some(json!([null, null]))).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        // `application/*+json` is JSON too.
+        let req = app
+            .request(Method::POST, "/auth/login")
+            .header("content-type", "application/vnd.api+json; charset=utf-8")
+            .body(format!(r#"{{"login":"alice","password":"{PASSWORD}"}}"#));
+        assert_eq!(app.send(req).await.status, StatusCode::OK);
     }
 
     async fn unknown_login_and_wrong_password_get_the_same_401(app) {
@@ -177,7 +190,16 @@ on_both! {
         app.post("/auth/logout", Some(&access), json!({"scope": "galaxy"}))
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        app.post("/auth/logout", Some(&access), json!(["global"]))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
         assert_eq!(app.get("/users/me", Some(&access)).await.status, StatusCode::OK);
+        // `null` is the documented "no body": the default, local scope.
+        let other = app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        let r = app.post("/auth/logout", Some(&access), json!(null)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        assert_eq!(app.get("/users/me", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.get("/users/me", Some(&other)).await.status, StatusCode::OK);
     }
 
     async fn repeated_failed_logins_get_429_with_retry_after(app) {

@@ -77,6 +77,10 @@ on_both! {
             .send(app.request(Method::POST, "/currencies").bearer_auth(&token).header("content-type", "application/json").body("{oops"))
             .await;
         bad.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        app.post("/currencies", Some(&token), json!(["Euro", "EUR", "€"]))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        assert_eq!(app.get("/currency/EUR", None).await.status, StatusCode::NOT_FOUND);
     }
 
     async fn rates_are_created_read_updated_with_exact_numbers(app) {
