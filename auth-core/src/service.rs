@@ -484,7 +484,10 @@ impl AuthService {
     /// Sends a new verification code (the old one stops working). Unknown logins and
     /// verified accounts succeed silently so the call reveals nothing.
     pub async fn resend_verification(&self, login: &str) -> Result<(), AuthError> {
-        match self.store.credentials_by_login(login).await? {
+        let Ok(login) = Login::parse(login) else {
+            return Ok(());
+        };
+        match self.store.credentials_by_login(login.as_str()).await? {
             Some(c) if !c.user.email_verified => self.send_code(&c.user).await,
             _ => Ok(()),
         }
@@ -513,7 +516,11 @@ impl AuthService {
     }
 
     async fn check_code(&self, login: &str, code: &str) -> Result<(), AuthError> {
-        let Some(creds) = self.store.credentials_by_login(login).await? else {
+        // No account has a login that breaks the rules; the store never sees one.
+        let Ok(login) = Login::parse(login) else {
+            return Err(AuthError::InvalidVerificationCode);
+        };
+        let Some(creds) = self.store.credentials_by_login(login.as_str()).await? else {
             return Err(AuthError::InvalidVerificationCode);
         };
         if creds.user.email_verified {
@@ -886,7 +893,8 @@ impl AuthService {
     }
 
     /// Users matching `query` (login, email or names, ignoring case), paginated;
-    /// `limit` is clamped to 1..=100.
+    /// `limit` is clamped to 1..=100. Errors: [`AuthError::Validation`] for a query
+    /// over 256 characters or with control characters.
     pub async fn list_users(
         &self,
         query: Option<&str>,
@@ -894,9 +902,9 @@ impl AuthService {
         offset: u64,
     ) -> Result<Vec<User>, AuthError> {
         let query = query
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(str::to_owned);
+            .map(|q| plain_text("query", q, 256))
+            .transpose()?
+            .filter(|q| !q.is_empty());
         Ok(self
             .store
             .list_users(query, limit.clamp(1, 100), offset)
@@ -949,13 +957,18 @@ impl AuthService {
         Ok(self.store.list_roles().await?)
     }
 
-    /// Creates a role. Errors: [`AuthError::Validation`], [`AuthError::RoleExists`].
+    /// Creates a role. Errors: [`AuthError::Validation`] (name rules, or a description
+    /// over 256 characters or with control characters), [`AuthError::RoleExists`].
     pub async fn create_role(
         &self,
         name: &str,
         description: Option<String>,
     ) -> Result<Role, AuthError> {
         let name = RoleName::parse(name)?;
+        let description = description
+            .map(|d| plain_text("description", &d, 256))
+            .transpose()?
+            .filter(|d| !d.is_empty());
         Ok(self
             .store
             .create_role(Role {
@@ -971,24 +984,27 @@ impl AuthService {
         if name == RoleName::ADMIN {
             return Err(AuthError::ProtectedRole);
         }
+        let name = RoleName::parse(name).map_err(|_| AuthError::NotFound("role"))?;
         self.store
-            .delete_role(name)
+            .delete_role(name.as_str())
             .await
             .map_err(|e| not_found(e, "role"))
     }
 
     /// Grants a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
     pub async fn grant_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
         self.store
-            .grant_role(user_id, role)
+            .grant_role(user_id, role.as_str())
             .await
             .map_err(|e| not_found(e, "user or role"))
     }
 
     /// Revokes a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
     pub async fn revoke_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
         self.store
-            .revoke_role(user_id, role)
+            .revoke_role(user_id, role.as_str())
             .await
             .map_err(|e| not_found(e, "user or role"))
     }
@@ -1060,6 +1076,20 @@ struct ThrottleKey {
     per_login: bool,
     /// Whether the store held live failures for it when the attempt began.
     counted: bool,
+}
+
+/// Free text a client sends: trimmed, at most `max` characters, no control characters
+/// (which include NUL, which no SQL text column can hold).
+fn plain_text(field: &'static str, raw: &str, max: usize) -> Result<String, AuthError> {
+    let text = raw.trim();
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            format!("{field} must be at most {max} characters, none of them control characters"),
+        )
+        .into());
+    }
+    Ok(text.to_owned())
 }
 
 fn not_found(e: StoreError, what: &'static str) -> AuthError {

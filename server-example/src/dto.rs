@@ -304,11 +304,21 @@ pub struct ProfileBody {
     /// New email (must be verified again).
     #[serde(default)]
     pub email: Option<String>,
-    /// New first name.
+    /// New first name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub first_name: Option<String>,
-    /// New last name.
+    /// New last name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub last_name: Option<String>,
 }
 
@@ -318,11 +328,21 @@ pub struct AdminUserBody {
     /// New email.
     #[serde(default)]
     pub email: Option<String>,
-    /// New first name.
+    /// New first name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub first_name: Option<String>,
-    /// New last name.
+    /// New last name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub last_name: Option<String>,
     /// Mark the email verified or not.
     #[serde(default)]
@@ -344,8 +364,9 @@ pub struct RoleBody {
     /// Lowercase letters, digits, `_` and `-`.
     #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub name: String,
-    /// Free text.
+    /// Free text: at most 256 characters, no control characters; trimmed.
     #[serde(default)]
+    #[schema(max_length = 256, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub description: Option<String>,
 }
 
@@ -353,7 +374,8 @@ pub struct RoleBody {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LoginsQuery {
-    /// At most this many entries (1 to 100, default 50).
+    /// At most this many entries (default 50; values outside 1 to 100 are clamped).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// Only entries strictly before this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -365,9 +387,11 @@ pub struct LoginsQuery {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsersQuery {
-    /// Substring of login, email or names, ignoring case.
+    /// Substring of login, email or names, ignoring case; at most 256 characters.
+    #[param(max_length = 256, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub query: Option<String>,
-    /// Page size (1 to 100, default 50).
+    /// Page size (default 50; values outside 1 to 100 are clamped).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// Rows to skip.
     pub offset: Option<u64>,
@@ -467,15 +491,15 @@ impl From<exchange_core::Conversion> for ConversionDto {
 pub struct CurrencyForm {
     /// Name.
     #[serde(default)]
-    #[schema(required = true, pattern = "\\S", max_length = 64)]
+    #[schema(value_type = String, required = true, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$", max_length = 64)]
     pub name: Option<String>,
     /// Three uppercase letters.
     #[serde(default)]
-    #[schema(required = true, pattern = "^[A-Z]{3}$")]
+    #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
     pub code: Option<String>,
     /// Symbol.
     #[serde(default)]
-    #[schema(required = true, pattern = "\\S", max_length = 8)]
+    #[schema(value_type = String, required = true, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$", max_length = 8)]
     pub sign: Option<String>,
 }
 
@@ -485,11 +509,11 @@ pub struct CurrencyForm {
 pub struct RateForm {
     /// Base currency code.
     #[serde(default)]
-    #[schema(required = true, pattern = "^[A-Z]{3}$")]
+    #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
     pub base_currency_code: Option<String>,
     /// Target currency code.
     #[serde(default)]
-    #[schema(required = true, pattern = "^[A-Z]{3}$")]
+    #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
     pub target_currency_code: Option<String>,
     /// Positive decimal.
     #[serde(default)]
@@ -524,7 +548,7 @@ pub struct ExchangeQuery {
 /// Values to store under the caller's namespace.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct KvWriteBody {
-    /// Key to any JSON value.
+    /// Key (1 to 256 bytes) to any JSON value (at most 64 KiB); at most 1000 keys.
     #[schema(value_type = Object)]
     pub data: serde_json::Map<String, serde_json::Value>,
 }
@@ -541,7 +565,8 @@ pub struct KvWriteResult {
 /// Keys to read.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct KvReadBody {
-    /// Distinct keys.
+    /// Distinct keys, each 1 to 256 bytes; at most 1000.
+    #[schema(min_items = 1, max_items = 1000)]
     pub keys: Vec<String>,
 }
 

@@ -61,13 +61,17 @@ pub async fn list_users(
     _: Admin,
     ApiQuery(q): ApiQuery<UsersQuery>,
 ) -> Result<Json<Vec<UserDto>>, ApiError> {
+    // The published type is int64; larger offsets could only ever give an empty page.
+    let offset = q.offset.unwrap_or(0);
+    if i64::try_from(offset).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("offset must be at most {}", i64::MAX),
+        ));
+    }
     let users = s
         .auth
-        .list_users(
-            q.query.as_deref(),
-            q.limit.unwrap_or(50),
-            q.offset.unwrap_or(0),
-        )
+        .list_users(q.query.as_deref(), q.limit.unwrap_or(50), offset)
         .await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }

@@ -37,14 +37,25 @@ impl From<KvError> for ApiError {
     }
 }
 
+// NUL is refused in keys and anywhere in values: no Postgres text or jsonb value can
+// hold it, and both stores must accept the same data.
 fn check_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES || key.contains('\0') {
         return Err(ApiError::bad_request(
             "invalid_key",
-            format!("keys must be 1 to {MAX_KEY_BYTES} bytes long"),
+            format!("keys must be 1 to {MAX_KEY_BYTES} bytes long, without NUL characters"),
         ));
     }
     Ok(())
+}
+
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 fn check_count(n: usize) -> Result<(), ApiError> {
@@ -67,7 +78,7 @@ fn check_count(n: usize) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/kv/write", tag = "kv", security(("bearer" = [])), request_body = KvWriteBody,
     responses(
         (status = 201, description = "Keys written and skipped", body = KvWriteResult),
-        (status = 400, description = "No keys, a key empty or over 256 bytes, a value over 64 KiB", body = ErrorBody),
+        (status = 400, description = "No keys, a key empty, over 256 bytes or with NUL, a value over 64 KiB or with NUL", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn write(
@@ -83,6 +94,14 @@ pub async fn write(
             return Err(ApiError::bad_request(
                 "value_too_large",
                 format!("the value of `{k}` is over {MAX_VALUE_BYTES} bytes"),
+            ));
+        }
+        if holds_nul(&v) {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                format!(
+                    "the value of `{k}` holds a NUL character (\\u0000), which cannot be stored"
+                ),
             ));
         }
         entries.push((k, v));

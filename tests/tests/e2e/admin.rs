@@ -152,4 +152,31 @@ on_both! {
         assert_eq!(blocked.status, StatusCode::NO_CONTENT);
         app.get("/users/me", Some(&admin)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     }
+
+    // Every operation documented as admin-only answers 403 to a signed-in non-admin,
+    // before it reads its body; read from the OpenAPI document so new routes are covered.
+    async fn every_operation_documented_admin_only_refuses_a_non_admin(app) {
+        let (alice, token, _) = app.signup("alice").await;
+        let doc = app.get("/openapi.json", None).await.json;
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op["responses"]["403"]["description"] != "Not an admin" {
+                    continue;
+                }
+                let concrete = path
+                    .replace("{id}", &alice.to_string())
+                    .replace("{name}", "admin")
+                    .replace("{code}", "EUR")
+                    .replace("{pair}", "USDEUR");
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                app.call(method.clone(), &concrete, Some(&token), Some(json!({})))
+                    .await
+                    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+                checked += 1;
+            }
+        }
+        // 13 admin operations plus the two exchange deletes.
+        assert_eq!(checked, 15);
+    }
 }

@@ -225,3 +225,46 @@ async fn an_empty_database_url_means_memory_with_demo_data() {
         currencies.text
     );
 }
+
+on_both! {
+    // Postgres text cannot hold NUL: every input that reaches a store must be refused
+    // (or answered as "not found") before it does, never a 500.
+    async fn nul_characters_are_client_errors_everywhere(app) {
+        let admin = app.admin_token().await;
+        let (alice, token, _) = app.signup("alice").await;
+        let nul = "a\u{0}b";
+        let cases = [
+            (Method::POST, "/auth/login".to_owned(), Some(json!({"login": nul, "password": PASSWORD})), StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            (Method::POST, "/auth/verify-email".to_owned(), Some(json!({"login": nul, "code": "123456"})), StatusCode::BAD_REQUEST, "invalid_verification_code"),
+            (Method::GET, "/admin/users?query=a%00b".to_owned(), None, StatusCode::BAD_REQUEST, "validation_failed"),
+            (Method::POST, "/admin/roles".to_owned(), Some(json!({"name": "editor", "description": nul})), StatusCode::BAD_REQUEST, "validation_failed"),
+            (Method::DELETE, "/admin/roles/a%00b".to_owned(), None, StatusCode::NOT_FOUND, "not_found"),
+            (Method::PUT, format!("/admin/users/{alice}/roles/a%00b"), None, StatusCode::NOT_FOUND, "not_found"),
+            (Method::DELETE, format!("/admin/users/{alice}/roles/a%00b"), None, StatusCode::NOT_FOUND, "not_found"),
+        ];
+        for (method, path, body, status, code) in cases {
+            let r = app.call(method.clone(), &path, Some(&admin), body).await;
+            assert_eq!(r.status, status, "{method} {path}: {}", r.text);
+            r.assert_error(status, code);
+        }
+        for (body, code) in [
+            (json!({"data": {nul: 1}}), "invalid_key"),
+            (json!({"data": {"k": nul}}), "invalid_value"),
+            (json!({"data": {"k": [{"x": {nul: true}}]}}), "invalid_value"),
+        ] {
+            app.post("/kv/write", Some(&token), body).await.assert_error(StatusCode::BAD_REQUEST, code);
+        }
+        app.post("/kv/read", Some(&token), json!({"keys": [nul]}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_key");
+        // Nothing was half-written.
+        app.post("/kv/read", Some(&token), json!({"keys": ["k"]}))
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "keys_not_found");
+        // Ordinary text still works, trimmed.
+        let role = app.post("/admin/roles", Some(&admin), json!({"name": "editor", "description": "  Edits  "})).await;
+        assert_eq!(role.json, json!({"name": "editor", "description": "Edits"}));
+        let found = app.get("/admin/users?query=%20ali%20", Some(&admin)).await;
+        assert_eq!(found.json[0]["login"], "alice");
+    }
+}
