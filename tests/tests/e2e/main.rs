@@ -30,4 +30,5 @@ mod auth;
 mod exchange;
 mod kv;
 mod ops;
+mod outage;
 mod users;
