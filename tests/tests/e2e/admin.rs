@@ -39,6 +39,10 @@ on_both! {
             .await;
         assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
         assert_eq!(patched.json["email_verified"], true);
+        let bob = all.json.as_array().unwrap().iter().find(|u| u["login"] == "bob").unwrap()["id"].as_str().unwrap().to_owned();
+        app.call(Method::PATCH, &format!("/admin/users/{bob}"), Some(&admin), Some(json!({"email": "A@example.com"})))
+            .await
+            .assert_error(StatusCode::CONFLICT, "email_taken");
         let ghost = uuid::Uuid::new_v4();
         app.get(&format!("/admin/users/{ghost}"), Some(&admin)).await.assert_error(StatusCode::NOT_FOUND, "not_found");
         app.get("/admin/users/xyz", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_path");
