@@ -227,10 +227,15 @@ pub struct RegisterBody {
     #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
     pub login: String,
     /// 8 to 128 characters with a lowercase, an uppercase, a digit and one of `!@#$%^&*()_+-=/.,`.
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
+    )]
     pub password: String,
     /// Email address.
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// 2 to 32 Latin letters and `-`.
     #[serde(default)]
@@ -303,6 +308,7 @@ pub struct LogoutBody {
 pub struct ProfileBody {
     /// New email (must be verified again).
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// New first name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
@@ -327,6 +333,7 @@ pub struct ProfileBody {
 pub struct AdminUserBody {
     /// New email.
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// New first name: 2 to 32 Latin letters and `-`.
     #[serde(default)]
@@ -355,6 +362,11 @@ pub struct PasswordBody {
     /// The current password.
     pub current_password: String,
     /// The new password, following the registration rules.
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
+    )]
     pub new_password: String,
 }
 
