@@ -247,7 +247,7 @@ async fn a_stopped_database_gives_503s_without_hanging_and_the_server_recovers()
             Some(json!({"login": "bob", "password": PASSWORD})),
         ),
     ];
-    for (method, path, bearer, body) in probes.clone() {
+    for (method, path, bearer, body) in probes {
         let started = Instant::now();
         let r = app.call(method.clone(), path, bearer, body).await;
         assert!(
