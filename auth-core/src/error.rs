@@ -70,9 +70,20 @@ pub enum AuthError {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
-    /// Too many wrong verification codes; a new code is needed.
+    /// Too many requests of this kind from this address or account (registrations,
+    /// refreshes, email changes, code resends); try again after `retry_after`.
+    #[error("too many requests; retry later")]
+    RateLimited {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
+    /// The login's budget of verification attempts is used up (a new code does not
+    /// restore it); try again after `retry_after`. Nothing was checked.
     #[error("too many verification attempts")]
-    TooManyAttempts,
+    TooManyAttempts {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// The refresh token is malformed, forged, expired, revoked or unknown.
     #[error("invalid refresh token")]
     InvalidRefreshToken,

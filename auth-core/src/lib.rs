@@ -39,7 +39,7 @@
 //!         login: "alice".into(),
 //!         password: "Corr3ct-horse".into(),
 //!         ..Default::default()
-//!     })
+//!     }, &ClientInfo::default())
 //!     .await?;
 //!
 //! let pair = auth.login("alice", "Corr3ct-horse", ClientInfo::default()).await?;
@@ -47,7 +47,7 @@
 //! assert_eq!(principal.user_id, user.id);
 //!
 //! // Refresh rotates: the new refresh token replaces the old one.
-//! let next = auth.refresh(&pair.refresh_token).await?;
+//! let next = auth.refresh(&pair.refresh_token, &ClientInfo::default()).await?;
 //! assert_ne!(next.refresh_token, pair.refresh_token);
 //! assert_eq!(auth.authenticate(&next.access_token).await?.user_id, user.id);
 //! # Ok(())
@@ -59,6 +59,7 @@
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod limits;
 pub mod mailer;
 #[cfg(feature = "memory")]
 pub mod memory;
@@ -74,6 +75,7 @@ mod verified;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};
 pub use error::{AuthError, BoxError, StoreError};
+pub use limits::{RateLimit, RequestLimits};
 pub use mailer::{Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
@@ -82,7 +84,8 @@ pub use service::{
     SessionInfo, ThrottlePolicy, TokenPair,
 };
 pub use store::{
-    Attempts, AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest,
-    ReusePolicy, Role, Session, SessionStatus, User, UserStatus, UserUpdate, VerificationCode,
+    AttemptLimit, AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest,
+    Reservation, ReusePolicy, Role, Session, SessionStatus, User, UserStatus, UserUpdate,
+    VerificationCode,
 };
 pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};

@@ -33,7 +33,15 @@ struct State {
     sessions: HashMap<Uuid, Session>,
     logins: Vec<LoginEvent>,
     codes: HashMap<Uuid, VerificationCode>,
-    attempts: HashMap<String, Attempts>,
+    attempts: HashMap<String, Counter>,
+}
+
+/// What [`AuthStore::reserve_attempt`] keeps per key.
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    count: u32,
+    window_start: OffsetDateTime,
+    last_attempt: OffsetDateTime,
 }
 
 impl State {
@@ -312,13 +320,30 @@ impl AuthStore for MemoryStore {
         Ok(())
     }
 
-    async fn create_session(&self, session: Session) -> Result<(), StoreError> {
+    async fn create_session(&self, session: Session, max_live: u32) -> Result<u64, StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&session.user_id) {
             return Err(StoreError::NotFound);
         }
+        let (user_id, now) = (session.user_id, session.created_at);
         st.sessions.insert(session.id, session);
-        Ok(())
+        if max_live == 0 {
+            return Ok(0);
+        }
+        let mut live: Vec<(OffsetDateTime, Uuid)> = st
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && !s.revoked && s.expires_at > now)
+            .map(|s| (s.created_at, s.id))
+            .collect();
+        let excess = live.len().saturating_sub(max_live as usize);
+        live.sort_unstable();
+        for (_, id) in &live[..excess] {
+            if let Some(s) = st.sessions.get_mut(id) {
+                s.revoked = true;
+            }
+        }
+        Ok(excess as u64)
     }
 
     async fn session(&self, id: Uuid) -> Result<Option<Session>, StoreError> {
@@ -415,16 +440,28 @@ impl AuthStore for MemoryStore {
         &self,
         user_id: Uuid,
         now: OffsetDateTime,
+        idle_timeout: Duration,
+        limit: u32,
+        offset: u64,
     ) -> Result<Vec<Session>, StoreError> {
         let st = self.lock();
-        let mut out: Vec<Session> = st
+        let mut out: Vec<&Session> = st
             .sessions
             .values()
-            .filter(|s| s.user_id == user_id && !s.revoked && s.expires_at > now)
-            .cloned()
+            .filter(|s| {
+                s.user_id == user_id
+                    && !s.revoked
+                    && s.expires_at > now
+                    && s.last_refreshed_at + idle_timeout > now
+            })
             .collect();
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 
     async fn purge_expired(
@@ -474,59 +511,51 @@ impl AuthStore for MemoryStore {
         if !st.users.contains_key(&code.user_id) {
             return Err(StoreError::NotFound);
         }
-        st.codes.insert(
-            code.user_id,
-            VerificationCode {
-                attempts: 0,
-                ..code
-            },
-        );
+        st.codes.insert(code.user_id, code);
         Ok(())
     }
 
-    async fn take_verification_attempt(
+    async fn verification_code(
         &self,
         user_id: Uuid,
     ) -> Result<Option<VerificationCode>, StoreError> {
-        let mut st = self.lock();
-        Ok(st.codes.get_mut(&user_id).map(|c| {
-            c.attempts = c.attempts.saturating_add(1);
-            c.clone()
-        }))
+        Ok(self.lock().codes.get(&user_id).cloned())
     }
 
-    async fn attempts(
+    async fn reserve_attempt(
         &self,
         key: &str,
-        window_floor: OffsetDateTime,
-    ) -> Result<Option<Attempts>, StoreError> {
-        Ok(self
-            .lock()
-            .attempts
-            .get(key)
-            .filter(|a| a.window_start > window_floor)
-            .copied())
-    }
-
-    async fn record_failure(
-        &self,
-        key: &str,
+        limit: AttemptLimit,
         now: OffsetDateTime,
-        window_floor: OffsetDateTime,
-    ) -> Result<Attempts, StoreError> {
+    ) -> Result<Reservation, StoreError> {
         let mut st = self.lock();
-        let entry = st.attempts.entry(key.to_owned()).or_insert(Attempts {
-            failures: 0,
+        let fresh = Counter {
+            count: 0,
             window_start: now,
-            last_failure: now,
-        });
-        if entry.window_start <= window_floor {
-            entry.failures = 0;
-            entry.window_start = now;
+            last_attempt: now,
+        };
+        let c = st.attempts.entry(key.to_owned()).or_insert(fresh);
+        if c.window_start <= now - limit.window {
+            *c = fresh;
         }
-        entry.failures = entry.failures.saturating_add(1);
-        entry.last_failure = now;
-        Ok(*entry)
+        if c.count >= limit.max {
+            let unlocked = c.last_attempt + limit.lock_for(c.count);
+            if now < unlocked {
+                return Ok(Reservation::Refused {
+                    until: unlocked.min(c.window_start + limit.window),
+                });
+            }
+        }
+        c.count = c.count.saturating_add(1);
+        c.last_attempt = now;
+        Ok(Reservation::Granted { count: c.count })
+    }
+
+    async fn release_attempt(&self, key: &str) -> Result<(), StoreError> {
+        if let Some(c) = self.lock().attempts.get_mut(key) {
+            c.count = c.count.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
@@ -537,7 +566,7 @@ impl AuthStore for MemoryStore {
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let mut st = self.lock();
         let n = st.attempts.len();
-        st.attempts.retain(|_, a| a.last_failure > before);
+        st.attempts.retain(|_, a| a.last_attempt > before);
         Ok((n - st.attempts.len()) as u64)
     }
 

@@ -13,6 +13,7 @@ use crate::domain::{
     Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
 };
 use crate::error::{AuthError, StoreError};
+use crate::limits::{self, LimitKey, Refusal, RequestLimits};
 use crate::mailer::{Mailer, NoopMailer};
 use crate::password::{Argon2Params, PasswordHasher};
 use crate::refresh::{RefreshSecret, RefreshTokenCodec};
@@ -25,11 +26,13 @@ const MAX_USER_AGENT: usize = 512;
 
 /// Brute-force throttling of logins and verification codes.
 ///
-/// Failures are counted per login and per client address through the store, so the
-/// counts hold across server instances. Once a key reaches its limit within `window`,
-/// each further attempt is refused, without checking anything, until `base_delay`
-/// doubled per extra failure (capped at `window`) has passed since the last failure.
-/// A successful login resets its login's count. A limit of 0 turns that key off.
+/// Each attempt is reserved per login and per client address in the store before
+/// anything is checked ([`AuthStore::reserve_attempt`]), so the limits hold under
+/// parallel bursts and across server instances. Once a key reaches its limit within
+/// `window`, further attempts are refused, without checking anything, until
+/// `base_delay` doubled per extra attempt (capped at `window`) has passed since the
+/// last one. A success resets its login's count and gives the address its attempt
+/// back. A limit of 0 turns that key off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Failures allowed per login within `window` (default 5).
@@ -54,11 +57,13 @@ impl Default for ThrottlePolicy {
 }
 
 impl ThrottlePolicy {
-    /// How long a key with `failures` failures (limit `max`) stays locked after its
-    /// last failure.
-    fn lock_for(&self, failures: u32, max: u32) -> Duration {
-        let extra = failures.saturating_sub(max).min(30);
-        (self.base_delay * 2f64.powi(extra as i32)).min(self.window)
+    /// The rule of a key allowing `max` failures.
+    pub fn limit(&self, max: u32) -> AttemptLimit {
+        AttemptLimit {
+            max,
+            window: self.window,
+            base_delay: self.base_delay,
+        }
     }
 }
 
@@ -79,7 +84,8 @@ pub struct AuthConfig {
     pub require_email_verification: bool,
     /// Lifetime of an email verification code (default 15 minutes).
     pub verification_code_ttl: Duration,
-    /// Wrong codes allowed before a new code is needed (default 5).
+    /// Wrong codes allowed per login under the [`ThrottlePolicy`] window and delays
+    /// (default 5); a new code does not restore them.
     pub verification_max_attempts: u32,
     /// Rules for new passwords.
     pub password_policy: PasswordPolicy,
@@ -87,6 +93,11 @@ pub struct AuthConfig {
     pub argon2: Argon2Params,
     /// Brute-force throttling of logins and verification codes.
     pub throttle: ThrottlePolicy,
+    /// Request limits per address and per account.
+    pub limits: RequestLimits,
+    /// Live sessions a user may have (default 100); a login past it revokes the
+    /// oldest. 0 means no cap.
+    pub max_sessions_per_user: u32,
     /// How many verified access tokens `authenticate` remembers so each token's
     /// signature is checked once (default 10 000; 0 turns the cache off).
     pub verified_token_cache: usize,
@@ -107,7 +118,27 @@ impl Default for AuthConfig {
             argon2: Argon2Params::default(),
             verified_token_cache: 10_000,
             throttle: ThrottlePolicy::default(),
+            limits: RequestLimits::default(),
+            max_sessions_per_user: 100,
         }
+    }
+}
+
+impl AuthConfig {
+    /// The longest window of any limit: counters idle for longer are dead.
+    fn longest_limit_window(&self) -> Duration {
+        let l = &self.limits;
+        [
+            self.throttle.window,
+            l.register_per_ip.window,
+            l.refresh_per_ip.window,
+            l.email_changes_per_user.window,
+            l.resend_per_login.window,
+            l.resend_per_ip.window,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(Duration::ZERO)
     }
 }
 
@@ -355,79 +386,41 @@ impl AuthService {
         ))
     }
 
-    /// The throttling keys of an attempt: the login (when well formed) and the address.
-    fn throttle_keys(
-        &self,
+    /// The key of `scope` for the client's address, if known.
+    fn ip_key(
         scope: &str,
-        login: Option<&str>,
         client: &ClientInfo,
-    ) -> Vec<ThrottleKey> {
-        let t = &self.config.throttle;
-        let mut keys = Vec::with_capacity(2);
-        if let Some(l) = login.filter(|_| t.max_failures_per_login > 0) {
-            keys.push(ThrottleKey {
-                key: format!("{scope}:login:{}", l.to_ascii_lowercase()),
-                max: t.max_failures_per_login,
-                per_login: true,
-                counted: false,
-            });
-        }
-        if let Some(ip) = client.ip.filter(|_| t.max_failures_per_ip > 0) {
-            keys.push(ThrottleKey {
-                key: format!("{scope}:ip:{ip}"),
-                max: t.max_failures_per_ip,
-                per_login: false,
-                counted: false,
-            });
-        }
-        keys
+        limit: AttemptLimit,
+        refusal: Refusal,
+    ) -> Option<LimitKey> {
+        LimitKey::new(format!("{scope}:ip:{}", client.ip?), limit, refusal)
     }
 
-    /// Refuses the attempt if any key is locked; reads only, checks nothing. Marks the
-    /// keys that have live failures.
-    async fn check_throttle(
-        &self,
-        keys: &mut [ThrottleKey],
-        now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        let floor = now - self.config.throttle.window;
-        for k in keys.iter_mut() {
-            let Some(a) = self.store.attempts(&k.key, floor).await? else {
-                continue;
-            };
-            k.counted = true;
-            if a.failures >= k.max {
-                let until = a.last_failure + self.config.throttle.lock_for(a.failures, k.max);
-                if now < until {
-                    let wait = until - now;
-                    return Err(AuthError::Throttled {
-                        retry_after: std::time::Duration::from_millis(
-                            u64::try_from(wait.whole_milliseconds()).unwrap_or(0),
-                        ),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn record_failures(
-        &self,
-        keys: &[ThrottleKey],
-        now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        let floor = now - self.config.throttle.window;
-        for k in keys {
-            self.store.record_failure(&k.key, now, floor).await?;
-        }
-        Ok(())
+    /// The key of `scope` for a subject (a login, a user id), cleared by a success.
+    fn subject_key(
+        scope: &str,
+        subject: &str,
+        limit: AttemptLimit,
+        refusal: Refusal,
+    ) -> Option<LimitKey> {
+        LimitKey::new(
+            format!("{scope}:{}", subject.to_ascii_lowercase()),
+            limit,
+            refusal,
+        )
+        .map(LimitKey::cleared_by_success)
     }
 
     /// Registers an account. With an email, a verification code is sent.
     ///
     /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
-    /// [`AuthError::EmailTaken`].
-    pub async fn register(&self, reg: Registration) -> Result<User, AuthError> {
+    /// [`AuthError::EmailTaken`], [`AuthError::RateLimited`] past
+    /// [`RequestLimits::register_per_ip`] (counted once the fields are valid).
+    pub async fn register(
+        &self,
+        reg: Registration,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
         let login = Login::parse(&reg.login)?;
         let password = Password::parse(&reg.password, &self.config.password_policy)?;
         let email = reg.email.as_deref().map(Email::parse).transpose()?;
@@ -436,6 +429,10 @@ impl AuthService {
         }
         let (first_name, last_name) =
             Self::parse_names(reg.first_name.as_deref(), reg.last_name.as_deref())?;
+        let limit = self.config.limits.register_per_ip.attempt_limit();
+        let key = Self::ip_key("register", client, limit, Refusal::RateLimited);
+        // Counted whatever the outcome: a taken login is an answer too.
+        drop(limits::reserve(&*self.store, [key], self.clock.now()).await?);
         let password_hash = self.hasher.hash(&password).await?;
         let user = self
             .store
@@ -467,7 +464,6 @@ impl AuthService {
                 user_id: user.id,
                 code_hash: self.codec.digest(CODE_LABEL, code.as_bytes()),
                 expires_at: self.clock.now() + self.config.verification_code_ttl,
-                attempts: 0,
             })
             .await?;
         if let Err(e) = self
@@ -483,8 +479,33 @@ impl AuthService {
 
     /// Sends a new verification code (the old one stops working). Unknown logins and
     /// verified accounts succeed silently so the call reveals nothing.
-    pub async fn resend_verification(&self, login: &str) -> Result<(), AuthError> {
-        let Ok(login) = Login::parse(login) else {
+    ///
+    /// Errors: [`AuthError::RateLimited`] past [`RequestLimits::resend_per_login`] or
+    /// [`RequestLimits::resend_per_ip`], for any login alike.
+    pub async fn resend_verification(
+        &self,
+        login: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let login = Login::parse(login).ok();
+        let limits = &self.config.limits;
+        let keys = [
+            Self::ip_key(
+                "resend",
+                client,
+                limits.resend_per_ip.attempt_limit(),
+                Refusal::RateLimited,
+            ),
+            login.as_ref().and_then(|l| {
+                LimitKey::new(
+                    format!("resend:{}", l.as_str().to_ascii_lowercase()),
+                    limits.resend_per_login.attempt_limit(),
+                    Refusal::RateLimited,
+                )
+            }),
+        ];
+        drop(limits::reserve(&*self.store, keys, self.clock.now()).await?);
+        let Some(login) = login else {
             return Ok(());
         };
         match self.store.credentials_by_login(login.as_str()).await? {
@@ -495,43 +516,58 @@ impl AuthService {
 
     /// Checks a verification code and marks the email verified.
     ///
-    /// Errors: [`AuthError::InvalidVerificationCode`] (wrong, expired, unknown login),
-    /// [`AuthError::TooManyAttempts`] once the code's attempt limit is used up,
-    /// [`AuthError::Throttled`] when this login or address failed too often.
+    /// Each attempt is counted before the code is checked: per login against
+    /// [`AuthConfig::verification_max_attempts`] (a new code does not restore the
+    /// budget) and per client address against the [`ThrottlePolicy`].
+    ///
+    /// Errors: [`AuthError::InvalidVerificationCode`] for a wrong or expired code and
+    /// equally for an unknown or already verified login,
+    /// [`AuthError::TooManyAttempts`] once the login's budget is used up,
+    /// [`AuthError::Throttled`] when the address failed too often.
     pub async fn verify_email(
         &self,
         login: &str,
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        // Per address only: each code already allows a few attempts per login.
-        let mut keys = self.throttle_keys("verify", None, client);
-        let now = self.clock.now();
-        self.check_throttle(&mut keys, now).await?;
-        let result = self.check_code(login, code).await;
-        if matches!(result, Err(AuthError::InvalidVerificationCode)) {
-            self.record_failures(&keys, now).await?;
-        }
-        result
-    }
-
-    async fn check_code(&self, login: &str, code: &str) -> Result<(), AuthError> {
+        let login = Login::parse(login).ok();
+        let t = &self.config.throttle;
+        let keys = [
+            Self::ip_key(
+                "verify",
+                client,
+                t.limit(t.max_failures_per_ip),
+                Refusal::Throttled,
+            ),
+            login.as_ref().and_then(|l| {
+                Self::subject_key(
+                    "verify",
+                    l.as_str(),
+                    t.limit(self.config.verification_max_attempts),
+                    Refusal::TooManyAttempts,
+                )
+            }),
+        ];
+        let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
         // No account has a login that breaks the rules; the store never sees one.
-        let Ok(login) = Login::parse(login) else {
+        let Some(login) = login else {
             return Err(AuthError::InvalidVerificationCode);
         };
+        // A wrong code keeps its reservations: they are the failures.
+        self.check_code(&login, code).await?;
+        reserved.succeeded(&*self.store).await
+    }
+
+    async fn check_code(&self, login: &Login, code: &str) -> Result<(), AuthError> {
         let Some(creds) = self.store.credentials_by_login(login.as_str()).await? else {
             return Err(AuthError::InvalidVerificationCode);
         };
         if creds.user.email_verified {
-            return Ok(());
+            return Err(AuthError::InvalidVerificationCode);
         }
-        let Some(stored) = self.store.take_verification_attempt(creds.user.id).await? else {
+        let Some(stored) = self.store.verification_code(creds.user.id).await? else {
             return Err(AuthError::InvalidVerificationCode);
         };
-        if stored.attempts > self.config.verification_max_attempts {
-            return Err(AuthError::TooManyAttempts);
-        }
         if stored.expires_at <= self.clock.now() {
             return Err(AuthError::InvalidVerificationCode);
         }
@@ -567,17 +603,32 @@ impl AuthService {
             ..client
         };
         let parsed = Login::parse(login).ok();
-        let mut keys = self.throttle_keys("login", parsed.as_ref().map(Login::as_str), &client);
-        let started = self.clock.now();
-        // Before any hashing: a throttled attempt costs one read per key.
-        self.check_throttle(&mut keys, started).await?;
+        let t = &self.config.throttle;
+        let keys = [
+            Self::ip_key(
+                "login",
+                &client,
+                t.limit(t.max_failures_per_ip),
+                Refusal::Throttled,
+            ),
+            parsed.as_ref().and_then(|l| {
+                Self::subject_key(
+                    "login",
+                    l.as_str(),
+                    t.limit(t.max_failures_per_login),
+                    Refusal::Throttled,
+                )
+            }),
+        ];
+        // Reserved before any hashing: a refused attempt costs one write per key, and
+        // parallel guesses get no more checks than the limit.
+        let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
         let creds = match &parsed {
             Some(l) => self.store.credentials_by_login(l.as_str()).await?,
             None => None,
         };
         let Some(creds) = creds else {
             self.hasher.verify_dummy(&password).await?;
-            self.record_failures(&keys, started).await?;
             return Err(AuthError::InvalidCredentials);
         };
         let user = creds.user;
@@ -601,14 +652,14 @@ impl AuthService {
                 success: outcome.is_ok(),
             })
             .await?;
-        if !check.valid {
-            self.record_failures(&keys, now).await?;
+        // A wrong password keeps its reservations: they are the failures. The right
+        // one on an account that may not sign in is not a guess.
+        match (&outcome, check.valid) {
+            (Ok(()), _) => reserved.succeeded(&*self.store).await?,
+            (Err(_), true) => reserved.not_counted(&*self.store).await?,
+            (Err(_), false) => drop(reserved),
         }
         outcome?;
-        // Only when failures were seen: most logins have none and skip the write.
-        if let Some(k) = keys.iter().find(|k| k.per_login && k.counted) {
-            self.store.clear_attempts(&k.key).await?;
-        }
         if check.needs_rehash {
             let fresh = self.hasher.hash(&password).await?;
             self.store.set_password_hash(user.id, &fresh, None).await?;
@@ -624,7 +675,13 @@ impl AuthService {
             ip: client.ip,
             user_agent: client.user_agent,
         };
-        self.store.create_session(session.clone()).await?;
+        let evicted = self
+            .store
+            .create_session(session.clone(), self.config.max_sessions_per_user)
+            .await?;
+        if evicted > 0 {
+            tracing::info!(user_id = %user.id, evicted, "session cap reached; oldest sessions revoked");
+        }
         self.issue_pair(&session, user.roles, now)
     }
 
@@ -643,6 +700,7 @@ impl AuthService {
             iat,
             exp: iat + secs(self.config.access_ttl),
             jti: Uuid::new_v4(),
+            nbf: None,
             roles,
         };
         let access_token = self
@@ -664,12 +722,20 @@ impl AuthService {
     /// design: rotate, retry within the grace window, or detect reuse.
     ///
     /// Errors: [`AuthError::InvalidRefreshToken`], [`AuthError::RefreshTokenReused`]
-    /// (after the revocation is committed).
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+    /// (after the revocation is committed), [`AuthError::RateLimited`] past
+    /// [`RequestLimits::refresh_per_ip`] (only well-formed tokens are counted).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
         let Some((session_id, counter)) = self.codec.decode(refresh_token) else {
             return Err(AuthError::InvalidRefreshToken);
         };
         let now = self.clock.now();
+        let limit = self.config.limits.refresh_per_ip.attempt_limit();
+        let key = Self::ip_key("refresh", client, limit, Refusal::RateLimited);
+        drop(limits::reserve(&*self.store, [key], now).await?);
         let outcome = self
             .store
             .refresh_session(RefreshRequest {
@@ -798,16 +864,28 @@ impl AuthService {
     }
 
     /// Updates the caller's profile. A changed email is unverified and gets a code.
+    ///
+    /// Errors: [`AuthError::Validation`], [`AuthError::EmailTaken`],
+    /// [`AuthError::RateLimited`] past [`RequestLimits::email_changes_per_user`] (every
+    /// attempt to change the email counts, taken addresses included).
     pub async fn update_profile(
         &self,
         user_id: Uuid,
         mut update: ProfileUpdate,
     ) -> Result<User, AuthError> {
         update.email_verified = None;
-        self.apply_update(user_id, update).await
+        let limit = self.config.limits.email_changes_per_user.attempt_limit();
+        let key = LimitKey::new(format!("email:{user_id}"), limit, Refusal::RateLimited);
+        self.apply_update(user_id, update, key).await
     }
 
-    async fn apply_update(&self, user_id: Uuid, update: ProfileUpdate) -> Result<User, AuthError> {
+    /// Applies an update; a changed email is first counted under `email_key`.
+    async fn apply_update(
+        &self,
+        user_id: Uuid,
+        update: ProfileUpdate,
+        email_key: Option<LimitKey>,
+    ) -> Result<User, AuthError> {
         let email = update.email.as_deref().map(Email::parse).transpose()?;
         let (first_name, last_name) =
             Self::parse_names(update.first_name.as_deref(), update.last_name.as_deref())?;
@@ -815,6 +893,9 @@ impl AuthService {
         let email_changed = email
             .as_ref()
             .is_some_and(|e| current.email.as_deref() != Some(e.as_str()));
+        if email_changed {
+            drop(limits::reserve(&*self.store, [email_key], self.clock.now()).await?);
+        }
         let email_verified = match update.email_verified {
             Some(v) => Some(v),
             None if email_changed => Some(false),
@@ -856,20 +937,27 @@ impl AuthService {
             .await?)
     }
 
-    /// The user's live sessions, newest first; `current` marks `current_session`.
+    /// The user's live sessions, newest first, skipping `offset` and at most `limit`
+    /// (clamped to 1..=100); `current` marks `current_session`.
     pub async fn sessions(
         &self,
         user_id: Uuid,
         current_session: Option<Uuid>,
+        limit: u32,
+        offset: u64,
     ) -> Result<Vec<SessionInfo>, AuthError> {
         let now = self.clock.now();
-        let idle = self.config.idle_ttl;
         Ok(self
             .store
-            .list_sessions(user_id, now)
+            .list_sessions(
+                user_id,
+                now,
+                self.config.idle_ttl,
+                limit.clamp(1, 100),
+                offset,
+            )
             .await?
             .into_iter()
-            .filter(|s| s.last_refreshed_at + idle > now)
             .map(|s| SessionInfo {
                 current: Some(s.id) == current_session,
                 id: s.id,
@@ -917,7 +1005,7 @@ impl AuthService {
         user_id: Uuid,
         update: ProfileUpdate,
     ) -> Result<User, AuthError> {
-        self.apply_update(user_id, update).await
+        self.apply_update(user_id, update, None).await
     }
 
     /// Deletes a user with all its data. Errors: [`AuthError::NotFound`].
@@ -1059,23 +1147,14 @@ impl AuthService {
     pub async fn purge_expired(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         let sessions = self.store.purge_expired(now, self.config.idle_ttl).await?;
-        // A counter is dead once its window and its longest lock have both passed.
+        // A counter is dead once a whole window has passed since its last attempt: its
+        // window has ended and its lock (never longer than the window) too.
         let attempts = self
             .store
-            .purge_attempts(now - self.config.throttle.window * 2)
+            .purge_attempts(now - self.config.longest_limit_window())
             .await?;
         Ok(sessions + attempts)
     }
-}
-
-/// One key failures are counted under, for one attempt.
-struct ThrottleKey {
-    key: String,
-    max: u32,
-    /// The login's key (reset by a success), as opposed to the address's.
-    per_login: bool,
-    /// Whether the store held live failures for it when the attempt began.
-    counted: bool,
 }
 
 /// Free text a client sends: trimmed, at most `max` characters, no control characters
@@ -1147,25 +1226,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_login_counts_a_failure_and_writes_nothing_else() {
+    async fn an_unknown_login_is_reserved_first_and_writes_nothing_else() {
         let mut store = MockAuthStore::new();
-        store.expect_attempts().times(1).returning(|_, _| Ok(None));
+        let mut seq = mockall::Sequence::new();
+        store
+            .expect_reserve_attempt()
+            .withf(|key, limit, _| key == "login:ghost" && limit.max == 5)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Ok(Reservation::Granted { count: 1 }));
         store
             .expect_credentials_by_login()
             .times(1)
+            .in_sequence(&mut seq)
             .returning(|_| Ok(None));
-        store
-            .expect_record_failure()
-            .withf(|key, _, _| key == "login:login:ghost")
-            .times(1)
-            .returning(|_, now, _| {
-                Ok(Attempts {
-                    failures: 1,
-                    window_start: now,
-                    last_failure: now,
-                })
-            });
-        // Any other call (record_login, create_session) would panic the mock.
+        // Any other call (release, record_login, create_session) would panic the mock:
+        // the reservation stays as the failure.
         let err = service(store)
             .login("ghost", "Passw0rd!", ClientInfo::default())
             .await
@@ -1185,7 +1261,7 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_refresh_token_never_reaches_the_store() {
         let err = service(MockAuthStore::new())
-            .refresh("garbage")
+            .refresh("garbage", &ClientInfo::default())
             .await
             .unwrap_err();
         assert!(matches!(err, AuthError::InvalidRefreshToken));
@@ -1209,6 +1285,7 @@ mod tests {
                 iat: now,
                 exp: now + 60,
                 jti: Uuid::new_v4(),
+                nbf: None,
                 roles: vec![],
             })
             .unwrap();
@@ -1234,29 +1311,28 @@ mod tests {
         let auth = service(store);
         let token = auth.refresh_codec().encode(Uuid::new_v4(), 3);
         assert!(matches!(
-            auth.refresh(&token).await,
+            auth.refresh(&token, &ClientInfo::default()).await,
             Err(AuthError::RefreshTokenReused)
         ));
     }
 
     #[tokio::test]
-    async fn a_throttled_login_reads_its_counter_and_nothing_else() {
+    async fn a_refused_address_gives_back_nothing_and_checks_nothing() {
         let mut store = MockAuthStore::new();
-        let now = OffsetDateTime::now_utc();
+        let until = OffsetDateTime::now_utc() + Duration::seconds(30);
         store
-            .expect_attempts()
-            .withf(|key, _| key == "login:login:alice")
+            .expect_reserve_attempt()
+            .withf(|key, _, _| key == "login:ip:192.0.2.7")
             .times(1)
-            .returning(move |_, _| {
-                Ok(Some(Attempts {
-                    failures: 5,
-                    window_start: now,
-                    last_failure: now,
-                }))
-            });
-        // No credentials lookup, no hashing, no counting: any such call fails the mock.
+            .returning(move |_, _, _| Ok(Reservation::Refused { until }));
+        // The address is asked first; no login key, credentials lookup or hashing
+        // follows: any such call fails the mock.
+        let client = ClientInfo {
+            ip: Some("192.0.2.7".parse().unwrap()),
+            user_agent: None,
+        };
         let err = service(store)
-            .login("alice", "Passw0rd!", ClientInfo::default())
+            .login("alice", "Passw0rd!", client)
             .await
             .unwrap_err();
         let AuthError::Throttled { retry_after } = err else {
@@ -1265,13 +1341,44 @@ mod tests {
         assert!(retry_after.as_secs() > 25 && retry_after.as_secs() <= 30);
     }
 
+    #[tokio::test]
+    async fn a_refused_login_gives_the_address_its_attempt_back() {
+        let mut store = MockAuthStore::new();
+        let until = OffsetDateTime::now_utc() + Duration::seconds(60);
+        store
+            .expect_reserve_attempt()
+            .withf(|key, _, _| key == "login:ip:192.0.2.7")
+            .times(1)
+            .returning(|_, _, _| Ok(Reservation::Granted { count: 3 }));
+        store
+            .expect_reserve_attempt()
+            .withf(|key, _, _| key == "login:alice")
+            .times(1)
+            .returning(move |_, _, _| Ok(Reservation::Refused { until }));
+        store
+            .expect_release_attempt()
+            .withf(|key| key == "login:ip:192.0.2.7")
+            .times(1)
+            .returning(|_| Ok(()));
+        let client = ClientInfo {
+            ip: Some("192.0.2.7".parse().unwrap()),
+            user_agent: None,
+        };
+        let err = service(store)
+            .login("Alice", "Passw0rd!", client)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::Throttled { .. }), "{err:?}");
+    }
+
     #[test]
     fn the_lock_doubles_per_extra_failure_up_to_the_window() {
-        let t = ThrottlePolicy::default();
-        assert_eq!(t.lock_for(5, 5), Duration::seconds(30));
-        assert_eq!(t.lock_for(6, 5), Duration::seconds(60));
-        assert_eq!(t.lock_for(8, 5), Duration::seconds(240));
-        assert_eq!(t.lock_for(50, 5), Duration::minutes(15));
+        let t = ThrottlePolicy::default().limit(5);
+        assert_eq!(t.lock_for(4), Duration::ZERO);
+        assert_eq!(t.lock_for(5), Duration::seconds(30));
+        assert_eq!(t.lock_for(6), Duration::seconds(60));
+        assert_eq!(t.lock_for(8), Duration::seconds(240));
+        assert_eq!(t.lock_for(50), Duration::minutes(15));
     }
 
     #[test]

@@ -245,6 +245,9 @@ pub struct Role {
 }
 
 /// A pending email verification code, stored as a keyed hash.
+///
+/// Wrong guesses are not counted on the code: they count against the login's attempt
+/// budget ([`AuthStore::reserve_attempt`]), which a new code does not reset.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationCode {
     /// The account.
@@ -253,8 +256,6 @@ pub struct VerificationCode {
     pub code_hash: Vec<u8>,
     /// Expiry.
     pub expires_at: OffsetDateTime,
-    /// Attempts made so far, including the one that returned this value.
-    pub attempts: u32,
 }
 
 impl std::fmt::Debug for VerificationCode {
@@ -263,20 +264,51 @@ impl std::fmt::Debug for VerificationCode {
             .field("user_id", &self.user_id)
             .field("code_hash", &"[redacted]")
             .field("expires_at", &self.expires_at)
-            .field("attempts", &self.attempts)
             .finish()
     }
 }
 
-/// Failed attempts counted under one throttling key (a login, a client address).
+/// The rule one counted key is held to by [`AuthStore::reserve_attempt`].
+///
+/// `max` attempts are granted within `window`; after that the key locks for
+/// `base_delay`, doubled for each further granted attempt, at most `window`. A fixed
+/// window rate limit is `base_delay == window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attempts {
-    /// Failures since `window_start`.
-    pub failures: u32,
-    /// When the current counting window began.
-    pub window_start: OffsetDateTime,
-    /// The latest failure.
-    pub last_failure: OffsetDateTime,
+pub struct AttemptLimit {
+    /// Attempts granted within a window before the key locks (at least 1).
+    pub max: u32,
+    /// Counting window, measured from the window's first attempt.
+    pub window: Duration,
+    /// Lock after the `max`-th attempt; doubles with each attempt granted past it.
+    pub base_delay: Duration,
+}
+
+impl AttemptLimit {
+    /// How long a key whose last granted attempt brought its count to `count` stays
+    /// locked: nothing below `max`, else `base_delay * 2^(count - max)`, capped at
+    /// `window`.
+    pub fn lock_for(&self, count: u32) -> Duration {
+        if count < self.max {
+            return Duration::ZERO;
+        }
+        let doublings = (count - self.max).min(30);
+        (self.base_delay * 2f64.powi(doublings as i32)).min(self.window)
+    }
+}
+
+/// The answer of [`AuthStore::reserve_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may go ahead; it is counted.
+    Granted {
+        /// The key's count including this attempt.
+        count: u32,
+    },
+    /// The key is locked; nothing was counted.
+    Refused {
+        /// When an attempt will be granted again.
+        until: OffsetDateTime,
+    },
 }
 
 /// Storage of accounts, roles, sessions, login history and verification codes.
@@ -360,8 +392,14 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
     /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
     async fn revoke_role(&self, user_id: Uuid, role: &str) -> Result<(), StoreError>;
 
-    /// Inserts a session. Errors: [`StoreError::NotFound`] if the user does not exist.
-    async fn create_session(&self, session: Session) -> Result<(), StoreError>;
+    /// Inserts a session, then, while the user has more than `max_live` live sessions
+    /// (not revoked, `expires_at` after the new session's `created_at`), revokes the
+    /// oldest (by `created_at`, then id), atomically: concurrent inserts for one user
+    /// never leave more than `max_live` live. `max_live == 0` means no cap. Returns how
+    /// many sessions were revoked.
+    ///
+    /// Errors: [`StoreError::NotFound`] if the user does not exist.
+    async fn create_session(&self, session: Session, max_live: u32) -> Result<u64, StoreError>;
 
     /// The session with this id (revoked and expired ones included), or `None`.
     async fn session(&self, id: Uuid) -> Result<Option<Session>, StoreError>;
@@ -396,12 +434,16 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
         except: Option<Uuid>,
     ) -> Result<u64, StoreError>;
 
-    /// The user's sessions that are neither revoked nor past `expires_at` at `now`,
-    /// newest first.
+    /// The user's live sessions at `now` (not revoked, `expires_at` after `now`,
+    /// refreshed within `idle_timeout` before `now`), newest first (by `created_at`,
+    /// then id), skipping `offset` and returning at most `limit`.
     async fn list_sessions(
         &self,
         user_id: Uuid,
         now: OffsetDateTime,
+        idle_timeout: Duration,
+        limit: u32,
+        offset: u64,
     ) -> Result<Vec<Session>, StoreError>;
 
     /// Deletes sessions that are revoked, past `expires_at`, or idle since before
@@ -424,13 +466,12 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
         before: Option<OffsetDateTime>,
     ) -> Result<Vec<LoginEvent>, StoreError>;
 
-    /// Stores a verification code for a user, replacing any previous one and resetting
-    /// the attempt count. Errors: [`StoreError::NotFound`] if the user does not exist.
+    /// Stores a verification code for a user, replacing any previous one.
+    /// Errors: [`StoreError::NotFound`] if the user does not exist.
     async fn put_verification_code(&self, code: VerificationCode) -> Result<(), StoreError>;
 
-    /// Atomically counts one attempt against the user's code and returns the code with
-    /// the new count, or `None` if the user has no code.
-    async fn take_verification_attempt(
+    /// The user's pending verification code, or `None`.
+    async fn verification_code(
         &self,
         user_id: Uuid,
     ) -> Result<Option<VerificationCode>, StoreError>;
@@ -439,26 +480,31 @@ pub trait AuthStore: Send + Sync + std::fmt::Debug + 'static {
     /// Errors: [`StoreError::NotFound`].
     async fn complete_verification(&self, user_id: Uuid) -> Result<(), StoreError>;
 
-    /// The failures counted under `key`, or `None` if there are none or the window
-    /// began at or before `window_floor` (they no longer count).
-    async fn attempts(
+    /// Counts one attempt under `key` if `limit` allows it, atomically: the decision
+    /// and the count are one step, so of any number of concurrent calls no more are
+    /// granted than sequential calls would be.
+    ///
+    /// At `now`, a key with no count, or whose window began at or before
+    /// `now - limit.window`, restarts: count 1, window starting at `now`, granted.
+    /// Otherwise the attempt is granted, and the count grows by one, while the count
+    /// is below `limit.max` or once `now` has reached the last granted attempt plus
+    /// [`AttemptLimit::lock_for`] the count. Else nothing changes and the answer is
+    /// [`Reservation::Refused`] with the earlier of that time and the window's end.
+    async fn reserve_attempt(
         &self,
         key: &str,
-        window_floor: OffsetDateTime,
-    ) -> Result<Option<Attempts>, StoreError>;
-
-    /// Counts one failure under `key` at `now`, atomically: a window that began at or
-    /// before `window_floor` restarts at `now` with one failure. Returns the new count.
-    async fn record_failure(
-        &self,
-        key: &str,
+        limit: AttemptLimit,
         now: OffsetDateTime,
-        window_floor: OffsetDateTime,
-    ) -> Result<Attempts, StoreError>;
+    ) -> Result<Reservation, StoreError>;
 
-    /// Forgets the failures counted under `key`.
+    /// Gives back one granted attempt under `key` (the count drops by one, never below
+    /// zero), for an attempt that turned out not to count. A missing key is a no-op.
+    async fn release_attempt(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Forgets the attempts counted under `key`.
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Deletes counters whose last failure is at or before `before`; returns how many.
+    /// Deletes counters whose last granted attempt is at or before `before`; returns
+    /// how many.
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

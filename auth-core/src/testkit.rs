@@ -60,10 +60,14 @@ macro_rules! auth_store_conformance {
             sessions_are_listed_newest_first_without_dead_ones,
             purge_deletes_dead_sessions_and_expired_codes,
             login_history_is_newest_first_with_cursor_and_limit,
-            verification_codes_count_attempts_and_complete,
+            verification_codes_are_replaced_and_completed,
             changing_the_password_hash_can_revoke_other_sessions,
-            failed_attempts_are_counted_per_key_within_a_window,
-            concurrent_failures_are_all_counted,
+            attempts_are_granted_up_to_the_limit_then_locked_with_doubling,
+            attempts_restart_after_the_window_and_can_be_released_or_cleared,
+            concurrent_reservations_never_exceed_the_limit,
+            sessions_past_the_cap_revoke_the_oldest,
+            concurrent_logins_never_exceed_the_session_cap,
+            sessions_are_paged,
         );
     };
 }
@@ -133,7 +137,7 @@ async fn user_with_session(store: &dyn AuthStore, login: &str) -> (User, Session
         .expect("create user");
     let session = new_session(user.id, now());
     store
-        .create_session(session.clone())
+        .create_session(session.clone(), 0)
         .await
         .expect("create session");
     (user, session)
@@ -398,7 +402,7 @@ pub async fn roles_are_created_granted_revoked_and_deleted(store: Arc<dyn AuthSt
 pub async fn blocking_revokes_every_session_of_the_user(store: Arc<dyn AuthStore>) {
     let (user, s1) = user_with_session(&*store, "alice").await;
     let s2 = new_session(user.id, now());
-    store.create_session(s2.clone()).await.unwrap();
+    store.create_session(s2.clone(), 0).await.unwrap();
     let (_, other) = user_with_session(&*store, "bob").await;
     assert_eq!(
         store
@@ -468,7 +472,7 @@ pub async fn reuse_outside_the_grace_window_revokes_every_session_of_the_user(
 ) {
     let (user, s) = user_with_session(&*store, "alice").await;
     let sibling = new_session(user.id, now());
-    store.create_session(sibling.clone()).await.unwrap();
+    store.create_session(sibling.clone(), 0).await.unwrap();
     let (_, stranger) = user_with_session(&*store, "bob").await;
     let t1 = s.created_at + Duration::seconds(1);
     store
@@ -504,7 +508,7 @@ pub async fn reuse_outside_the_grace_window_revokes_every_session_of_the_user(
 pub async fn reuse_with_the_session_policy_revokes_only_that_session(store: Arc<dyn AuthStore>) {
     let (user, s) = user_with_session(&*store, "alice").await;
     let sibling = new_session(user.id, now());
-    store.create_session(sibling.clone()).await.unwrap();
+    store.create_session(sibling.clone(), 0).await.unwrap();
     let t = s.created_at;
     for c in 0..3 {
         store
@@ -583,7 +587,7 @@ pub async fn refresh_rejects_dead_sessions_blocked_users_and_future_counters(
             .unwrap(),
     );
     let fresh = new_session(user.id, t);
-    store.create_session(fresh.clone()).await.unwrap();
+    store.create_session(fresh.clone(), 0).await.unwrap();
     store.revoke_session(fresh.id, None).await.unwrap();
     rejected(
         store
@@ -695,8 +699,8 @@ pub async fn revoking_user_sessions_can_spare_one(store: Arc<dyn AuthStore>) {
     let (user, keep) = user_with_session(&*store, "alice").await;
     let a = new_session(user.id, now());
     let b = new_session(user.id, now());
-    store.create_session(a.clone()).await.unwrap();
-    store.create_session(b.clone()).await.unwrap();
+    store.create_session(a.clone(), 0).await.unwrap();
+    store.create_session(b.clone(), 0).await.unwrap();
     assert_eq!(
         store
             .revoke_user_sessions(user.id, Some(keep.id))
@@ -720,21 +724,35 @@ pub async fn sessions_are_listed_newest_first_without_dead_ones(store: Arc<dyn A
     let mut expired = new_session(user.id, t - Duration::days(40));
     expired.expires_at = t - Duration::days(10);
     for s in [&old, &new, &revoked, &expired] {
-        store.create_session(s.clone()).await.unwrap();
+        store.create_session(s.clone(), 0).await.unwrap();
     }
     store.revoke_session(revoked.id, None).await.unwrap();
     let ids: Vec<Uuid> = store
-        .list_sessions(user.id, t)
+        .list_sessions(user.id, t, Duration::days(7), 100, 0)
         .await
         .unwrap()
         .into_iter()
         .map(|s| s.id)
         .collect();
     assert_eq!(ids, [new.id, old.id]);
-    let listed = store.list_sessions(user.id, t).await.unwrap();
+    let listed = store
+        .list_sessions(user.id, t, Duration::days(7), 100, 0)
+        .await
+        .unwrap();
     assert_eq!(listed[0], new);
+    // An idle session is not live either.
+    let ids: Vec<Uuid> = store
+        .list_sessions(user.id, t, Duration::minutes(90), 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, [new.id]);
     assert!(matches!(
-        store.create_session(new_session(Uuid::new_v4(), t)).await,
+        store
+            .create_session(new_session(Uuid::new_v4(), t), 0)
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -752,7 +770,7 @@ pub async fn purge_deletes_dead_sessions_and_expired_codes(store: Arc<dyn AuthSt
     let mut expired = new_session(user.id, t - Duration::days(1));
     expired.expires_at = t - Duration::seconds(1);
     for s in [&live, &revoked, &idle, &expired] {
-        store.create_session(s.clone()).await.unwrap();
+        store.create_session(s.clone(), 0).await.unwrap();
     }
     store.revoke_session(revoked.id, None).await.unwrap();
     store
@@ -760,7 +778,6 @@ pub async fn purge_deletes_dead_sessions_and_expired_codes(store: Arc<dyn AuthSt
             user_id: user.id,
             code_hash: vec![1, 2, 3],
             expires_at: t - Duration::seconds(1),
-            attempts: 0,
         })
         .await
         .unwrap();
@@ -769,13 +786,7 @@ pub async fn purge_deletes_dead_sessions_and_expired_codes(store: Arc<dyn AuthSt
     for dead in [revoked.id, idle.id, expired.id] {
         assert!(store.session(dead).await.unwrap().is_none());
     }
-    assert!(
-        store
-            .take_verification_attempt(user.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.verification_code(user.id).await.unwrap().is_none());
     assert_eq!(store.purge_expired(t, Duration::days(7)).await.unwrap(), 0);
 }
 
@@ -823,52 +834,36 @@ pub async fn login_history_is_newest_first_with_cursor_and_limit(store: Arc<dyn 
     );
 }
 
-/// Codes count attempts atomically, are replaced by new codes, and completion marks
-/// the email verified.
-pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthStore>) {
+/// A code is read back as stored, replaced by a new one, and completion marks the
+/// email verified and removes it.
+pub async fn verification_codes_are_replaced_and_completed(store: Arc<dyn AuthStore>) {
     let user = store
         .create_user(new_user("alice", Some("a@example.com")))
         .await
         .unwrap();
-    assert!(
-        store
-            .take_verification_attempt(user.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.verification_code(user.id).await.unwrap().is_none());
     let code = VerificationCode {
         user_id: user.id,
         code_hash: vec![9; 32],
         expires_at: now() + Duration::minutes(15),
-        attempts: 0,
     };
     store.put_verification_code(code.clone()).await.unwrap();
-    let first = store
-        .take_verification_attempt(user.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.attempts, 1);
-    assert_eq!(first.code_hash, code.code_hash);
-    assert_eq!(first.expires_at, code.expires_at);
-    let attempts =
-        futures::future::join_all((0..10).map(|_| store.take_verification_attempt(user.id))).await;
-    let mut counts: Vec<u32> = attempts
-        .into_iter()
-        .map(|a| a.unwrap().unwrap().attempts)
-        .collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (2..=11).collect::<Vec<_>>());
-    store.put_verification_code(code.clone()).await.unwrap();
     assert_eq!(
-        store
-            .take_verification_attempt(user.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .attempts,
-        1
+        store.verification_code(user.id).await.unwrap(),
+        Some(code.clone())
+    );
+    let replacement = VerificationCode {
+        code_hash: vec![7; 32],
+        expires_at: code.expires_at + Duration::minutes(1),
+        ..code.clone()
+    };
+    store
+        .put_verification_code(replacement.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verification_code(user.id).await.unwrap(),
+        Some(replacement)
     );
     store.complete_verification(user.id).await.unwrap();
     assert!(
@@ -879,13 +874,7 @@ pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthS
             .unwrap()
             .email_verified
     );
-    assert!(
-        store
-            .take_verification_attempt(user.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.verification_code(user.id).await.unwrap().is_none());
     assert!(matches!(
         store
             .put_verification_code(VerificationCode {
@@ -901,7 +890,7 @@ pub async fn verification_codes_count_attempts_and_complete(store: Arc<dyn AuthS
 pub async fn changing_the_password_hash_can_revoke_other_sessions(store: Arc<dyn AuthStore>) {
     let (user, keep) = user_with_session(&*store, "alice").await;
     let other = new_session(user.id, now());
-    store.create_session(other.clone()).await.unwrap();
+    store.create_session(other.clone(), 0).await.unwrap();
     assert_eq!(
         store
             .set_password_hash(user.id, "$new$", None)
@@ -928,97 +917,247 @@ pub async fn changing_the_password_hash_can_revoke_other_sessions(store: Arc<dyn
     ));
 }
 
-/// Failures count per key within a window, restart after it, and can be cleared.
-pub async fn failed_attempts_are_counted_per_key_within_a_window(store: Arc<dyn AuthStore>) {
-    let t = now();
-    let window = Duration::minutes(15);
-    for i in 1..=3 {
-        let a = store
-            .record_failure(
-                "login:alice",
-                t + Duration::seconds(i),
-                t + Duration::seconds(i) - window,
-            )
-            .await
-            .unwrap();
-        assert_eq!(a.failures, i as u32);
-        assert_eq!(a.window_start, t + Duration::seconds(1));
-        assert_eq!(a.last_failure, t + Duration::seconds(i));
+fn limit(max: u32) -> AttemptLimit {
+    AttemptLimit {
+        max,
+        window: Duration::minutes(15),
+        base_delay: Duration::seconds(30),
     }
-    let seen = store
-        .attempts("login:alice", t - window)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(seen.failures, 3);
-    assert!(
-        store
-            .attempts("login:bob", t - window)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // Once the window has passed, the old failures no longer count...
-    let later = t + window + Duration::seconds(1);
-    assert!(
-        store
-            .attempts("login:alice", later - window)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // ...and the next failure starts a new window.
-    let restarted = store
-        .record_failure("login:alice", later, later - window)
-        .await
-        .unwrap();
-    assert_eq!((restarted.failures, restarted.window_start), (1, later));
-    store.clear_attempts("login:alice").await.unwrap();
-    assert!(
-        store
-            .attempts("login:alice", t - window)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    store
-        .record_failure("ip:192.0.2.1", t, t - window)
-        .await
-        .unwrap();
-    store
-        .record_failure("ip:192.0.2.2", later, later - window)
-        .await
-        .unwrap();
-    assert_eq!(store.purge_attempts(t).await.unwrap(), 1);
-    assert!(
-        store
-            .attempts("ip:192.0.2.2", t - window)
-            .await
-            .unwrap()
-            .is_some()
-    );
 }
 
-/// 50 concurrent failures under one key are all counted.
-pub async fn concurrent_failures_are_all_counted(store: Arc<dyn AuthStore>) {
+async fn reserve(store: &dyn AuthStore, key: &str, max: u32, at: OffsetDateTime) -> Reservation {
+    store
+        .reserve_attempt(key, limit(max), at)
+        .await
+        .expect("reserve")
+}
+
+/// `max` attempts are granted, then the key refuses until the lock after the last
+/// one has passed; each attempt granted past the limit doubles the lock.
+pub async fn attempts_are_granted_up_to_the_limit_then_locked_with_doubling(
+    store: Arc<dyn AuthStore>,
+) {
     let t = now();
-    let floor = t - Duration::minutes(15);
-    futures::future::join_all((0..50).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move { store.record_failure("ip:203.0.113.5", t, floor).await })
-    }))
-    .await
-    .into_iter()
-    .for_each(|r| {
-        r.expect("task").expect("counted");
-    });
+    let s = |n: i64| t + Duration::seconds(n);
+    for i in 1..=3 {
+        assert_eq!(
+            reserve(&*store, "login:alice", 3, s(i64::from(i))).await,
+            Reservation::Granted { count: i }
+        );
+    }
+    // Locked for 30 s after the third attempt; a refusal changes nothing.
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(4)).await,
+        Reservation::Refused { until: s(33) }
+    );
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(32)).await,
+        Reservation::Refused { until: s(33) }
+    );
+    // Other keys are independent.
+    assert_eq!(
+        reserve(&*store, "login:bob", 3, s(5)).await,
+        Reservation::Granted { count: 1 }
+    );
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(33)).await,
+        Reservation::Granted { count: 4 }
+    );
+    // Then 60 s, then 120 s.
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(34)).await,
+        Reservation::Refused { until: s(93) }
+    );
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(93)).await,
+        Reservation::Granted { count: 5 }
+    );
+    assert_eq!(
+        reserve(&*store, "login:alice", 3, s(94)).await,
+        Reservation::Refused { until: s(213) }
+    );
+    // A lock never outlasts the window (which began at s(1)).
+    for _ in 0..6 {
+        let at = match reserve(&*store, "login:alice", 3, s(213)).await {
+            Reservation::Granted { .. } => continue,
+            Reservation::Refused { until } => until,
+        };
+        assert!(at <= s(1) + Duration::minutes(15));
+    }
+}
+
+/// A window that has passed restarts the count; a released attempt no longer
+/// counts; a cleared key starts afresh; purge drops counters idle since a time.
+pub async fn attempts_restart_after_the_window_and_can_be_released_or_cleared(
+    store: Arc<dyn AuthStore>,
+) {
+    let t = now();
+    for _ in 0..2 {
+        reserve(&*store, "ip:192.0.2.1", 2, t).await;
+    }
+    assert!(matches!(
+        reserve(&*store, "ip:192.0.2.1", 2, t).await,
+        Reservation::Refused { .. }
+    ));
+    // Given back, the attempt can be made again at once.
+    store.release_attempt("ip:192.0.2.1").await.unwrap();
+    assert_eq!(
+        reserve(&*store, "ip:192.0.2.1", 2, t).await,
+        Reservation::Granted { count: 2 }
+    );
+    store.clear_attempts("ip:192.0.2.1").await.unwrap();
+    assert_eq!(
+        reserve(&*store, "ip:192.0.2.1", 2, t).await,
+        Reservation::Granted { count: 1 }
+    );
+    reserve(&*store, "ip:192.0.2.1", 2, t).await;
+    // A fixed-window rate limit: locked until the window ends, then it restarts.
+    let hour = AttemptLimit {
+        max: 1,
+        window: Duration::hours(1),
+        base_delay: Duration::hours(1),
+    };
+    let first = store.reserve_attempt("email:1", hour, t).await.unwrap();
+    assert_eq!(first, Reservation::Granted { count: 1 });
     assert_eq!(
         store
-            .attempts("ip:203.0.113.5", floor)
+            .reserve_attempt("email:1", hour, t + Duration::minutes(10))
             .await
-            .unwrap()
-            .unwrap()
-            .failures,
-        50
+            .unwrap(),
+        Reservation::Refused {
+            until: t + Duration::hours(1)
+        }
     );
+    let later = t + Duration::hours(1);
+    assert_eq!(
+        store.reserve_attempt("email:1", hour, later).await.unwrap(),
+        Reservation::Granted { count: 1 }
+    );
+    // Releasing a key that does not exist, or below zero, is harmless.
+    store.release_attempt("nobody").await.unwrap();
+    store.release_attempt("email:1").await.unwrap();
+    store.release_attempt("email:1").await.unwrap();
+    assert_eq!(
+        store.reserve_attempt("email:1", hour, later).await.unwrap(),
+        Reservation::Granted { count: 1 }
+    );
+    // Purge: "ip:192.0.2.1" was last used at t, "email:1" at `later`.
+    assert_eq!(store.purge_attempts(t).await.unwrap(), 1);
+    assert_eq!(
+        reserve(&*store, "ip:192.0.2.1", 2, t).await,
+        Reservation::Granted { count: 1 }
+    );
+    assert!(matches!(
+        store.reserve_attempt("email:1", hour, later).await.unwrap(),
+        Reservation::Refused { .. }
+    ));
+}
+
+/// 100 concurrent reservations under a limit of 5 grant exactly 5.
+pub async fn concurrent_reservations_never_exceed_the_limit(store: Arc<dyn AuthStore>) {
+    let t = now();
+    let results = futures::future::join_all((0..100).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.reserve_attempt("login:target", limit(5), t).await })
+    }))
+    .await;
+    let mut granted: Vec<u32> = results
+        .into_iter()
+        .filter_map(|r| match r.expect("task").expect("reserve") {
+            Reservation::Granted { count } => Some(count),
+            Reservation::Refused { .. } => None,
+        })
+        .collect();
+    granted.sort_unstable();
+    assert_eq!(granted, [1, 2, 3, 4, 5]);
+}
+
+/// A session past the cap revokes the oldest live ones; dead ones do not count.
+pub async fn sessions_past_the_cap_revoke_the_oldest(store: Arc<dyn AuthStore>) {
+    let user = store.create_user(new_user("alice", None)).await.unwrap();
+    let t = now();
+    let mut expired = new_session(user.id, t - Duration::days(40));
+    expired.expires_at = t - Duration::days(10);
+    store.create_session(expired.clone(), 0).await.unwrap();
+    let sessions: Vec<Session> = (0..4)
+        .map(|i| new_session(user.id, t + Duration::seconds(i)))
+        .collect();
+    for s in &sessions[..3] {
+        assert_eq!(store.create_session(s.clone(), 3).await.unwrap(), 0);
+    }
+    assert_eq!(
+        store.create_session(sessions[3].clone(), 3).await.unwrap(),
+        1
+    );
+    assert!(is_revoked(&*store, sessions[0].id).await);
+    for s in &sessions[1..] {
+        assert!(!is_revoked(&*store, s.id).await);
+    }
+    assert!(!is_revoked(&*store, expired.id).await);
+    // A lower cap revokes as many as it takes.
+    let last = new_session(user.id, t + Duration::seconds(9));
+    assert_eq!(store.create_session(last.clone(), 1).await.unwrap(), 3);
+    let live = store
+        .list_sessions(user.id, t + Duration::seconds(9), Duration::days(7), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), [last.id]);
+}
+
+/// 30 concurrent session inserts under a cap of 5 leave exactly 5 live.
+pub async fn concurrent_logins_never_exceed_the_session_cap(store: Arc<dyn AuthStore>) {
+    let user = store.create_user(new_user("alice", None)).await.unwrap();
+    let t = now();
+    let results = futures::future::join_all((0..30).map(|i| {
+        let store = store.clone();
+        let s = new_session(user.id, t + Duration::milliseconds(i));
+        tokio::spawn(async move { store.create_session(s, 5).await })
+    }))
+    .await;
+    let revoked: u64 = results
+        .into_iter()
+        .map(|r| r.expect("task").expect("insert"))
+        .sum();
+    assert_eq!(revoked, 25);
+    let live = store
+        .list_sessions(user.id, t + Duration::seconds(1), Duration::days(7), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 5);
+}
+
+/// Session lists page with `limit` and `offset`, newest first.
+pub async fn sessions_are_paged(store: Arc<dyn AuthStore>) {
+    let user = store.create_user(new_user("alice", None)).await.unwrap();
+    let t = now();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let s = new_session(user.id, t + Duration::seconds(i));
+        ids.push(s.id);
+        store.create_session(s, 0).await.unwrap();
+    }
+    ids.reverse();
+    let page = |limit, offset| {
+        let store = store.clone();
+        async move {
+            store
+                .list_sessions(
+                    user.id,
+                    t + Duration::seconds(5),
+                    Duration::days(7),
+                    limit,
+                    offset,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(2, 0).await, ids[..2]);
+    assert_eq!(page(2, 2).await, ids[2..4]);
+    assert_eq!(page(2, 4).await, ids[4..]);
+    assert!(page(2, 5).await.is_empty());
+    assert!(page(2, u64::MAX).await.is_empty());
 }

@@ -49,9 +49,13 @@ pub enum TokenError {
     /// `exp` has passed.
     #[error("token expired")]
     Expired,
-    /// `iat` lies in the future.
-    #[error("token issued in the future")]
+    /// `iat` or `nbf` lies in the future.
+    #[error("token issued in the future or not valid yet")]
     NotYetValid,
+    /// The header lists `crit` extensions, none of which this verifier implements
+    /// (RFC 7515 4.1.11: such a token must be refused).
+    #[error("token requires an unsupported critical extension")]
+    UnsupportedCritical,
 }
 
 /// Claims of an access token.
@@ -71,6 +75,9 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique token id.
     pub jti: Uuid,
+    /// Not before, seconds since the epoch; honoured when present, never issued here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Role names at issue time.
     #[serde(default)]
     pub roles: Vec<String>,
@@ -389,8 +396,9 @@ impl KeySet {
     }
 
     /// Verifies signature and claims of an access token at `now_unix` (seconds):
-    /// `typ`, a known `kid` whose algorithm must match the header's, `iss`, `aud`,
-    /// required claims, `exp` in the future and `iat` not in the future.
+    /// `typ`, a known `kid` whose algorithm must match the header's, no `crit`
+    /// extension, `iss`, `aud`, required claims, `exp` in the future, and `iat` and
+    /// `nbf` (when present) not in the future.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
         // With one key (the common case) the header is parsed once, by `decode`, and
         // checked afterwards; with several, it is read first to pick the key by `kid`.
@@ -419,12 +427,16 @@ impl KeySet {
         if data.header.kid.as_deref() != Some(entry.key.kid.as_str()) {
             return Err(TokenError::UnknownKey);
         }
+        if data.header.crit.is_some() {
+            return Err(TokenError::UnsupportedCritical);
+        }
         let claims = data.claims;
         // Saturating: a signed token may carry any i64, and the checks must not wrap.
         if claims.exp.saturating_add(self.leeway) <= now_unix {
             return Err(TokenError::Expired);
         }
-        if claims.iat.saturating_sub(self.leeway) > now_unix {
+        let not_before = claims.nbf.unwrap_or(i64::MIN).max(claims.iat);
+        if not_before.saturating_sub(self.leeway) > now_unix {
             return Err(TokenError::NotYetValid);
         }
         Ok(claims)
@@ -483,6 +495,7 @@ mod tests {
             iat,
             exp,
             jti: Uuid::nil(),
+            nbf: None,
             roles: vec![],
         }
     }
@@ -508,6 +521,60 @@ mod tests {
             keys.verify(&expired, i64::MIN),
             Err(TokenError::NotYetValid)
         );
+    }
+
+    /// Signs `claims` with the HS256 key of `keyset_with_leeway` under `header`.
+    fn sign_with_header(header: Header, claims: &AccessClaims) -> String {
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&[7; 32])).unwrap()
+    }
+
+    fn hs256_header() -> Header {
+        let mut h = Header::new(Algorithm::HS256);
+        h.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        h.kid = Some("k".into());
+        h
+    }
+
+    #[test]
+    fn a_token_with_a_critical_extension_is_refused() {
+        let keys = keyset_with_leeway(0);
+        let plain = sign_with_header(hs256_header(), &claims(100, 200));
+        assert!(
+            keys.verify(&plain, 150).is_ok(),
+            "the control token verifies"
+        );
+        for crit in [vec!["x-unknown".to_owned()], vec!["b64".to_owned()], vec![]] {
+            let header = Header {
+                crit: Some(crit),
+                ..hs256_header()
+            };
+            let token = sign_with_header(header, &claims(100, 200));
+            assert_eq!(
+                keys.verify(&token, 150),
+                Err(TokenError::UnsupportedCritical)
+            );
+        }
+    }
+
+    #[test]
+    fn not_before_is_honoured_when_present() {
+        let keys = keyset_with_leeway(5);
+        let later = AccessClaims {
+            nbf: Some(160),
+            ..claims(100, 300)
+        };
+        let token = sign_with_header(hs256_header(), &later);
+        assert_eq!(keys.verify(&token, 150), Err(TokenError::NotYetValid));
+        // The leeway applies to nbf as to iat.
+        assert_eq!(keys.verify(&token, 155).unwrap().nbf, Some(160));
+        assert!(keys.verify(&token, 200).is_ok());
+        // An nbf far in the past changes nothing.
+        let past = AccessClaims {
+            nbf: Some(i64::MIN),
+            ..claims(100, 300)
+        };
+        let token = sign_with_header(hs256_header(), &past);
+        assert!(keys.verify(&token, 150).is_ok());
     }
 
     // From the same fuzz target: `exp` must be a NumericDate, so a negative one is
@@ -541,7 +608,7 @@ mod tests {
             let keys = keyset();
             let claims = AccessClaims {
                 iss: "iss".into(), aud: "aud".into(), sub: Uuid::nil(), sid: Uuid::nil(),
-                iat: 100, exp: 200, jti: Uuid::nil(), roles: vec![],
+                iat: 100, exp: 200, jti: Uuid::nil(), nbf: None, roles: vec![],
             };
             let token = keys.sign(&claims).unwrap();
             let pos = pos % token.len();

@@ -100,6 +100,7 @@ mod tests {
             iat,
             exp,
             jti: Uuid::new_v4(),
+            nbf: None,
             roles: vec![],
         }
     }

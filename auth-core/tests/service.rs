@@ -65,13 +65,27 @@ fn registration(login: &str) -> Registration {
 
 impl Fixture {
     async fn user_and_login(&self, login: &str) -> (User, TokenPair) {
-        let user = self.auth.register(registration(login)).await.unwrap();
+        let user = self
+            .auth
+            .register(registration(login), &ClientInfo::default())
+            .await
+            .unwrap();
         let pair = self
             .auth
             .login(login, PASSWORD, ClientInfo::default())
             .await
             .unwrap();
         (user, pair)
+    }
+
+    async fn store_user_id(&self, login: &str) -> uuid::Uuid {
+        self.store
+            .credentials_by_login(login)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .id
     }
 
     async fn login(&self, login: &str) -> TokenPair {
@@ -147,7 +161,7 @@ mod registration {
             ),
         ];
         for (reg, field, rule) in cases {
-            match f.auth.register(reg).await {
+            match f.auth.register(reg, &ClientInfo::default()).await {
                 Err(AuthError::Validation(e)) => {
                     assert_eq!(e.field, field);
                     assert!(e.message.contains(rule), "{}", e.message);
@@ -162,22 +176,30 @@ mod registration {
     async fn duplicate_login_and_email_conflict() {
         let f = fixture();
         f.auth
-            .register(Registration {
-                email: Some("Alice@Example.com".into()),
-                ..registration("alice")
-            })
+            .register(
+                Registration {
+                    email: Some("Alice@Example.com".into()),
+                    ..registration("alice")
+                },
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
         assert!(matches!(
-            f.auth.register(registration("Alice")).await,
+            f.auth
+                .register(registration("Alice"), &ClientInfo::default())
+                .await,
             Err(AuthError::LoginTaken)
         ));
         assert!(matches!(
             f.auth
-                .register(Registration {
-                    email: Some("alice@example.com".into()),
-                    ..registration("bob")
-                })
+                .register(
+                    Registration {
+                        email: Some("alice@example.com".into()),
+                        ..registration("bob")
+                    },
+                    &ClientInfo::default()
+                )
                 .await,
             Err(AuthError::EmailTaken)
         ));
@@ -186,7 +208,11 @@ mod registration {
     #[tokio::test]
     async fn the_stored_hash_is_argon2id_and_never_the_password() {
         let f = fixture();
-        let user = f.auth.register(registration("alice")).await.unwrap();
+        let user = f
+            .auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         let hash = f.store.password_hash(user.id).await.unwrap().unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!hash.contains(PASSWORD));
@@ -201,7 +227,11 @@ mod registration {
             },
             keys(),
         );
-        let Err(AuthError::Validation(e)) = f.auth.register(registration("alice")).await else {
+        let Err(AuthError::Validation(e)) = f
+            .auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+        else {
             panic!("expected a validation error");
         };
         assert_eq!(e.field, "email");
@@ -223,10 +253,13 @@ mod email_verification {
 
     async fn register(f: &Fixture) -> String {
         f.auth
-            .register(Registration {
-                email: Some("alice@example.com".into()),
-                ..registration("alice")
-            })
+            .register(
+                Registration {
+                    email: Some("alice@example.com".into()),
+                    ..registration("alice")
+                },
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
         f.mailer.last_code_for("alice@example.com").unwrap()
@@ -261,19 +294,87 @@ mod email_verification {
                 Err(AuthError::InvalidVerificationCode)
             ));
         }
-        // The limit is used up: even the right code is refused now.
+        // The budget is used up: even the right code is refused now...
         assert!(matches!(
             f.auth
                 .verify_email("alice", &code, &ClientInfo::default())
                 .await,
-            Err(AuthError::TooManyAttempts)
+            Err(AuthError::TooManyAttempts { .. })
         ));
-        f.auth.resend_verification("alice").await.unwrap();
+        // ...and a new code does not restore it.
+        f.auth
+            .resend_verification("alice", &ClientInfo::default())
+            .await
+            .unwrap();
         let fresh = f.mailer.last_code_for("alice@example.com").unwrap();
+        let Err(AuthError::TooManyAttempts { retry_after }) = f
+            .auth
+            .verify_email("alice", &fresh, &ClientInfo::default())
+            .await
+        else {
+            panic!("a new code reset the budget");
+        };
+        assert_eq!(retry_after.as_secs(), 30);
+        f.clock.advance(Duration::seconds(30));
         f.auth
             .verify_email("alice", &fresh, &ClientInfo::default())
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn changing_the_email_back_and_forth_does_not_reset_the_budget() {
+        let f = verifying();
+        register(&f).await;
+        let id = f.store_user_id("alice").await;
+        for round in 0..4 {
+            for _ in 0..2 {
+                let _ = f
+                    .auth
+                    .verify_email("alice", "999999", &ClientInfo::default())
+                    .await;
+            }
+            let email = if round % 2 == 0 {
+                "other@example.com"
+            } else {
+                "alice@example.com"
+            };
+            f.auth
+                .update_profile(
+                    id,
+                    ProfileUpdate {
+                        email: Some(email.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let code = f.mailer.last_code_for("alice@example.com").unwrap();
+        assert!(matches!(
+            f.auth
+                .verify_email("alice", &code, &ClientInfo::default())
+                .await,
+            Err(AuthError::TooManyAttempts { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_verified_login_answers_like_a_wrong_code() {
+        let f = verifying();
+        let code = register(&f).await;
+        f.auth
+            .verify_email("alice", &code, &ClientInfo::default())
+            .await
+            .unwrap();
+        for any in [code.as_str(), "000000", "nonsense"] {
+            assert!(matches!(
+                f.auth
+                    .verify_email("alice", any, &ClientInfo::default())
+                    .await,
+                Err(AuthError::InvalidVerificationCode)
+            ));
+        }
     }
 
     #[tokio::test]
@@ -310,7 +411,10 @@ mod login {
     #[tokio::test]
     async fn unknown_login_and_wrong_password_give_the_same_error() {
         let f = fixture();
-        f.auth.register(registration("alice")).await.unwrap();
+        f.auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         for (login, password) in [("bob", PASSWORD), ("alice", "Wrong0rd!"), ("b a d", "x")] {
             assert!(matches!(
                 f.auth.login(login, password, ClientInfo::default()).await,
@@ -322,7 +426,11 @@ mod login {
     #[tokio::test]
     async fn login_is_case_insensitive_and_issues_a_valid_pair() {
         let f = fixture();
-        let user = f.auth.register(registration("Alice")).await.unwrap();
+        let user = f
+            .auth
+            .register(registration("Alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         let pair = f
             .auth
             .login("aLiCe", PASSWORD, ClientInfo::default())
@@ -341,7 +449,11 @@ mod login {
     #[tokio::test]
     async fn history_records_successes_and_failures_with_client_info() {
         let f = fixture();
-        let user = f.auth.register(registration("alice")).await.unwrap();
+        let user = f
+            .auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         let client = ClientInfo {
             ip: Some("203.0.113.9".parse().unwrap()),
             user_agent: Some("x".repeat(600)),
@@ -362,7 +474,11 @@ mod login {
     #[tokio::test]
     async fn a_blocked_user_cannot_log_in_but_is_told_only_with_the_right_password() {
         let f = fixture();
-        let user = f.auth.register(registration("alice")).await.unwrap();
+        let user = f
+            .auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         f.auth.block_user(user.id).await.unwrap();
         assert!(matches!(
             f.auth
@@ -381,7 +497,11 @@ mod login {
     #[tokio::test]
     async fn a_hash_with_old_parameters_is_replaced_at_login() {
         let f = fixture();
-        let user = f.auth.register(registration("alice")).await.unwrap();
+        let user = f
+            .auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         let weak = PasswordHasher::new(Argon2Params {
             m_cost: 1024,
             t_cost: 1,
@@ -415,7 +535,10 @@ mod throttling {
     #[tokio::test]
     async fn five_failures_lock_the_login_even_for_the_right_password() {
         let f = fixture();
-        f.auth.register(registration("alice")).await.unwrap();
+        f.auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         for i in 0..5 {
             // A different address each time: this is the per-login limit.
             let r = f
@@ -444,7 +567,10 @@ mod throttling {
     #[tokio::test]
     async fn the_delay_grows_with_each_failure_past_the_limit() {
         let f = fixture();
-        f.auth.register(registration("alice")).await.unwrap();
+        f.auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         for _ in 0..5 {
             f.auth
                 .login("alice", "Wr0ng-pass", ClientInfo::default())
@@ -467,7 +593,10 @@ mod throttling {
     #[tokio::test]
     async fn a_success_resets_the_logins_count() {
         let f = fixture();
-        f.auth.register(registration("alice")).await.unwrap();
+        f.auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         for _ in 0..4 {
             f.auth
                 .login("alice", "Wr0ng-pass", ClientInfo::default())
@@ -487,7 +616,10 @@ mod throttling {
     #[tokio::test]
     async fn one_address_failing_on_many_logins_is_throttled_alone() {
         let f = fixture();
-        f.auth.register(registration("victim")).await.unwrap();
+        f.auth
+            .register(registration("victim"), &ClientInfo::default())
+            .await
+            .unwrap();
         for i in 0..20 {
             let r = f
                 .auth
@@ -508,7 +640,10 @@ mod throttling {
     #[tokio::test]
     async fn the_window_forgets_old_failures() {
         let f = fixture();
-        f.auth.register(registration("alice")).await.unwrap();
+        f.auth
+            .register(registration("alice"), &ClientInfo::default())
+            .await
+            .unwrap();
         for _ in 0..4 {
             f.auth
                 .login("alice", "Wr0ng-pass", ClientInfo::default())
@@ -539,10 +674,13 @@ mod throttling {
         );
         for n in ["alice", "bob"] {
             f.auth
-                .register(Registration {
-                    email: Some(format!("{n}@example.com")),
-                    ..registration(n)
-                })
+                .register(
+                    Registration {
+                        email: Some(format!("{n}@example.com")),
+                        ..registration(n)
+                    },
+                    &ClientInfo::default(),
+                )
                 .await
                 .unwrap();
         }
@@ -574,14 +712,22 @@ mod refresh {
         let f = fixture();
         let (user, p0) = f.user_and_login("alice").await;
         f.clock.advance(Duration::seconds(30));
-        let p1 = f.auth.refresh(&p0.refresh_token).await.unwrap();
+        let p1 = f
+            .auth
+            .refresh(&p0.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         assert_ne!(p1.refresh_token, p0.refresh_token);
         assert_eq!(
             f.auth.authenticate(&p1.access_token).await.unwrap().user_id,
             user.id
         );
         f.clock.advance(Duration::seconds(30));
-        let p2 = f.auth.refresh(&p1.refresh_token).await.unwrap();
+        let p2 = f
+            .auth
+            .refresh(&p1.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         assert_ne!(p2.refresh_token, p1.refresh_token);
     }
 
@@ -589,12 +735,23 @@ mod refresh {
     async fn a_retry_inside_the_grace_window_gets_the_same_refresh_token() {
         let f = fixture();
         let (_, p0) = f.user_and_login("alice").await;
-        let first = f.auth.refresh(&p0.refresh_token).await.unwrap();
+        let first = f
+            .auth
+            .refresh(&p0.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         f.clock.advance(Duration::seconds(10));
-        let retry = f.auth.refresh(&p0.refresh_token).await.unwrap();
+        let retry = f
+            .auth
+            .refresh(&p0.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         assert_eq!(retry.refresh_token, first.refresh_token);
         // The chain goes on from the shared token.
-        f.auth.refresh(&retry.refresh_token).await.unwrap();
+        f.auth
+            .refresh(&retry.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -602,16 +759,22 @@ mod refresh {
         let f = fixture();
         let (_, p0) = f.user_and_login("alice").await;
         let laptop = f.login("alice").await;
-        let p1 = f.auth.refresh(&p0.refresh_token).await.unwrap();
+        let p1 = f
+            .auth
+            .refresh(&p0.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         f.clock.advance(Duration::seconds(11));
         assert!(matches!(
-            f.auth.refresh(&p0.refresh_token).await,
+            f.auth
+                .refresh(&p0.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::RefreshTokenReused)
         ));
         // Committed although the call failed: every token of the user is dead now.
         for t in [&p1.refresh_token, &laptop.refresh_token] {
             assert!(matches!(
-                f.auth.refresh(t).await,
+                f.auth.refresh(t, &ClientInfo::default()).await,
                 Err(AuthError::InvalidRefreshToken)
             ));
         }
@@ -634,19 +797,30 @@ mod refresh {
         );
         let (_, p0) = f.user_and_login("alice").await;
         let laptop = f.login("alice").await;
-        let p1 = f.auth.refresh(&p0.refresh_token).await.unwrap();
+        let p1 = f
+            .auth
+            .refresh(&p0.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         f.clock.advance(Duration::seconds(11));
         assert!(matches!(
-            f.auth.refresh(&p0.refresh_token).await,
+            f.auth
+                .refresh(&p0.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::RefreshTokenReused)
         ));
         assert!(matches!(
-            f.auth.refresh(&p1.refresh_token).await,
+            f.auth
+                .refresh(&p1.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::InvalidRefreshToken)
         ));
         assert!(f.auth.authenticate(&p1.access_token).await.is_err());
         f.auth.authenticate(&laptop.access_token).await.unwrap();
-        f.auth.refresh(&laptop.refresh_token).await.unwrap();
+        f.auth
+            .refresh(&laptop.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -656,7 +830,7 @@ mod refresh {
         let results = futures::future::join_all((0..100).map(|_| {
             let auth = f.auth.clone();
             let token = p0.refresh_token.clone();
-            tokio::spawn(async move { auth.refresh(&token).await })
+            tokio::spawn(async move { auth.refresh(&token, &ClientInfo::default()).await })
         }))
         .await;
         let tokens: std::collections::HashSet<String> = results
@@ -666,7 +840,7 @@ mod refresh {
         assert_eq!(tokens.len(), 1, "every caller got the one rotated token");
         let sessions = f
             .auth
-            .sessions(f.auth.verify(&p0.access_token).unwrap().sub, None)
+            .sessions(f.auth.verify(&p0.access_token).unwrap().sub, None, 100, 0)
             .await
             .unwrap();
         let session = f.store.session(sessions[0].id).await.unwrap().unwrap();
@@ -679,20 +853,28 @@ mod refresh {
         let (_, p0) = f.user_and_login("alice").await;
         f.clock.advance(Duration::days(7));
         assert!(matches!(
-            f.auth.refresh(&p0.refresh_token).await,
+            f.auth
+                .refresh(&p0.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::InvalidRefreshToken)
         ));
 
         let mut p = f.login("alice").await;
         for _ in 0..4 {
             f.clock.advance(Duration::days(6));
-            p = f.auth.refresh(&p.refresh_token).await.unwrap();
+            p = f
+                .auth
+                .refresh(&p.refresh_token, &ClientInfo::default())
+                .await
+                .unwrap();
         }
         // 24 of 30 days used: the absolute limit, not the idle one, bounds the token.
         assert_eq!(p.refresh_expires_in, 6 * 24 * 3600);
         f.clock.advance(Duration::days(6));
         assert!(matches!(
-            f.auth.refresh(&p.refresh_token).await,
+            f.auth
+                .refresh(&p.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::InvalidRefreshToken)
         ));
     }
@@ -703,7 +885,9 @@ mod refresh {
         let (user, p0) = f.user_and_login("alice").await;
         f.auth.block_user(user.id).await.unwrap();
         assert!(matches!(
-            f.auth.refresh(&p0.refresh_token).await,
+            f.auth
+                .refresh(&p0.refresh_token, &ClientInfo::default())
+                .await,
             Err(AuthError::InvalidRefreshToken)
         ));
     }
@@ -716,7 +900,10 @@ mod refresh {
         let who = f.auth.authenticate(&p0.access_token).await.unwrap();
         f.auth.logout(&who, LogoutScope::Local).await.unwrap();
         assert_eq!(f.auth.purge_expired().await.unwrap(), 1);
-        f.auth.refresh(&keep.refresh_token).await.unwrap();
+        f.auth
+            .refresh(&keep.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
         f.clock.advance(Duration::days(8));
         assert_eq!(f.auth.purge_expired().await.unwrap(), 1);
     }
@@ -733,7 +920,12 @@ mod sessions {
         let who = f.auth.authenticate(&phone.access_token).await.unwrap();
         assert_eq!(f.auth.logout(&who, LogoutScope::Local).await.unwrap(), 1);
         assert!(f.auth.authenticate(&phone.access_token).await.is_err());
-        assert!(f.auth.refresh(&phone.refresh_token).await.is_err());
+        assert!(
+            f.auth
+                .refresh(&phone.refresh_token, &ClientInfo::default())
+                .await
+                .is_err()
+        );
         f.auth.authenticate(&laptop.access_token).await.unwrap();
     }
 
@@ -759,7 +951,12 @@ mod sessions {
         assert_eq!(f.auth.logout(&who, LogoutScope::Others).await.unwrap(), 1);
         f.auth.authenticate(&phone.access_token).await.unwrap();
         assert!(f.auth.authenticate(&laptop.access_token).await.is_err());
-        assert!(f.auth.refresh(&laptop.refresh_token).await.is_err());
+        assert!(
+            f.auth
+                .refresh(&laptop.refresh_token, &ClientInfo::default())
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]
@@ -822,7 +1019,7 @@ mod sessions {
         let who = f.auth.authenticate(&phone.access_token).await.unwrap();
         let list = f
             .auth
-            .sessions(user.id, Some(who.session_id))
+            .sessions(user.id, Some(who.session_id), 100, 0)
             .await
             .unwrap();
         assert_eq!(list.len(), 2);
@@ -835,7 +1032,10 @@ mod sessions {
         ));
         f.auth.revoke_session(user.id, laptop_sid).await.unwrap();
         assert!(f.auth.authenticate(&laptop.access_token).await.is_err());
-        assert_eq!(f.auth.sessions(user.id, None).await.unwrap().len(), 1);
+        assert_eq!(
+            f.auth.sessions(user.id, None, 100, 0).await.unwrap().len(),
+            1
+        );
     }
 }
 
@@ -1191,7 +1391,9 @@ mod tokens {
         let f = fixture();
         let p = issued(&f).await;
         assert!(matches!(
-            f.auth.refresh(&p.access_token).await,
+            f.auth
+                .refresh(&p.access_token, &ClientInfo::default())
+                .await,
             Err(AuthError::InvalidRefreshToken)
         ));
         rejected(&f, &p.refresh_token);
@@ -1207,11 +1409,16 @@ mod tokens {
             let mut bad = raw.clone();
             bad[i] ^= 0x01;
             assert!(matches!(
-                f.auth.refresh(&B64.encode(&bad)).await,
+                f.auth
+                    .refresh(&B64.encode(&bad), &ClientInfo::default())
+                    .await,
                 Err(AuthError::InvalidRefreshToken)
             ));
         }
-        f.auth.refresh(&p.refresh_token).await.unwrap();
+        f.auth
+            .refresh(&p.refresh_token, &ClientInfo::default())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

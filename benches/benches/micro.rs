@@ -29,6 +29,7 @@ fn claims() -> AccessClaims {
         iat: now,
         exp: now + 900,
         jti: Uuid::new_v4(),
+        nbf: None,
         roles: vec!["admin".into()],
     }
 }
@@ -131,11 +132,14 @@ fn authenticate(c: &mut Criterion) {
         )
         .unwrap();
         let pair = rt.block_on(async {
-            auth.register(Registration {
-                login: "bench".into(),
-                password: "Passw0rd!".into(),
-                ..Default::default()
-            })
+            auth.register(
+                Registration {
+                    login: "bench".into(),
+                    password: "Passw0rd!".into(),
+                    ..Default::default()
+                },
+                &ClientInfo::default(),
+            )
             .await
             .unwrap();
             auth.login("bench", "Passw0rd!", ClientInfo::default())

@@ -122,11 +122,14 @@ async fn main() {
         )
         .unwrap(),
     );
-    auth.register(Registration {
-        login: "bench".into(),
-        password: "Passw0rd!".into(),
-        ..Default::default()
-    })
+    auth.register(
+        Registration {
+            login: "bench".into(),
+            password: "Passw0rd!".into(),
+            ..Default::default()
+        },
+        &ClientInfo::default(),
+    )
     .await
     .unwrap();
     let mut pairs = Vec::new();
@@ -174,7 +177,11 @@ async fn main() {
         let (a, ch) = (a.clone(), ch.clone());
         async move {
             let mut token = ch[i].lock().await;
-            *token = a.refresh(&token).await.unwrap().refresh_token;
+            *token = a
+                .refresh(&token, &ClientInfo::default())
+                .await
+                .unwrap()
+                .refresh_token;
         }
     };
     let (b, o) = compare(tasks, secs, base, ours).await;

@@ -120,6 +120,38 @@ pub struct Config {
     #[arg(long, env = "REFRESH_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub refresh_limit_per_minute: u32,
 
+    /// Wrong verification codes allowed per login within THROTTLE_WINDOW_SECS, with
+    /// the throttle's delays after that; a new code does not restore them.
+    #[arg(long, env = "VERIFY_MAX_ATTEMPTS", default_value_t = 5)]
+    pub verify_max_attempts: u32,
+
+    /// Email changes allowed per user per hour (0: unlimited).
+    #[arg(long, env = "EMAIL_CHANGE_LIMIT_PER_HOUR", default_value_t = 5)]
+    pub email_change_limit_per_hour: u32,
+
+    /// Seconds a login waits between two verification code resends (0: no wait).
+    #[arg(long, env = "RESEND_COOLDOWN_SECS", default_value_t = 60)]
+    pub resend_cooldown_secs: i64,
+
+    /// Verification code resends allowed per client address per 15 minutes
+    /// (0: unlimited).
+    #[arg(long, env = "RESEND_LIMIT_PER_IP", default_value_t = 10)]
+    pub resend_limit_per_ip: u32,
+
+    /// Live sessions a user may have; a login past it revokes the oldest (0: no cap).
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 100)]
+    pub max_sessions_per_user: u32,
+
+    /// Milliseconds a client has to send a request's headers, on a new connection
+    /// and between requests on a kept-alive one; the connection is closed after that.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+
+    /// Connections served at once; further clients wait in the listen backlog until
+    /// one closes (0: no cap). Keep it below the open-files limit.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
     /// Login of the administrator created at start if absent.
     #[arg(long, env = "ADMIN_LOGIN")]
     pub admin_login: Option<String>,

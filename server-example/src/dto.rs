@@ -266,6 +266,14 @@ pub struct VerifyEmailBody {
     pub code: String,
 }
 
+/// A request for a new verification code.
+#[derive(Deserialize, ToSchema)]
+pub struct ResendBody {
+    /// Login.
+    #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
+    pub login: String,
+}
+
 /// Credentials.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
@@ -393,6 +401,30 @@ pub struct LoginsQuery {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub before: Option<OffsetDateTime>,
+}
+
+/// Paging of session lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionsQuery {
+    /// Page size (default 100; values outside 1 to 100 are clamped).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+    pub limit: Option<u32>,
+    /// Sessions to skip.
+    pub offset: Option<u64>,
+}
+
+/// An `offset` query parameter within the published int64 range; larger ones could
+/// only ever give an empty page.
+pub fn checked_offset(offset: Option<u64>) -> Result<u64, crate::error::ApiError> {
+    let offset = offset.unwrap_or(0);
+    if i64::try_from(offset).is_err() {
+        return Err(crate::error::ApiError::bad_request(
+            "invalid_query",
+            format!("offset must be at most {}", i64::MAX),
+        ));
+    }
+    Ok(offset)
 }
 
 /// User search.

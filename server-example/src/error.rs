@@ -78,6 +78,15 @@ impl ApiError {
         e
     }
 
+    /// 413: the body is over the limit.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+    }
+
     /// 429 with `Retry-After` (whole seconds, at least 1).
     pub fn too_many(
         code: &'static str,
@@ -181,10 +190,15 @@ impl From<AuthError> for ApiError {
                 "too many failed attempts; try again later",
                 retry_after,
             ),
-            AuthError::TooManyAttempts => Self::new(
-                S::TOO_MANY_REQUESTS,
+            AuthError::RateLimited { retry_after } => Self::too_many(
+                "rate_limited",
+                "too many requests of this kind; try again later",
+                retry_after,
+            ),
+            AuthError::TooManyAttempts { retry_after } => Self::too_many(
                 "too_many_attempts",
-                "too many wrong codes; request a new code",
+                "too many wrong codes for this login; try again later",
+                retry_after,
             ),
             AuthError::InvalidRefreshToken => Self::invalid_token(
                 "invalid_refresh_token",

@@ -13,7 +13,7 @@ use crate::routes::{admin, auth, exchange, kv, ops, users};
         description = "Auth (accounts, JWT access tokens, rotating refresh sessions, admin) and currency exchange."
     ),
     paths(
-        auth::register, auth::verify_email, auth::login, auth::refresh, auth::logout, auth::jwks,
+        auth::register, auth::verify_email, auth::resend_verification, auth::login, auth::refresh, auth::logout, auth::jwks,
         users::me, users::update_me, users::change_password, users::logins, users::sessions,
         users::revoke_session,
         admin::list_users, admin::get_user, admin::update_user, admin::delete_user,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use auth_core::memory::MemoryStore as AuthMemory;
 use auth_core::{
-    AuthConfig, AuthService, AuthStore, Key, KeySet, Mailer, NoopMailer, RefreshSecret,
-    ReusePolicy, ThrottlePolicy,
+    AuthConfig, AuthService, AuthStore, Key, KeySet, Mailer, NoopMailer, RateLimit, RefreshSecret,
+    RequestLimits, ReusePolicy, ThrottlePolicy,
 };
 use base64::Engine;
 use exchange_core::memory::MemoryStore as ExchangeMemory;
@@ -17,7 +17,7 @@ use storage_postgres::PgStore;
 
 use crate::config::{Config, ReusePolicyArg};
 use crate::kv::{KvStore, MemoryKv, PgKv};
-use crate::ratelimit::RateLimiter;
+use crate::serve::Connections;
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -82,10 +82,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Request timeout.
     pub request_timeout: Duration,
-    /// Per-address limit of registrations.
-    pub register_limit: Arc<RateLimiter>,
-    /// Per-address limit of refreshes.
-    pub refresh_limit: Arc<RateLimiter>,
+    /// Limits on client connections.
+    pub connections: Connections,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartupError + '_ {
@@ -170,6 +168,7 @@ fn load_refresh_secret(config: &Config) -> Result<RefreshSecret, StartupError> {
 }
 
 fn auth_config(config: &Config) -> AuthConfig {
+    let minute = time::Duration::minutes(1);
     AuthConfig {
         access_ttl: time::Duration::seconds(config.access_ttl_secs),
         session_ttl: time::Duration::seconds(config.session_ttl_secs),
@@ -186,6 +185,21 @@ fn auth_config(config: &Config) -> AuthConfig {
             window: time::Duration::seconds(config.throttle_window_secs),
             base_delay: time::Duration::seconds(config.throttle_base_delay_secs),
         },
+        verification_max_attempts: config.verify_max_attempts,
+        limits: RequestLimits {
+            register_per_ip: RateLimit::new(config.register_limit_per_minute, minute),
+            refresh_per_ip: RateLimit::new(config.refresh_limit_per_minute, minute),
+            email_changes_per_user: RateLimit::new(
+                config.email_change_limit_per_hour,
+                time::Duration::hours(1),
+            ),
+            resend_per_login: RateLimit::new(
+                u32::from(config.resend_cooldown_secs > 0),
+                time::Duration::seconds(config.resend_cooldown_secs),
+            ),
+            resend_per_ip: RateLimit::new(config.resend_limit_per_ip, time::Duration::minutes(15)),
+        },
+        max_sessions_per_user: config.max_sessions_per_user,
         ..AuthConfig::default()
     }
 }
@@ -351,14 +365,10 @@ impl AppState {
             cors_origins,
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
-            register_limit: Arc::new(RateLimiter::new(
-                config.register_limit_per_minute,
-                Duration::from_secs(60),
-            )),
-            refresh_limit: Arc::new(RateLimiter::new(
-                config.refresh_limit_per_minute,
-                Duration::from_secs(60),
-            )),
+            connections: Connections {
+                max: config.max_connections,
+                header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+            },
         })
     }
 }

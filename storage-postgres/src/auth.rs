@@ -80,15 +80,6 @@ fn session_from(row: &PgRow) -> Result<Session> {
     })
 }
 
-fn attempts_from(row: &PgRow) -> Result<Attempts> {
-    let failures: i32 = row.try_get("failures").db()?;
-    Ok(Attempts {
-        failures: u32::try_from(failures).unwrap_or(0),
-        window_start: row.try_get("window_start").db()?,
-        last_failure: row.try_get("last_failure").db()?,
-    })
-}
-
 /// `NotFound` when a statement that names one row affected none.
 fn found(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 {
@@ -356,10 +347,15 @@ impl AuthStore for PgStore {
         }
     }
 
-    async fn create_session(&self, s: Session) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
-             expires_at, revoked, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::inet, $9)",
+    async fn create_session(&self, s: Session, max_live: u32) -> Result<u64> {
+        let mut tx = self.pool().begin().await.db()?;
+        // The user's row lock serialises the session inserts of one user, so the cap
+        // below counts every session committed before this one.
+        let inserted = sqlx::query(
+            "WITH u AS (SELECT id FROM users WHERE id = $2 FOR NO KEY UPDATE) \
+             INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
+             expires_at, revoked, ip, user_agent) \
+             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9 FROM u",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -370,9 +366,30 @@ impl AuthStore for PgStore {
         .bind(s.revoked)
         .bind(ip_text(s.ip))
         .bind(&s.user_agent)
-        .execute(self.pool())
-        .await.db()?;
-        Ok(())
+        .execute(&mut *tx)
+        .await
+        .db()?
+        .rows_affected();
+        found(inserted)?;
+        let revoked = if max_live == 0 {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE sessions SET revoked = true WHERE id IN ( \
+                   SELECT id FROM sessions \
+                   WHERE user_id = $1 AND NOT revoked AND expires_at > $2 \
+                   ORDER BY created_at DESC, id DESC OFFSET $3)",
+            )
+            .bind(s.user_id)
+            .bind(s.created_at)
+            .bind(i64::from(max_live))
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected()
+        };
+        tx.commit().await.db()?;
+        Ok(revoked)
     }
 
     async fn session(&self, id: Uuid) -> Result<Option<Session>> {
@@ -518,14 +535,25 @@ impl AuthStore for PgStore {
         Ok(n)
     }
 
-    async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>> {
+    async fn list_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: Duration,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Session>> {
         let rows = sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s \
              WHERE s.user_id = $1 AND NOT s.revoked AND s.expires_at > $2 \
-             ORDER BY s.created_at DESC, s.id DESC"
+               AND s.last_refreshed_at > $3 \
+             ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5"
         ))
         .bind(user_id)
         .bind(now)
+        .bind(now - idle_timeout)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
         .fetch_all(self.pool())
         .await
         .db()?;
@@ -607,9 +635,9 @@ impl AuthStore for PgStore {
 
     async fn put_verification_code(&self, code: VerificationCode) -> Result<()> {
         sqlx::query(
-            "INSERT INTO verification_codes (user_id, code_hash, expires_at, attempts) \
-             VALUES ($1, $2, $3, 0) ON CONFLICT (user_id) DO UPDATE \
-             SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, attempts = 0",
+            "INSERT INTO verification_codes (user_id, code_hash, expires_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE \
+             SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at",
         )
         .bind(code.user_id)
         .bind(&code.code_hash)
@@ -620,10 +648,9 @@ impl AuthStore for PgStore {
         Ok(())
     }
 
-    async fn take_verification_attempt(&self, user_id: Uuid) -> Result<Option<VerificationCode>> {
+    async fn verification_code(&self, user_id: Uuid) -> Result<Option<VerificationCode>> {
         let row = sqlx::query(
-            "UPDATE verification_codes SET attempts = LEAST(attempts, 2147483646) + 1 \
-             WHERE user_id = $1 RETURNING user_id, code_hash, expires_at, attempts",
+            "SELECT user_id, code_hash, expires_at FROM verification_codes WHERE user_id = $1",
         )
         .bind(user_id)
         .fetch_optional(self.pool())
@@ -632,51 +659,75 @@ impl AuthStore for PgStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let attempts: i32 = row.try_get("attempts").db()?;
         Ok(Some(VerificationCode {
             user_id: row.try_get("user_id").db()?,
             code_hash: row.try_get("code_hash").db()?,
             expires_at: row.try_get("expires_at").db()?,
-            attempts: u32::try_from(attempts).unwrap_or(0),
         }))
     }
 
-    async fn attempts(&self, key: &str, window_floor: OffsetDateTime) -> Result<Option<Attempts>> {
-        let row = sqlx::query(
-            "SELECT failures, window_start, last_failure FROM auth_attempts \
-             WHERE key = $1 AND window_start > $2",
-        )
-        .bind(key)
-        .bind(window_floor)
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
-        row.as_ref().map(attempts_from).transpose()
-    }
-
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &str,
+        limit: AttemptLimit,
         now: OffsetDateTime,
-        window_floor: OffsetDateTime,
-    ) -> Result<Attempts> {
-        // One statement, so concurrent failures all count.
-        let row = sqlx::query(
-            "INSERT INTO auth_attempts AS a (key, failures, window_start, last_failure) \
+    ) -> Result<Reservation> {
+        // Decide and count in one statement: the row lock of the upsert serialises
+        // concurrent attempts, and the WHERE sees the count each one left. The lock
+        // expression is `AttemptLimit::lock_for` of the stored count.
+        let granted: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO auth_attempts AS a (key, attempts, window_start, last_attempt) \
              VALUES ($1, 1, $2, $2) ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN a.window_start <= $3 THEN 1 \
-                               ELSE LEAST(a.failures, 2147483646) + 1 END, \
+               attempts = CASE WHEN a.window_start <= $3 THEN 1 \
+                               ELSE LEAST(a.attempts, 2147483646) + 1 END, \
                window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
-               last_failure = $2 \
-             RETURNING failures, window_start, last_failure",
+               last_attempt = $2 \
+             WHERE a.window_start <= $3 OR a.attempts < $4 \
+                OR a.last_attempt + make_interval(secs => \
+                     LEAST($5 * power(2, LEAST(a.attempts - $4, 30)), $6)) <= $2 \
+             RETURNING attempts",
         )
         .bind(key)
         .bind(now)
-        .bind(window_floor)
-        .fetch_one(self.pool())
+        .bind(now - limit.window)
+        .bind(i32::try_from(limit.max).unwrap_or(i32::MAX))
+        .bind(limit.base_delay.as_seconds_f64())
+        .bind(limit.window.as_seconds_f64())
+        .fetch_optional(self.pool())
         .await
         .db()?;
-        attempts_from(&row)
+        if let Some(count) = granted {
+            return Ok(Reservation::Granted {
+                count: u32::try_from(count).unwrap_or(0),
+            });
+        }
+        let row = sqlx::query(
+            "SELECT attempts, window_start, last_attempt FROM auth_attempts WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        // Cleared between the two statements: the next attempt starts afresh.
+        let Some(row) = row else {
+            return Ok(Reservation::Refused { until: now });
+        };
+        let count: i32 = row.try_get("attempts").db()?;
+        let window_start: OffsetDateTime = row.try_get("window_start").db()?;
+        let last_attempt: OffsetDateTime = row.try_get("last_attempt").db()?;
+        let unlocked = last_attempt + limit.lock_for(u32::try_from(count).unwrap_or(0));
+        Ok(Reservation::Refused {
+            until: unlocked.min(window_start + limit.window),
+        })
+    }
+
+    async fn release_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE auth_attempts SET attempts = GREATEST(attempts - 1, 0) WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
     }
 
     async fn clear_attempts(&self, key: &str) -> Result<()> {
@@ -690,7 +741,7 @@ impl AuthStore for PgStore {
 
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
         Ok(
-            sqlx::query("DELETE FROM auth_attempts WHERE last_failure <= $1")
+            sqlx::query("DELETE FROM auth_attempts WHERE last_attempt <= $1")
                 .bind(before)
                 .execute(self.pool())
                 .await

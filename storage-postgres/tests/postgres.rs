@@ -117,11 +117,11 @@ mod migrations {
             ),
             (
                 "verification_codes",
-                &["user_id", "code_hash", "expires_at", "attempts"],
+                &["user_id", "code_hash", "expires_at"],
             ),
             (
                 "auth_attempts",
-                &["key", "failures", "window_start", "last_failure"],
+                &["key", "attempts", "window_start", "last_attempt"],
             ),
             ("currencies", &["id", "code", "name", "sign"]),
             (

@@ -61,14 +61,7 @@ pub async fn list_users(
     _: Admin,
     ApiQuery(q): ApiQuery<UsersQuery>,
 ) -> Result<Json<Vec<UserDto>>, ApiError> {
-    // The published type is int64; larger offsets could only ever give an empty page.
-    let offset = q.offset.unwrap_or(0);
-    if i64::try_from(offset).is_err() {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("offset must be at most {}", i64::MAX),
-        ));
-    }
+    let offset = checked_offset(q.offset)?;
     let users = s
         .auth
         .list_users(q.query.as_deref(), q.limit.unwrap_or(50), offset)
@@ -183,7 +176,7 @@ pub async fn unblock_user(
 
 /// A user's live sessions.
 #[utoipa::path(get, path = "/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "User id")),
+    params(("id" = Uuid, Path, description = "User id"), SessionsQuery),
     responses(
         (status = 200, description = "Sessions", body = [SessionDto]),
         (status = 400, description = "Not a user id", body = ErrorBody),
@@ -195,9 +188,14 @@ pub async fn user_sessions(
     State(s): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> Result<Json<Vec<SessionDto>>, ApiError> {
+    let offset = checked_offset(q.offset)?;
     s.auth.user(id).await?;
-    let list = s.auth.sessions(id, None).await?;
+    let list = s
+        .auth
+        .sessions(id, None, q.limit.unwrap_or(100), offset)
+        .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 

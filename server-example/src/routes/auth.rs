@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/verify-email", post(verify_email))
+        .route("/auth/verify-email/resend", post(resend_verification))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
@@ -37,16 +38,18 @@ pub async fn register(
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
-    s.register_limit.admit(client.ip, "registrations")?;
     let user = s
         .auth
-        .register(Registration {
-            login: b.login,
-            password: b.password,
-            email: b.email,
-            first_name: b.first_name,
-            last_name: b.last_name,
-        })
+        .register(
+            Registration {
+                login: b.login,
+                password: b.password,
+                email: b.email,
+                first_name: b.first_name,
+                last_name: b.last_name,
+            },
+            &client,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -55,8 +58,8 @@ pub async fn register(
 #[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = VerifyEmailBody,
     responses(
         (status = 204, description = "Email verified"),
-        (status = 400, description = "Wrong or expired code", body = ErrorBody),
-        (status = 429, description = "Too many attempts: a new code is needed, or this address is throttled (Retry-After)", body = ErrorBody),
+        (status = 400, description = "Wrong or expired code; an unknown or already verified login answers the same", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this login or from this address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn verify_email(
     State(s): State<AppState>,
@@ -65,6 +68,22 @@ pub async fn verify_email(
 ) -> Result<StatusCode, ApiError> {
     s.auth.verify_email(&b.login, &b.code, &client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a new verification code (the previous one stops working).
+#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", request_body = ResendBody,
+    responses(
+        (status = 202, description = "A code is sent if the login has an unverified email; the answer is the same either way"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 429, description = "Asked again too soon for this login, or too often from this address; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn resend_verification(
+    State(s): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ApiJson(b): ApiJson<ResendBody>,
+) -> Result<StatusCode, ApiError> {
+    s.auth.resend_verification(&b.login, &client).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Log in and get a token pair.
@@ -99,8 +118,9 @@ pub async fn refresh(
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPairDto>, ApiError> {
-    s.refresh_limit.admit(client.ip, "refreshes")?;
-    Ok(Json(s.auth.refresh(&b.refresh_token).await?.into()))
+    Ok(Json(
+        s.auth.refresh(&b.refresh_token, &client).await?.into(),
+    ))
 }
 
 /// Log out this session, every session, or every other session.

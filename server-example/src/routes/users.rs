@@ -40,6 +40,7 @@ pub async fn me(State(s): State<AppState>, Bearer(who): Bearer) -> Result<Json<U
         (status = 400, description = "A field broke a rule", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 409, description = "Email taken", body = ErrorBody),
+        (status = 429, description = "Too many email changes for this account; see Retry-After", body = ErrorBody),
     ))]
 pub async fn update_me(
     State(s): State<AppState>,
@@ -95,17 +96,28 @@ pub async fn logins(
     Ok(Json(events.into_iter().map(Into::into).collect()))
 }
 
-/// Live sessions, newest first.
-#[utoipa::path(get, path = "/users/me/sessions", tag = "users", security(("bearer" = [])),
+/// Live sessions, newest first, paged.
+#[utoipa::path(get, path = "/users/me/sessions", tag = "users", security(("bearer" = [])), params(SessionsQuery),
     responses(
         (status = 200, description = "Sessions", body = [SessionDto]),
+        (status = 400, description = "Bad query", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn sessions(
     State(s): State<AppState>,
     Bearer(who): Bearer,
+    ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> Result<Json<Vec<SessionDto>>, ApiError> {
-    let list = s.auth.sessions(who.user_id, Some(who.session_id)).await?;
+    let offset = checked_offset(q.offset)?;
+    let list = s
+        .auth
+        .sessions(
+            who.user_id,
+            Some(who.session_id),
+            q.limit.unwrap_or(100),
+            offset,
+        )
+        .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 

@@ -477,3 +477,58 @@ mod rate_limits {
             .assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     }
 }
+
+on_both! {
+    async fn verify_email_answers_unknown_and_verified_logins_like_a_wrong_code(app) {
+        let r = app
+            .post("/auth/register", None, json!({"login": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let code = app.mailer.last_code_for("alice@example.com").unwrap();
+        let verify = |login: &'static str, code: String| {
+            app.post("/auth/verify-email", None, json!({"login": login, "code": code}))
+        };
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong_code = verify("alice", wrong.into()).await;
+        wrong_code.assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
+        let unknown = verify("nobody", code.clone()).await;
+        assert_eq!(unknown.json, wrong_code.json);
+        assert_eq!(verify("alice", code.clone()).await.status, StatusCode::NO_CONTENT);
+        for any in [code.clone(), wrong.to_owned()] {
+            assert_eq!(verify("alice", any).await.json, wrong_code.json, "a verified login answers like a wrong code");
+        }
+    }
+
+    async fn resending_a_code_answers_202_then_waits_a_cooldown(app) {
+        let r = app
+            .post("/auth/register", None, json!({"login": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let first = app.mailer.last_code_for("alice@example.com").unwrap();
+        let resend = |login: &'static str| app.post("/auth/verify-email/resend", None, json!({"login": login}));
+        // Known or not, the answer is the same.
+        for login in ["alice", "nobody"] {
+            let r = resend(login).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        }
+        assert_eq!(app.mailer.sent().len(), 2, "a new code for alice only");
+        let fresh = app.mailer.last_code_for("alice@example.com").unwrap();
+        // The old code stops working once a new one is out (unless they collide).
+        if fresh != first {
+            app.post("/auth/verify-email", None, json!({"login": "alice", "code": first}))
+                .await
+                .assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
+        }
+        // Within the cooldown, known and unknown logins alike get 429.
+        for login in ["alice", "nobody"] {
+            let r = resend(login).await;
+            r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+            let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+        assert_eq!(app.mailer.sent().len(), 2);
+        app.post("/auth/verify-email/resend", None, json!({"name": "alice"}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    }
+}

@@ -36,7 +36,7 @@ on_both! {
         assert!(r.json["openapi"].as_str().unwrap().starts_with("3.1"));
         let paths = r.json["paths"].as_object().unwrap();
         for p in [
-            "/auth/register", "/auth/verify-email", "/auth/login", "/auth/refresh", "/auth/logout",
+            "/auth/register", "/auth/verify-email", "/auth/verify-email/resend", "/auth/login", "/auth/refresh", "/auth/logout",
             "/.well-known/jwks.json", "/users/me", "/users/me/password", "/users/me/logins",
             "/users/me/sessions", "/users/me/sessions/{id}", "/admin/users", "/admin/users/{id}",
             "/admin/users/{id}/block", "/admin/users/{id}/unblock", "/admin/users/{id}/sessions",

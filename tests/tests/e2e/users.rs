@@ -132,3 +132,57 @@ on_both! {
             .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
     }
 }
+
+on_both! {
+    async fn a_login_past_the_session_cap_revokes_the_oldest(app) {
+        let app = TestApp::start_config({
+            let mut c = app.config.clone();
+            c.max_sessions_per_user = 3;
+            c.database_url = app.database_url().map(str::to_owned);
+            c
+        })
+        .await;
+        app.register("alice").await;
+        let mut tokens = Vec::new();
+        for _ in 0..4 {
+            tokens.push(app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned());
+        }
+        // The first session was the oldest: revoked by the fourth login.
+        app.get("/users/me", Some(&tokens[0]))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+        let listed = app.get("/users/me/sessions", Some(&tokens[3])).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        assert_eq!(listed.json.as_array().unwrap().len(), 3);
+        assert_eq!(listed.json[0]["current"], true, "newest first");
+    }
+
+    async fn session_lists_are_paged(app) {
+        app.register("alice").await;
+        let mut tokens = Vec::new();
+        for _ in 0..5 {
+            tokens.push(app.login("alice", PASSWORD).await["access_token"].as_str().unwrap().to_owned());
+        }
+        let me = &tokens[4];
+        let ids = |r: &Reply| -> Vec<String> {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+        };
+        let all = ids(&app.get("/users/me/sessions", Some(me)).await);
+        assert_eq!(all.len(), 5);
+        assert_eq!(ids(&app.get("/users/me/sessions?limit=2", Some(me)).await), all[..2]);
+        assert_eq!(ids(&app.get("/users/me/sessions?limit=2&offset=2", Some(me)).await), all[2..4]);
+        assert!(ids(&app.get("/users/me/sessions?offset=5", Some(me)).await).is_empty());
+        app.get("/users/me/sessions?offset=99999999999999999999", Some(me))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+        app.get("/users/me/sessions?limit=-1", Some(me))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+        // The admin view pages the same way.
+        let admin = app.admin_token().await;
+        let alice_id = app.get("/users/me", Some(me)).await.json["id"].as_str().unwrap().to_owned();
+        let path = format!("/admin/users/{alice_id}/sessions?limit=3&offset=1");
+        assert_eq!(ids(&app.get(&path, Some(&admin)).await), all[1..4]);
+    }
+}

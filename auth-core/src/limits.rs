@@ -1,0 +1,182 @@
+//! Limits on attempts and requests, decided atomically in the store.
+//!
+//! Every limited operation first *reserves* its attempt under each of its keys with
+//! [`AuthStore::reserve_attempt`], before any password, code or mail work, so a burst
+//! of parallel requests gets no more checks than the same requests one at a time, on
+//! one server instance or many. What happens to the reservation afterwards depends on
+//! the outcome: a failure keeps it, a success gives it back or clears its key.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::error::AuthError;
+use crate::store::{AttemptLimit, AuthStore, Reservation};
+
+/// At most `max` requests per key within `window` (a fixed window from the first).
+/// `max == 0` turns the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub max: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// `max` per `window`.
+    pub const fn new(max: u32, window: Duration) -> Self {
+        Self { max, window }
+    }
+
+    /// The same rule as an [`AttemptLimit`]: locked until the window ends.
+    pub fn attempt_limit(self) -> AttemptLimit {
+        AttemptLimit {
+            max: self.max,
+            window: self.window,
+            base_delay: self.window,
+        }
+    }
+}
+
+/// Per-address and per-account request limits on operations that cost work or send
+/// mail. `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Registrations per client address (default 20 per minute).
+    pub register_per_ip: RateLimit,
+    /// Refreshes per client address (default 600 per minute).
+    pub refresh_per_ip: RateLimit,
+    /// Email changes per user (default 5 per hour): each may send a mail and reveal
+    /// whether an address is taken.
+    pub email_changes_per_user: RateLimit,
+    /// Verification code resends per login (default 1 per minute).
+    pub resend_per_login: RateLimit,
+    /// Verification code resends per client address (default 10 per 15 minutes).
+    pub resend_per_ip: RateLimit,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            register_per_ip: RateLimit::new(20, Duration::minutes(1)),
+            refresh_per_ip: RateLimit::new(600, Duration::minutes(1)),
+            email_changes_per_user: RateLimit::new(5, Duration::hours(1)),
+            resend_per_login: RateLimit::new(1, Duration::minutes(1)),
+            resend_per_ip: RateLimit::new(10, Duration::minutes(15)),
+        }
+    }
+}
+
+/// Which error a refused key gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// [`AuthError::Throttled`]: too many failed attempts.
+    Throttled,
+    /// [`AuthError::RateLimited`]: too many requests.
+    RateLimited,
+    /// [`AuthError::TooManyAttempts`]: the verification budget is used up.
+    TooManyAttempts,
+}
+
+/// One key an attempt is counted under.
+#[derive(Debug, Clone)]
+pub(crate) struct LimitKey {
+    name: String,
+    limit: AttemptLimit,
+    refusal: Refusal,
+    /// A success clears the key (the subject's failure count), rather than giving
+    /// back the one attempt (an address's share).
+    cleared_by_success: bool,
+}
+
+impl LimitKey {
+    /// A key under `name` with this rule; `None` when the rule is off (`max == 0`).
+    pub(crate) fn new(name: String, limit: AttemptLimit, refusal: Refusal) -> Option<Self> {
+        (limit.max > 0).then_some(Self {
+            name,
+            limit,
+            refusal,
+            cleared_by_success: false,
+        })
+    }
+
+    /// The same key, cleared by a success instead of refunded.
+    pub(crate) fn cleared_by_success(mut self) -> Self {
+        self.cleared_by_success = true;
+        self
+    }
+}
+
+/// Attempts reserved under some keys; dropping it keeps them counted (a failure).
+#[must_use = "an attempt that succeeds or does not count must say so"]
+pub(crate) struct Reserved {
+    keys: Vec<LimitKey>,
+}
+
+/// Reserves one attempt under every key, in order. If a key refuses, the attempts
+/// already granted are given back and the refusal is returned: nothing is checked.
+pub(crate) async fn reserve(
+    store: &dyn AuthStore,
+    keys: impl IntoIterator<Item = Option<LimitKey>>,
+    now: OffsetDateTime,
+) -> Result<Reserved, AuthError> {
+    let mut granted = Reserved { keys: Vec::new() };
+    for key in keys.into_iter().flatten() {
+        match store.reserve_attempt(&key.name, key.limit, now).await? {
+            Reservation::Granted { .. } => granted.keys.push(key),
+            Reservation::Refused { until } => {
+                granted.not_counted(store).await?;
+                let wait = std::time::Duration::from_millis(
+                    u64::try_from((until - now).whole_milliseconds()).unwrap_or(0),
+                );
+                return Err(match key.refusal {
+                    Refusal::Throttled => AuthError::Throttled { retry_after: wait },
+                    Refusal::RateLimited => AuthError::RateLimited { retry_after: wait },
+                    Refusal::TooManyAttempts => AuthError::TooManyAttempts { retry_after: wait },
+                });
+            }
+        }
+    }
+    Ok(granted)
+}
+
+impl Reserved {
+    /// The attempt succeeded: subject keys are cleared, the others given back.
+    pub(crate) async fn succeeded(self, store: &dyn AuthStore) -> Result<(), AuthError> {
+        for key in &self.keys {
+            if key.cleared_by_success {
+                store.clear_attempts(&key.name).await?;
+            } else {
+                store.release_attempt(&key.name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The attempt does not count (a right password on a blocked account, say):
+    /// every key gets its attempt back.
+    pub(crate) async fn not_counted(self, store: &dyn AuthStore) -> Result<(), AuthError> {
+        for key in &self.keys {
+            store.release_attempt(&key.name).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_locks_until_its_window_ends() {
+        let l = RateLimit::new(3, Duration::minutes(1)).attempt_limit();
+        assert_eq!(l.lock_for(2), Duration::ZERO);
+        assert_eq!(l.lock_for(3), Duration::minutes(1));
+        assert_eq!(l.lock_for(9), Duration::minutes(1));
+    }
+
+    #[test]
+    fn a_rule_that_is_off_makes_no_key() {
+        let off = RateLimit::new(0, Duration::minutes(1)).attempt_limit();
+        assert!(LimitKey::new("k".into(), off, Refusal::RateLimited).is_none());
+    }
+}
