@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use auth_core::{ClientInfo, Principal, RoleName};
 use axum::body::Bytes;
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,11 +15,7 @@ use crate::state::AppState;
 
 fn body_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is too large",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         // The contract answers every unusable body with 400, wrong content type included.
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::bad_request(
             "invalid_body",
@@ -95,13 +91,67 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if is_json(req.headers()) {
             json_object(&read_body(req, state).await?).map(Self)
+        } else if is_form(req.headers()) {
+            form(&read_body(req, state).await?).map(Self)
         } else {
-            axum::Form::<T>::from_request(req, state)
-                .await
-                .map(|axum::Form(v)| Self(v))
-                .map_err(|e: FormRejection| body_rejection(e.status(), e.body_text()))
+            Err(ApiError::bad_request(
+                "invalid_body",
+                "expected a form body (Content-Type: application/x-www-form-urlencoded) \
+                 or a JSON object (Content-Type: application/json)",
+            ))
         }
     }
+}
+
+/// `application/x-www-form-urlencoded`, parameters ignored.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|e| {
+            e.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Parses a form body whose decoded text must be UTF-8: the usual decoder would put
+/// U+FFFD in place of bad bytes and store that.
+fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(&percent_decode(body)).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the form body is not valid UTF-8 once decoded",
+        ));
+    }
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("Failed to deserialize form body: {e}"),
+        )
+    })
+}
+
+/// `%XX` escapes decoded; everything else (a malformed escape included) kept as is.
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                s.get(i + 1).copied().and_then(hex),
+                s.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
 }
 
 /// Query string; bad parameters are 400.

@@ -14,11 +14,10 @@ pub mod error;
 pub mod extract;
 pub mod kv;
 pub mod openapi;
-pub mod ratelimit;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use config::Config;
@@ -40,17 +39,13 @@ pub fn spawn_purge(state: AppState, every: Duration) -> tokio::task::JoinHandle<
     })
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight
-/// requests.
+/// Serves `state` on `listener` within its connection limits until `shutdown`
+/// resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.connections;
+    serve::serve_router(listener, app(state), limits, shutdown).await
 }

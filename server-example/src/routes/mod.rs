@@ -47,6 +47,24 @@ async fn no_route() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
+/// A body declared larger than the limit is refused at once, before anyone waits for
+/// it (the body limit alone only trips once that much has arrived).
+async fn refuse_declared_oversize(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return axum::response::IntoResponse::into_response(ApiError::payload_too_large());
+    }
+    next.run(req).await
+}
+
 /// The whole application: routes, error shape, limits, timeouts, CORS, request ids
 /// and tracing (which never records the Authorization header or bodies).
 pub fn app(state: AppState) -> Router {
@@ -76,6 +94,10 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             state.request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.body_limit,
+            refuse_declared_oversize,
         ))
         .layer(middleware::from_fn(json_errors))
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -295,3 +295,34 @@ mod public_writes {
         );
     }
 }
+
+on_both! {
+    async fn form_bodies_must_decode_to_utf8_and_other_types_are_named(app) {
+        let token = app.admin_token().await;
+        let send = |ct: Option<&'static str>, body: &'static [u8]| {
+            let mut req = app.request(Method::POST, "/currencies").bearer_auth(&token).body(body);
+            if let Some(ct) = ct {
+                req = req.header("content-type", ct);
+            }
+            app.send(req)
+        };
+        let form = Some("application/x-www-form-urlencoded");
+        for body in [&b"name=Euro%FF&code=EUR&sign=%E2%82%AC"[..], b"name=Eu\xffro&code=EUR&sign=x", b"name=%C3&code=EUR&sign=%A9"] {
+            let r = send(form, body).await;
+            r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+            assert!(r.json["message"].as_str().unwrap().contains("UTF-8"), "{}", r.text);
+        }
+        // Nothing was stored.
+        assert_eq!(app.get("/currencies", None).await.json, json!([]));
+        for ct in [None, Some("text/plain"), Some("multipart/form-data; boundary=x")] {
+            let r = send(ct, b"name=Euro&code=EUR&sign=x").await;
+            r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+            let message = r.json["message"].as_str().unwrap();
+            assert!(message.contains("application/x-www-form-urlencoded") && message.contains("application/json"), "{message}");
+        }
+        // Escaped UTF-8 is fine.
+        let r = send(form, b"name=Euro&code=EUR&sign=%E2%82%AC").await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.json["sign"], "€");
+    }
+}

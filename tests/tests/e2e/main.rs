@@ -27,6 +27,8 @@ macro_rules! on_both {
 
 mod admin;
 mod auth;
+mod bursts;
+mod connections;
 mod exchange;
 mod kv;
 mod ops;
