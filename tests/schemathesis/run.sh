@@ -57,6 +57,11 @@ run_backend() {
         LOGIN_MAX_FAILURES_PER_IP=0
         REGISTER_LIMIT_PER_MINUTE=0
         REFRESH_LIMIT_PER_MINUTE=0
+        EMAIL_CHANGE_LIMIT_PER_HOUR=0
+        RESEND_COOLDOWN_SECS=0
+        RESEND_LIMIT_PER_IP=0
+        # The auth hook logs in again and again; a session cap would revoke its token.
+        MAX_SESSIONS_PER_USER=0
         RUST_LOG=warn
         NO_COLOR=1
     )
