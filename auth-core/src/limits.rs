@@ -6,6 +6,8 @@
 //! one server instance or many. What happens to the reservation afterwards depends on
 //! the outcome: a failure keeps it, a success gives it back or clears its key.
 
+use std::net::IpAddr;
+
 use time::{Duration, OffsetDateTime};
 
 use crate::error::AuthError;
@@ -90,13 +92,39 @@ pub(crate) struct LimitKey {
 
 impl LimitKey {
     /// A key under `name` with this rule; `None` when the rule is off (`max == 0`).
-    pub(crate) fn new(name: String, limit: AttemptLimit, refusal: Refusal) -> Option<Self> {
+    fn new(name: String, limit: AttemptLimit, refusal: Refusal) -> Option<Self> {
         (limit.max > 0).then_some(Self {
             name,
             limit,
             refusal,
             cleared_by_success: false,
         })
+    }
+
+    /// The key of `scope` for a client address (`scope:ip:addr`); `None` when the
+    /// address is unknown or the rule is off.
+    pub(crate) fn address(
+        scope: &str,
+        ip: Option<IpAddr>,
+        limit: AttemptLimit,
+        refusal: Refusal,
+    ) -> Option<Self> {
+        Self::new(format!("{scope}:ip:{}", ip?), limit, refusal)
+    }
+
+    /// The key of `scope` for a subject, a login or a user id, ignoring case
+    /// (`scope:subject`); `None` when the rule is off.
+    pub(crate) fn subject(
+        scope: &str,
+        subject: &str,
+        limit: AttemptLimit,
+        refusal: Refusal,
+    ) -> Option<Self> {
+        Self::new(
+            format!("{scope}:{}", subject.to_ascii_lowercase()),
+            limit,
+            refusal,
+        )
     }
 
     /// The same key, cleared by a success instead of refunded.
@@ -177,6 +205,8 @@ mod tests {
     #[test]
     fn a_rule_that_is_off_makes_no_key() {
         let off = RateLimit::new(0, Duration::minutes(1)).attempt_limit();
-        assert!(LimitKey::new("k".into(), off, Refusal::RateLimited).is_none());
+        assert!(LimitKey::subject("s", "k", off, Refusal::RateLimited).is_none());
+        let on = RateLimit::new(1, Duration::minutes(1)).attempt_limit();
+        assert!(LimitKey::address("s", None, on, Refusal::RateLimited).is_none());
     }
 }

@@ -386,31 +386,6 @@ impl AuthService {
         ))
     }
 
-    /// The key of `scope` for the client's address, if known.
-    fn ip_key(
-        scope: &str,
-        client: &ClientInfo,
-        limit: AttemptLimit,
-        refusal: Refusal,
-    ) -> Option<LimitKey> {
-        LimitKey::new(format!("{scope}:ip:{}", client.ip?), limit, refusal)
-    }
-
-    /// The key of `scope` for a subject (a login, a user id), cleared by a success.
-    fn subject_key(
-        scope: &str,
-        subject: &str,
-        limit: AttemptLimit,
-        refusal: Refusal,
-    ) -> Option<LimitKey> {
-        LimitKey::new(
-            format!("{scope}:{}", subject.to_ascii_lowercase()),
-            limit,
-            refusal,
-        )
-        .map(LimitKey::cleared_by_success)
-    }
-
     /// Registers an account. With an email, a verification code is sent.
     ///
     /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
@@ -430,7 +405,7 @@ impl AuthService {
         let (first_name, last_name) =
             Self::parse_names(reg.first_name.as_deref(), reg.last_name.as_deref())?;
         let limit = self.config.limits.register_per_ip.attempt_limit();
-        let key = Self::ip_key("register", client, limit, Refusal::RateLimited);
+        let key = LimitKey::address("register", client.ip, limit, Refusal::RateLimited);
         // Counted whatever the outcome: a taken login is an answer too.
         drop(limits::reserve(&*self.store, [key], self.clock.now()).await?);
         let password_hash = self.hasher.hash(&password).await?;
@@ -489,19 +464,14 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let login = Login::parse(login).ok();
         let limits = &self.config.limits;
+        let (per_ip, per_login) = (
+            limits.resend_per_ip.attempt_limit(),
+            limits.resend_per_login.attempt_limit(),
+        );
         let keys = [
-            Self::ip_key(
-                "resend",
-                client,
-                limits.resend_per_ip.attempt_limit(),
-                Refusal::RateLimited,
-            ),
+            LimitKey::address("resend", client.ip, per_ip, Refusal::RateLimited),
             login.as_ref().and_then(|l| {
-                LimitKey::new(
-                    format!("resend:{}", l.as_str().to_ascii_lowercase()),
-                    limits.resend_per_login.attempt_limit(),
-                    Refusal::RateLimited,
-                )
+                LimitKey::subject("resend", l.as_str(), per_login, Refusal::RateLimited)
             }),
         ];
         drop(limits::reserve(&*self.store, keys, self.clock.now()).await?);
@@ -532,21 +502,20 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let login = Login::parse(login).ok();
         let t = &self.config.throttle;
+        let budget = t.limit(self.config.verification_max_attempts);
         let keys = [
-            Self::ip_key(
+            LimitKey::address(
                 "verify",
-                client,
+                client.ip,
                 t.limit(t.max_failures_per_ip),
                 Refusal::Throttled,
             ),
-            login.as_ref().and_then(|l| {
-                Self::subject_key(
-                    "verify",
-                    l.as_str(),
-                    t.limit(self.config.verification_max_attempts),
-                    Refusal::TooManyAttempts,
-                )
-            }),
+            login
+                .as_ref()
+                .and_then(|l| {
+                    LimitKey::subject("verify", l.as_str(), budget, Refusal::TooManyAttempts)
+                })
+                .map(LimitKey::cleared_by_success),
         ];
         let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
         // No account has a login that breaks the rules; the store never sees one.
@@ -605,20 +574,19 @@ impl AuthService {
         let parsed = Login::parse(login).ok();
         let t = &self.config.throttle;
         let keys = [
-            Self::ip_key(
+            LimitKey::address(
                 "login",
-                &client,
+                client.ip,
                 t.limit(t.max_failures_per_ip),
                 Refusal::Throttled,
             ),
-            parsed.as_ref().and_then(|l| {
-                Self::subject_key(
-                    "login",
-                    l.as_str(),
-                    t.limit(t.max_failures_per_login),
-                    Refusal::Throttled,
-                )
-            }),
+            parsed
+                .as_ref()
+                .and_then(|l| {
+                    let limit = t.limit(t.max_failures_per_login);
+                    LimitKey::subject("login", l.as_str(), limit, Refusal::Throttled)
+                })
+                .map(LimitKey::cleared_by_success),
         ];
         // Reserved before any hashing: a refused attempt costs one write per key, and
         // parallel guesses get no more checks than the limit.
@@ -734,7 +702,7 @@ impl AuthService {
         };
         let now = self.clock.now();
         let limit = self.config.limits.refresh_per_ip.attempt_limit();
-        let key = Self::ip_key("refresh", client, limit, Refusal::RateLimited);
+        let key = LimitKey::address("refresh", client.ip, limit, Refusal::RateLimited);
         drop(limits::reserve(&*self.store, [key], now).await?);
         let outcome = self
             .store
@@ -875,7 +843,7 @@ impl AuthService {
     ) -> Result<User, AuthError> {
         update.email_verified = None;
         let limit = self.config.limits.email_changes_per_user.attempt_limit();
-        let key = LimitKey::new(format!("email:{user_id}"), limit, Refusal::RateLimited);
+        let key = LimitKey::subject("email", &user_id.to_string(), limit, Refusal::RateLimited);
         self.apply_update(user_id, update, key).await
     }
 
