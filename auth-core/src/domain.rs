@@ -273,6 +273,11 @@ impl RoleName {
     /// The built-in administrator role.
     pub const ADMIN: &'static str = "admin";
 
+    /// The built-in administrator role, as a name.
+    pub fn admin() -> Self {
+        Self(Self::ADMIN.to_owned())
+    }
+
     /// Parses a role name.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         if raw.is_empty() || raw.len() > 64 {

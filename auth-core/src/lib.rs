@@ -84,8 +84,9 @@ pub use service::{
     SessionInfo, ThrottlePolicy, TokenPair,
 };
 pub use store::{
-    AttemptLimit, AuthStore, Credentials, LoginEvent, NewUser, RefreshOutcome, RefreshRequest,
-    Reservation, ReusePolicy, Role, Session, SessionStatus, User, UserStatus, UserUpdate,
-    VerificationCode,
+    AccountStore, AttemptLimit, AttemptStore, AuthStore, Credentials, LoginEvent,
+    LoginHistoryStore, NewUser, RefreshOutcome, RefreshRequest, Reservation, ReusePolicy, Role,
+    RoleStore, Session, SessionStatus, SessionStore, User, UserStatus, UserUpdate,
+    VerificationCode, VerificationStore,
 };
 pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};

@@ -167,7 +167,7 @@ mod migrations {
 
 mod outages {
     use super::*;
-    use auth_core::AuthStore;
+    use auth_core::SessionStore;
     use exchange_core::ExchangeStore;
 
     fn unreachable() -> PgStore {

@@ -530,5 +530,9 @@ on_both! {
         app.post("/auth/verify-email/resend", None, json!({"name": "alice"}))
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+        // A login no account can have is malformed input, whatever the cooldown.
+        app.post("/auth/verify-email/resend", None, json!({"login": "no such login!"}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
     }
 }

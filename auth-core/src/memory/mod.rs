@@ -1,0 +1,148 @@
+//! In-memory [`AuthStore`](crate::AuthStore) with the same semantics as the Postgres
+//! store: one file per capability trait, all over one [`State`] behind one mutex.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::RoleName;
+use crate::store::*;
+
+mod accounts;
+mod attempts;
+mod history;
+mod roles;
+mod sessions;
+mod verification;
+
+#[derive(Debug, Clone)]
+pub(crate) struct UserRow {
+    pub(crate) id: Uuid,
+    pub(crate) login: String,
+    pub(crate) email: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) password_hash: String,
+    pub(crate) status: UserStatus,
+    pub(crate) email_verified: bool,
+    pub(crate) created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) users: HashMap<Uuid, UserRow>,
+    pub(crate) by_login: HashMap<String, Uuid>,
+    pub(crate) by_email: HashMap<String, Uuid>,
+    pub(crate) roles: BTreeMap<String, Role>,
+    pub(crate) grants: HashMap<Uuid, BTreeSet<String>>,
+    pub(crate) sessions: HashMap<Uuid, Session>,
+    pub(crate) logins: Vec<LoginEvent>,
+    pub(crate) codes: HashMap<Uuid, VerificationCode>,
+    pub(crate) attempts: HashMap<String, Counter>,
+}
+
+/// What [`AuthStore::reserve_attempt`] keeps per key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counter {
+    pub(crate) count: u32,
+    pub(crate) window_start: OffsetDateTime,
+    pub(crate) last_attempt: OffsetDateTime,
+}
+
+impl State {
+    pub(crate) fn user(&self, row: &UserRow) -> User {
+        User {
+            id: row.id,
+            login: row.login.clone(),
+            email: row.email.clone(),
+            first_name: row.first_name.clone(),
+            last_name: row.last_name.clone(),
+            roles: self.roles_of(row.id),
+            status: row.status,
+            email_verified: row.email_verified,
+            created_at: row.created_at,
+        }
+    }
+
+    pub(crate) fn roles_of(&self, user_id: Uuid) -> Vec<String> {
+        self.grants
+            .get(&user_id)
+            .map(|g| g.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn revoke_user_sessions(&mut self, user_id: Uuid, except: Option<Uuid>) -> u64 {
+        let mut n = 0;
+        for s in self.sessions.values_mut() {
+            if s.user_id == user_id && !s.revoked && Some(s.id) != except {
+                s.revoked = true;
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// An [`AuthStore`](crate::AuthStore) in process memory. Data is lost when the
+/// process ends.
+///
+/// One mutex guards everything, so every method is atomic, as the Postgres store's
+/// transactions are.
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store with the built-in `admin` role, as a migrated database has.
+    pub fn new() -> Self {
+        let mut state = State::default();
+        state.roles.insert(
+            RoleName::ADMIN.to_owned(),
+            Role {
+                name: RoleName::ADMIN.to_owned(),
+                description: Some("Administrators: manage users, roles and currencies".into()),
+            },
+        );
+        Self {
+            state: Mutex::new(state),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change: every
+        // method validates before it mutates.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The same as [`MemoryStore::new`]: the built-in `admin` role exists.
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod conformance {
+    use std::sync::Arc;
+
+    use super::MemoryStore;
+    use crate::store::AuthStore;
+
+    struct Memory(Arc<MemoryStore>);
+
+    #[async_trait::async_trait]
+    impl crate::testkit::Harness for Memory {
+        async fn setup() -> Self {
+            Memory(Arc::new(MemoryStore::new()))
+        }
+        fn store(&self) -> Arc<dyn AuthStore> {
+            self.0.clone()
+        }
+    }
+
+    crate::auth_store_conformance!(Memory);
+}

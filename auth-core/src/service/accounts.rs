@@ -1,0 +1,205 @@
+//! Accounts: registration, profile, password change and login history.
+
+use super::*;
+/// Registration input, as typed by the user; the service validates every field.
+#[derive(Clone, Default, Deserialize)]
+pub struct Registration {
+    /// Login.
+    pub login: String,
+    /// Password in clear.
+    pub password: String,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// First name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("login", &self.login)
+            .field("password", &"[redacted]")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A profile change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    /// New email (resets verification when it changes).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// New first name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// New last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// New verification flag; honoured for administrators only.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+}
+
+impl AuthService {
+    /// Registers an account. With an email, a verification code is sent.
+    ///
+    /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
+    /// [`AuthError::EmailTaken`], [`AuthError::RateLimited`] past
+    /// [`RequestLimits::register_per_ip`] (counted once the fields are valid).
+    pub async fn register(
+        &self,
+        reg: Registration,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let login = Login::parse(&reg.login)?;
+        let password = Password::parse(&reg.password, &self.config.password_policy)?;
+        let email = reg.email.as_deref().map(Email::parse).transpose()?;
+        if email.is_none() && self.config.require_email_verification {
+            return Err(ValidationError::new("email", "email is required").into());
+        }
+        let (first_name, last_name) =
+            Self::parse_names(reg.first_name.as_deref(), reg.last_name.as_deref())?;
+        let limit = self.config.limits.register_per_ip.attempt_limit();
+        let key = LimitKey::address("register", client.ip, limit, Refusal::RateLimited);
+        // Counted whatever the outcome: a taken login is an answer too.
+        drop(limits::reserve(&*self.store, [key], self.clock.now()).await?);
+        let password_hash = self.hasher.hash(&password).await?;
+        let user = self
+            .store
+            .create_user(NewUser {
+                id: Uuid::now_v7(),
+                login,
+                email,
+                first_name,
+                last_name,
+                password_hash,
+                email_verified: false,
+                roles: vec![],
+                created_at: self.clock.now(),
+            })
+            .await?;
+        if user.email.is_some() {
+            self.send_code(&user).await?;
+        }
+        Ok(user)
+    }
+
+    /// The user with this id. Errors: [`AuthError::NotFound`].
+    pub async fn user(&self, id: Uuid) -> Result<User, AuthError> {
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(AuthError::NotFound("user"))
+    }
+
+    /// Changes the caller's password and revokes every other session.
+    ///
+    /// Errors: [`AuthError::Validation`] (field `new_password`),
+    /// [`AuthError::WrongPassword`].
+    pub async fn change_password(
+        &self,
+        who: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        let new = Password::parse_field("new_password", new, &self.config.password_policy)?;
+        let hash = self
+            .store
+            .password_hash(who.user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        if !self
+            .hasher
+            .verify(&Password::unchecked(current), &hash)
+            .await?
+            .valid
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        let fresh = self.hasher.hash(&new).await?;
+        self.store
+            .set_password_hash(who.user_id, &fresh, Some(who.session_id))
+            .await?;
+        Ok(())
+    }
+
+    /// Updates the caller's profile. A changed email is unverified and gets a code.
+    ///
+    /// Errors: [`AuthError::Validation`], [`AuthError::EmailTaken`],
+    /// [`AuthError::RateLimited`] past [`RequestLimits::email_changes_per_user`] (every
+    /// attempt to change the email counts, taken addresses included).
+    pub async fn update_profile(
+        &self,
+        user_id: Uuid,
+        mut update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        update.email_verified = None;
+        let limit = self.config.limits.email_changes_per_user.attempt_limit();
+        let key = LimitKey::subject("email", &user_id.to_string(), limit, Refusal::RateLimited);
+        self.apply_update(user_id, update, key).await
+    }
+
+    /// Applies an update; a changed email is first counted under `email_key`.
+    pub(super) async fn apply_update(
+        &self,
+        user_id: Uuid,
+        update: ProfileUpdate,
+        email_key: Option<LimitKey>,
+    ) -> Result<User, AuthError> {
+        let email = update.email.as_deref().map(Email::parse).transpose()?;
+        let (first_name, last_name) =
+            Self::parse_names(update.first_name.as_deref(), update.last_name.as_deref())?;
+        let current = self.user(user_id).await?;
+        let email_changed = email
+            .as_ref()
+            .is_some_and(|e| current.email.as_deref() != Some(e.as_str()));
+        if email_changed {
+            drop(limits::reserve(&*self.store, [email_key], self.clock.now()).await?);
+        }
+        let email_verified = match update.email_verified {
+            Some(v) => Some(v),
+            None if email_changed => Some(false),
+            None => None,
+        };
+        let user = self
+            .store
+            .update_user(
+                user_id,
+                UserUpdate {
+                    email: if email_changed { email } else { None },
+                    first_name,
+                    last_name,
+                    email_verified,
+                },
+            )
+            .await
+            .map_err(|e| match AuthError::from(e) {
+                AuthError::NotFound(_) => AuthError::NotFound("user"),
+                other => other,
+            })?;
+        if email_changed && !user.email_verified {
+            self.send_code(&user).await?;
+        }
+        Ok(user)
+    }
+
+    /// The caller's login attempts, newest first: at most `limit` (1 to 100), strictly
+    /// before `before` when given.
+    pub async fn login_history(
+        &self,
+        user_id: Uuid,
+        limit: u32,
+        before: Option<OffsetDateTime>,
+    ) -> Result<Vec<LoginEvent>, AuthError> {
+        Ok(self
+            .store
+            .login_history(user_id, limit.clamp(1, 100), before)
+            .await?)
+    }
+}

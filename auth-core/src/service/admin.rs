@@ -1,0 +1,171 @@
+//! Administration: users, blocking, roles and the first administrator.
+
+use super::*;
+
+impl AuthService {
+    /// Users matching `query` (login, email or names, ignoring case), paginated;
+    /// `limit` is clamped to 1..=100. Errors: [`AuthError::Validation`] for a query
+    /// over 256 characters or with control characters.
+    pub async fn list_users(
+        &self,
+        query: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<User>, AuthError> {
+        let query = query
+            .map(|q| plain_text("query", q, 256))
+            .transpose()?
+            .filter(|q| !q.is_empty());
+        Ok(self
+            .store
+            .list_users(query, limit.clamp(1, 100), offset)
+            .await?)
+    }
+
+    /// Administrative profile update; may also set `email_verified`.
+    pub async fn admin_update_user(
+        &self,
+        user_id: Uuid,
+        update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        self.apply_update(user_id, update, None).await
+    }
+
+    /// Deletes a user with all its data. Errors: [`AuthError::NotFound`].
+    pub async fn delete_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .delete_user(user_id)
+            .await
+            .map_err(|e| not_found(e, "user"))
+    }
+
+    /// Blocks a user and revokes every session of it at once.
+    pub async fn block_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .set_user_status(user_id, UserStatus::Blocked)
+            .await
+            .map_err(|e| not_found(e, "user"))?;
+        Ok(())
+    }
+
+    /// Unblocks a user; the user must log in again.
+    pub async fn unblock_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+        self.store
+            .set_user_status(user_id, UserStatus::Active)
+            .await
+            .map_err(|e| not_found(e, "user"))?;
+        Ok(())
+    }
+
+    /// Revokes every session of a user; returns how many.
+    pub async fn revoke_user_sessions(&self, user_id: Uuid) -> Result<u64, AuthError> {
+        self.user(user_id).await?;
+        Ok(self.store.revoke_user_sessions(user_id, None).await?)
+    }
+
+    /// Every role.
+    pub async fn roles(&self) -> Result<Vec<Role>, AuthError> {
+        Ok(self.store.list_roles().await?)
+    }
+
+    /// Creates a role. Errors: [`AuthError::Validation`] (name rules, or a description
+    /// over 256 characters or with control characters), [`AuthError::RoleExists`].
+    pub async fn create_role(
+        &self,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<Role, AuthError> {
+        let name = RoleName::parse(name)?;
+        let description = description
+            .map(|d| plain_text("description", &d, 256))
+            .transpose()?
+            .filter(|d| !d.is_empty());
+        Ok(self
+            .store
+            .create_role(Role {
+                name: name.as_str().to_owned(),
+                description,
+            })
+            .await?)
+    }
+
+    /// Deletes a role. Errors: [`AuthError::ProtectedRole`] for `admin`,
+    /// [`AuthError::NotFound`].
+    pub async fn delete_role(&self, name: &str) -> Result<(), AuthError> {
+        if name == RoleName::ADMIN {
+            return Err(AuthError::ProtectedRole);
+        }
+        let name = RoleName::parse(name).map_err(|_| AuthError::NotFound("role"))?;
+        self.store
+            .delete_role(&name)
+            .await
+            .map_err(|e| not_found(e, "role"))
+    }
+
+    /// Grants a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
+    pub async fn grant_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
+        self.store
+            .grant_role(user_id, &role)
+            .await
+            .map_err(|e| not_found(e, "user or role"))
+    }
+
+    /// Revokes a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
+    pub async fn revoke_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+        let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
+        self.store
+            .revoke_role(user_id, &role)
+            .await
+            .map_err(|e| not_found(e, "user or role"))
+    }
+
+    /// Makes sure an administrator account exists: creates `login` with the `admin`
+    /// role and a verified email if absent, or grants `admin` to the existing account.
+    pub async fn ensure_admin(&self, login: &str, password: &str) -> Result<User, AuthError> {
+        let login = Login::parse(login)?;
+        if let Some(user) = self.grant_admin_if_exists(&login).await? {
+            return Ok(user);
+        }
+        let password = Password::parse(password, &self.config.password_policy)?;
+        let password_hash = self.hasher.hash(&password).await?;
+        let created = self
+            .store
+            .create_user(NewUser {
+                id: Uuid::now_v7(),
+                login: login.clone(),
+                email: None,
+                first_name: None,
+                last_name: None,
+                password_hash,
+                email_verified: true,
+                roles: vec![RoleName::ADMIN.to_owned()],
+                created_at: self.clock.now(),
+            })
+            .await;
+        match created {
+            Ok(u) => Ok(u),
+            // Another instance created it between our read and our insert.
+            Err(StoreError::LoginTaken) => self
+                .grant_admin_if_exists(&login)
+                .await?
+                .ok_or(AuthError::LoginTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(super) async fn grant_admin_if_exists(
+        &self,
+        login: &Login,
+    ) -> Result<Option<User>, AuthError> {
+        let Some(creds) = self.store.credentials_by_login(login).await? else {
+            return Ok(None);
+        };
+        if !creds.user.roles.iter().any(|r| r == RoleName::ADMIN) {
+            self.store
+                .grant_role(creds.user.id, &RoleName::admin())
+                .await?;
+        }
+        self.user(creds.user.id).await.map(Some)
+    }
+}

@@ -1,0 +1,177 @@
+//! Login: the throttled password check that opens a session.
+
+use super::*;
+pub(super) const MAX_USER_AGENT: usize = 512;
+
+/// An access token and a refresh token, as returned by login and refresh.
+#[derive(Clone, Serialize)]
+pub struct TokenPair {
+    /// JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+    /// Seconds until the session expires if not refreshed.
+    pub refresh_expires_in: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[redacted]")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .finish()
+    }
+}
+
+impl AuthService {
+    /// Checks credentials and opens a session.
+    ///
+    /// Unknown logins and wrong passwords both give [`AuthError::InvalidCredentials`]
+    /// after the same Argon2 work, and count as failures for the login and the client
+    /// address; past the [`ThrottlePolicy`] limits, attempts get
+    /// [`AuthError::Throttled`] before any hashing. A blocked account ([`AuthError::Blocked`]) or an
+    /// unverified email ([`AuthError::EmailNotVerified`]) is only revealed to a caller
+    /// who knows the password. Every attempt on a known account is recorded.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let password = Password::unchecked(password);
+        let client = ClientInfo {
+            user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            ..client
+        };
+        let parsed = Login::parse(login).ok();
+        let t = &self.config.throttle;
+        let keys = [
+            LimitKey::address(
+                "login",
+                client.ip,
+                t.limit(t.max_failures_per_ip),
+                Refusal::Throttled,
+            ),
+            parsed
+                .as_ref()
+                .and_then(|l| {
+                    let limit = t.limit(t.max_failures_per_login);
+                    LimitKey::subject("login", l.as_str(), limit, Refusal::Throttled)
+                })
+                .map(LimitKey::cleared_by_success),
+        ];
+        // Reserved before any hashing: a refused attempt costs one write per key, and
+        // parallel guesses get no more checks than the limit.
+        let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
+        let creds = match &parsed {
+            Some(l) => self.store.credentials_by_login(l).await?,
+            None => None,
+        };
+        let Some(creds) = creds else {
+            self.hasher.verify_dummy(&password).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        let user = creds.user;
+        let check = self.hasher.verify(&password, &creds.password_hash).await?;
+        let outcome = if !check.valid {
+            Err(AuthError::InvalidCredentials)
+        } else if user.status == UserStatus::Blocked {
+            Err(AuthError::Blocked)
+        } else if self.config.require_email_verification && !user.email_verified {
+            Err(AuthError::EmailNotVerified)
+        } else {
+            Ok(())
+        };
+        let now = self.clock.now();
+        self.store
+            .record_login(LoginEvent {
+                user_id: user.id,
+                at: now,
+                ip: client.ip,
+                user_agent: client.user_agent.clone(),
+                success: outcome.is_ok(),
+            })
+            .await?;
+        // A wrong password keeps its reservations: they are the failures. The right
+        // one on an account that may not sign in is not a guess.
+        match (&outcome, check.valid) {
+            (Ok(()), _) => reserved.succeeded(&*self.store).await?,
+            (Err(_), true) => reserved.not_counted(&*self.store).await?,
+            (Err(_), false) => drop(reserved),
+        }
+        outcome?;
+        if check.needs_rehash {
+            let fresh = self.hasher.hash(&password).await?;
+            self.store.set_password_hash(user.id, &fresh, None).await?;
+        }
+        let session = Session {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            counter: 0,
+            created_at: now,
+            last_refreshed_at: now,
+            expires_at: now + self.config.session_ttl,
+            revoked: false,
+            ip: client.ip,
+            user_agent: client.user_agent,
+        };
+        let evicted = self
+            .store
+            .create_session(session.clone(), self.config.max_sessions_per_user)
+            .await?;
+        if evicted > 0 {
+            tracing::info!(user_id = %user.id, evicted, "session cap reached; oldest sessions revoked");
+        }
+        self.issue_pair(&session, user.roles, now)
+    }
+
+    pub(super) fn issue_pair(
+        &self,
+        session: &Session,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, AuthError> {
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.keys.issuer().to_owned(),
+            aud: self.keys.audience().to_owned(),
+            sub: session.user_id,
+            sid: session.id,
+            iat,
+            exp: iat + secs(self.config.access_ttl),
+            jti: Uuid::new_v4(),
+            nbf: None,
+            roles,
+        };
+        let access_token = self
+            .keys
+            .sign(&claims)
+            .map_err(|e| AuthError::Internal(e.into()))?;
+        let idle_end = session.last_refreshed_at + self.config.idle_ttl;
+        let refresh_end = idle_end.min(session.expires_at);
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer",
+            expires_in: secs(self.config.access_ttl),
+            refresh_token: self.codec.encode(session.id, session.counter),
+            refresh_expires_in: secs(refresh_end - now).max(0),
+        })
+    }
+}
+
+pub(super) fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}

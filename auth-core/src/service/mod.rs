@@ -1,0 +1,183 @@
+//! [`AuthService`]: the operations an application calls.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{
+    Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
+};
+use crate::error::{AuthError, StoreError};
+use crate::limits::{self, LimitKey, Refusal, RequestLimits};
+use crate::mailer::{Mailer, NoopMailer};
+use crate::password::{Argon2Params, PasswordHasher};
+use crate::refresh::{RefreshSecret, RefreshTokenCodec};
+use crate::store::*;
+use crate::token::{AccessClaims, JwkSet, KeySet, TokenError};
+use crate::verified::VerifiedTokens;
+
+mod accounts;
+mod admin;
+mod config;
+mod login;
+mod sessions;
+#[cfg(all(test, feature = "memory"))]
+mod tests;
+mod verification;
+
+pub use accounts::{ProfileUpdate, Registration};
+pub use config::{AuthConfig, ThrottlePolicy};
+pub use login::TokenPair;
+pub use sessions::{LogoutScope, Principal, SessionInfo};
+
+/// Where a request came from; recorded with sessions and login history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client address.
+    pub ip: Option<IpAddr>,
+    /// Client user agent (truncated to 512 bytes).
+    pub user_agent: Option<String>,
+}
+
+/// The auth service. Cheap to share: hold it in an `Arc`.
+pub struct AuthService {
+    store: Arc<dyn AuthStore>,
+    keys: KeySet,
+    codec: RefreshTokenCodec,
+    hasher: PasswordHasher,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    verified: VerifiedTokens,
+    config: AuthConfig,
+}
+
+impl fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService")
+            .field("store", &self.store)
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn secs(d: Duration) -> i64 {
+    d.whole_seconds()
+}
+
+impl AuthService {
+    /// A service over `store`, signing with `keys` and tagging refresh tokens with
+    /// `refresh_secret`.
+    pub fn new(
+        store: Arc<dyn AuthStore>,
+        keys: KeySet,
+        refresh_secret: &RefreshSecret,
+        config: AuthConfig,
+    ) -> Result<Self, AuthError> {
+        Ok(Self {
+            store,
+            keys,
+            codec: RefreshTokenCodec::new(refresh_secret),
+            hasher: PasswordHasher::new(config.argon2)?,
+            clock: Arc::new(SystemClock),
+            mailer: Arc::new(NoopMailer),
+            verified: VerifiedTokens::new(config.verified_token_cache),
+            config,
+        })
+    }
+
+    /// Replaces the clock (tests move time without sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the mailer that delivers verification codes.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn AuthStore> {
+        &self.store
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The refresh token codec.
+    pub fn refresh_codec(&self) -> &RefreshTokenCodec {
+        &self.codec
+    }
+
+    /// The public keys as a JWK Set.
+    pub fn jwks(&self) -> JwkSet {
+        self.keys.jwks()
+    }
+
+    pub(super) fn parse_names(
+        first: Option<&str>,
+        last: Option<&str>,
+    ) -> Result<(Option<PersonName>, Option<PersonName>), ValidationError> {
+        Ok((
+            first
+                .map(|n| PersonName::parse("first_name", n))
+                .transpose()?,
+            last.map(|n| PersonName::parse("last_name", n))
+                .transpose()?,
+        ))
+    }
+
+    /// Deletes dead sessions and expired verification codes; returns how many rows.
+    pub async fn purge_expired(&self) -> Result<u64, AuthError> {
+        let now = self.clock.now();
+        let sessions = self.store.purge_sessions(now, self.config.idle_ttl).await?;
+        let codes = self.store.purge_codes(now).await?;
+        // A counter is dead once a whole window has passed since its last attempt: its
+        // window has ended and its lock (never longer than the window) too.
+        let attempts = self
+            .store
+            .purge_attempts(now - self.config.longest_limit_window())
+            .await?;
+        Ok(sessions + codes + attempts)
+    }
+}
+
+/// Free text a client sends: trimmed, at most `max` characters, no control characters
+/// (which include NUL, which no SQL text column can hold).
+pub(super) fn plain_text(field: &'static str, raw: &str, max: usize) -> Result<String, AuthError> {
+    let text = raw.trim();
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            format!("{field} must be at most {max} characters, none of them control characters"),
+        )
+        .into());
+    }
+    Ok(text.to_owned())
+}
+
+pub(super) fn not_found(e: StoreError, what: &'static str) -> AuthError {
+    match e {
+        StoreError::NotFound => AuthError::NotFound(what),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,215 @@
+//! Sessions: refresh rotation, access token checks, logout and session lists.
+
+use super::*;
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User id.
+    pub user_id: Uuid,
+    /// Session id.
+    pub session_id: Uuid,
+    /// Current roles (read from the store, so revoking a role takes effect at once).
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// `Ok` if the caller has `role`, else [`AuthError::Forbidden`].
+    pub fn require_role(&self, role: &str) -> Result<(), AuthError> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+}
+
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoutScope {
+    /// This session only.
+    #[default]
+    Local,
+    /// Every session of the user.
+    Global,
+    /// Every session but this one.
+    Others,
+}
+
+/// A session as shown to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: Uuid,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last rotation.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_refreshed_at: OffsetDateTime,
+    /// Absolute expiry.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Client address at login.
+    pub ip: Option<IpAddr>,
+    /// Client user agent at login.
+    pub user_agent: Option<String>,
+    /// Whether this is the caller's own session.
+    pub current: bool,
+}
+
+impl AuthService {
+    /// Exchanges a refresh token for a new pair, following the rotation rule of the
+    /// design: rotate, retry within the grace window, or detect reuse.
+    ///
+    /// Errors: [`AuthError::InvalidRefreshToken`], [`AuthError::RefreshTokenReused`]
+    /// (after the revocation is committed), [`AuthError::RateLimited`] past
+    /// [`RequestLimits::refresh_per_ip`] (only well-formed tokens are counted).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let Some((session_id, counter)) = self.codec.decode(refresh_token) else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        let now = self.clock.now();
+        let limit = self.config.limits.refresh_per_ip.attempt_limit();
+        let key = LimitKey::address("refresh", client.ip, limit, Refusal::RateLimited);
+        drop(limits::reserve(&*self.store, [key], now).await?);
+        let outcome = self
+            .store
+            .refresh_session(RefreshRequest {
+                session_id,
+                counter,
+                now,
+                reuse_grace: self.config.reuse_grace,
+                idle_timeout: self.config.idle_ttl,
+                reuse_policy: self.config.reuse_policy,
+            })
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated { session, roles }
+            | RefreshOutcome::Retried { session, roles } => self.issue_pair(&session, roles, now),
+            RefreshOutcome::Reused { user_id, revoked } => {
+                tracing::warn!(
+                    %user_id, %session_id, revoked, policy = ?self.config.reuse_policy,
+                    "refresh token reuse detected; sessions revoked"
+                );
+                Err(AuthError::RefreshTokenReused)
+            }
+            RefreshOutcome::Rejected => Err(AuthError::InvalidRefreshToken),
+        }
+    }
+
+    /// Stateless check of an access token: signature and claims only, no store call.
+    pub fn verify(&self, access_token: &str) -> Result<AccessClaims, AuthError> {
+        self.keys
+            .verify(access_token, self.clock.now().unix_timestamp())
+            .map_err(|e: TokenError| {
+                tracing::debug!(reason = %e, "access token rejected");
+                AuthError::InvalidToken
+            })
+    }
+
+    /// Stateful check: [`AuthService::verify`] plus one store read confirming the
+    /// session is alive and its user not blocked. Logout, revocation, blocking and
+    /// password changes take effect at once.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let now = self.clock.now();
+        let unix = now.unix_timestamp();
+        let (sub, sid) = match self.verified.get(access_token, unix) {
+            Some(v) => (v.sub, v.sid),
+            None => {
+                let claims = self.verify(access_token)?;
+                self.verified
+                    .insert(access_token, &claims, self.keys.leeway(), unix);
+                (claims.sub, claims.sid)
+            }
+        };
+        let status = self
+            .store
+            .session_status(sid)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        let alive = status.user_id == sub
+            && !status.revoked
+            && status.expires_at > now
+            && status.last_refreshed_at + self.config.idle_ttl > now
+            && status.user_status == UserStatus::Active;
+        if !alive {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Principal {
+            user_id: sub,
+            session_id: sid,
+            roles: status.roles,
+        })
+    }
+
+    /// Ends this session, every session, or every other session of the caller.
+    /// Returns how many sessions were revoked.
+    pub async fn logout(&self, who: &Principal, scope: LogoutScope) -> Result<u64, AuthError> {
+        Ok(match scope {
+            LogoutScope::Local => u64::from(
+                self.store
+                    .revoke_session(who.session_id, Some(who.user_id))
+                    .await?,
+            ),
+            LogoutScope::Global => self.store.revoke_user_sessions(who.user_id, None).await?,
+            LogoutScope::Others => {
+                self.store
+                    .revoke_user_sessions(who.user_id, Some(who.session_id))
+                    .await?
+            }
+        })
+    }
+
+    /// The user's live sessions, newest first, skipping `offset` and at most `limit`
+    /// (clamped to 1..=100); `current` marks `current_session`.
+    pub async fn sessions(
+        &self,
+        user_id: Uuid,
+        current_session: Option<Uuid>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<SessionInfo>, AuthError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .list_sessions(
+                user_id,
+                now,
+                self.config.idle_ttl,
+                limit.clamp(1, 100),
+                offset,
+            )
+            .await?
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: Some(s.id) == current_session,
+                id: s.id,
+                created_at: s.created_at,
+                last_refreshed_at: s.last_refreshed_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the user's sessions. Errors: [`AuthError::NotFound`] if the
+    /// session is not a live session of this user.
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<(), AuthError> {
+        if self.store.revoke_session(session_id, Some(user_id)).await? {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound("session"))
+        }
+    }
+}

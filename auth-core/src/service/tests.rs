@@ -1,0 +1,165 @@
+//! Unit tests of what reaches the store, over a recording memory store.
+
+use super::verification::random_code;
+use super::*;
+use crate::memory::MemoryStore;
+use crate::store::Spy;
+use crate::token::Key;
+
+type Store = Arc<Spy<MemoryStore>>;
+
+fn service_over(store: Store, config: AuthConfig) -> AuthService {
+    let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
+    AuthService::new(
+        store,
+        keys,
+        &RefreshSecret::generate(),
+        AuthConfig {
+            argon2: Argon2Params {
+                m_cost: 1024,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            ..config
+        },
+    )
+    .unwrap()
+}
+
+fn service() -> (AuthService, Store) {
+    let store = Arc::new(Spy::new(MemoryStore::new()));
+    (service_over(store.clone(), AuthConfig::default()), store)
+}
+
+fn from(ip: &str) -> ClientInfo {
+    ClientInfo {
+        ip: Some(ip.parse().unwrap()),
+        user_agent: None,
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_login_is_reserved_first_and_writes_nothing_else() {
+    let (auth, store) = service();
+    let err = auth
+        .login("ghost", "Passw0rd!", ClientInfo::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidCredentials));
+    // No release, no history, no session: the reservation stays as the failure.
+    assert_eq!(
+        store.take_calls(),
+        ["reserve_attempt", "credentials_by_login"]
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_login_or_refresh_token_never_reaches_the_store() {
+    let (auth, store) = service();
+    let err = auth
+        .login("not a login!", "x", ClientInfo::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidCredentials));
+    let err = auth
+        .refresh("garbage", &from("192.0.2.7"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidRefreshToken));
+    assert!(store.take_calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_reported_as_unavailable() {
+    let store = Arc::new(Spy::new(MemoryStore::new()).failing("session_status", || {
+        StoreError::Unavailable("connection refused".into())
+    }));
+    let auth = service_over(store, AuthConfig::default());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let token = auth
+        .keys()
+        .sign(&AccessClaims {
+            iss: "iss".into(),
+            aud: "aud".into(),
+            sub: Uuid::new_v4(),
+            sid: Uuid::new_v4(),
+            iat: now,
+            exp: now + 60,
+            jti: Uuid::new_v4(),
+            nbf: None,
+            roles: vec![],
+        })
+        .unwrap();
+    assert!(matches!(
+        auth.authenticate(&token).await,
+        Err(AuthError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_refused_address_gives_back_nothing_and_checks_nothing() {
+    let store = Arc::new(Spy::new(MemoryStore::new()));
+    let config = AuthConfig {
+        throttle: ThrottlePolicy {
+            max_failures_per_ip: 1,
+            ..ThrottlePolicy::default()
+        },
+        ..AuthConfig::default()
+    };
+    let auth = service_over(store.clone(), config);
+    let _ = auth.login("alice", "Wr0ng-pass!", from("192.0.2.7")).await;
+    store.take_calls();
+    let err = auth
+        .login("alice", "Passw0rd!", from("192.0.2.7"))
+        .await
+        .unwrap_err();
+    let AuthError::Throttled { retry_after } = err else {
+        panic!("expected Throttled, got {err:?}");
+    };
+    assert!(retry_after.as_secs() > 25 && retry_after.as_secs() <= 30);
+    // The address is asked first; no login key, lookup or hashing follows.
+    assert_eq!(store.take_calls(), ["reserve_attempt"]);
+}
+
+#[tokio::test]
+async fn a_refused_login_gives_the_address_its_attempt_back() {
+    let store = Arc::new(Spy::new(MemoryStore::new()));
+    let config = AuthConfig {
+        throttle: ThrottlePolicy {
+            max_failures_per_login: 1,
+            ..ThrottlePolicy::default()
+        },
+        ..AuthConfig::default()
+    };
+    let auth = service_over(store.clone(), config);
+    let _ = auth.login("alice", "Wr0ng-pass!", from("192.0.2.7")).await;
+    store.take_calls();
+    let err = auth
+        .login("Alice", "Passw0rd!", from("192.0.2.7"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::Throttled { .. }), "{err:?}");
+    assert_eq!(
+        store.take_calls(),
+        ["reserve_attempt", "reserve_attempt", "release_attempt"]
+    );
+}
+
+#[test]
+fn the_lock_doubles_per_extra_failure_up_to_the_window() {
+    let t = ThrottlePolicy::default().limit(5);
+    assert_eq!(t.lock_for(4), Duration::ZERO);
+    assert_eq!(t.lock_for(5), Duration::seconds(30));
+    assert_eq!(t.lock_for(6), Duration::seconds(60));
+    assert_eq!(t.lock_for(8), Duration::seconds(240));
+    assert_eq!(t.lock_for(50), Duration::minutes(15));
+}
+
+#[test]
+fn verification_codes_are_six_digits() {
+    for _ in 0..200 {
+        let c = random_code();
+        assert_eq!(c.len(), 6);
+        assert!(c.bytes().all(|b| b.is_ascii_digit()));
+    }
+}

@@ -1,0 +1,147 @@
+//! The storage contract of auth-core, one trait per capability.
+//!
+//! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
+//! [`VerificationStore`] and [`AttemptStore`] each cover one capability and state the
+//! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
+//! is all of them at once and is implemented for every type that implements them all,
+//! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
+//! `Arc<T>` and `Box<T>`, so a wrapper (logging, metrics) delegates to an inner store
+//! without forwarding code of its own.
+//!
+//! Implementations must give the same observable behaviour as the in-memory store
+//! (feature `memory`); the conformance suite (feature `testkit`) checks it. Connection
+//! failures are [`StoreError::Unavailable`](crate::StoreError::Unavailable).
+
+/// Declares a capability trait (object safe, `#[async_trait]`) together with its
+/// implementations for `Arc<T>` and `Box<T>` and, in this crate's tests, for
+/// [`Spy`], which records each call before delegating.
+macro_rules! capability {
+    (
+        $(#[$doc:meta])*
+        pub trait $name:ident {
+            $(
+                $(#[$mdoc:meta])*
+                async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
+            )*
+        }
+    ) => {
+        $(#[$doc])*
+        #[async_trait::async_trait]
+        pub trait $name: Send + Sync + std::fmt::Debug + 'static {
+            $(
+                $(#[$mdoc])*
+                async fn $method(&self $(, $arg: $ty)*) -> $ret;
+            )*
+        }
+
+        #[async_trait::async_trait]
+        impl<T: $name + ?Sized> $name for std::sync::Arc<T> {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    (**self).$method($($arg),*).await
+                }
+            )*
+        }
+
+        #[async_trait::async_trait]
+        impl<T: $name + ?Sized> $name for Box<T> {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    (**self).$method($($arg),*).await
+                }
+            )*
+        }
+
+        #[cfg(test)]
+        #[async_trait::async_trait]
+        impl<S: $name> $name for crate::store::Spy<S> {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    self.record(stringify!($method))?;
+                    self.inner.$method($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+mod accounts;
+mod attempts;
+mod history;
+mod roles;
+mod sessions;
+mod verification;
+
+pub use accounts::*;
+pub use attempts::*;
+pub use history::*;
+pub use roles::*;
+pub use sessions::*;
+pub use verification::*;
+
+/// Everything auth-core stores: every capability trait at once. Implemented for any
+/// type that implements them all; hold it as `Arc<dyn AuthStore>`.
+pub trait AuthStore:
+    AccountStore + RoleStore + SessionStore + LoginHistoryStore + VerificationStore + AttemptStore
+{
+}
+
+impl<T> AuthStore for T where
+    T: AccountStore
+        + RoleStore
+        + SessionStore
+        + LoginHistoryStore
+        + VerificationStore
+        + AttemptStore
+        + ?Sized
+{
+}
+
+/// A store that records the name of every call before passing it to `inner`, and can
+/// make one method fail: for the service's unit tests, which check what reaches the
+/// store and in which order.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Spy<S> {
+    pub inner: S,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+    failing: Option<(&'static str, MakeError)>,
+}
+
+/// How [`Spy`] makes the error of a failing method.
+#[cfg(test)]
+type MakeError = fn() -> crate::error::StoreError;
+
+#[cfg(test)]
+impl<S> Spy<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            calls: Default::default(),
+            failing: None,
+        }
+    }
+
+    /// Makes every call of `method` fail with `error()`.
+    pub fn failing(
+        mut self,
+        method: &'static str,
+        error: fn() -> crate::error::StoreError,
+    ) -> Self {
+        self.failing = Some((method, error));
+        self
+    }
+
+    /// The methods called so far, in order; clears the record.
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn record(&self, method: &'static str) -> Result<(), crate::error::StoreError> {
+        self.calls.lock().unwrap().push(method);
+        match self.failing {
+            Some((m, error)) if m == method => Err(error()),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Roles and their grants to users.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::RoleName;
+use crate::error::StoreError;
+
+/// A role that can be granted to users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Role {
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+capability! {
+    /// Storage of roles and grants.
+    pub trait RoleStore {
+        /// Every role, ordered by name.
+        async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+
+        /// Creates a role. Errors: [`StoreError::RoleExists`].
+        async fn create_role(&self, role: Role) -> Result<Role, StoreError>;
+
+        /// Deletes a role and every grant of it. Errors: [`StoreError::NotFound`].
+        async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError>;
+
+        /// Grants a role; granting a role the user already has is a no-op.
+        ///
+        /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
+        async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError>;
+
+        /// Revokes a role; revoking a role the user lacks is a no-op.
+        ///
+        /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
+        async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError>;
+    }
+}

@@ -1,0 +1,159 @@
+//! Sessions: the rows behind refresh tokens, their rotation and revocation.
+
+use std::net::IpAddr;
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::UserStatus;
+use crate::error::StoreError;
+
+/// A login session: one per device that signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Session id (the `sid` claim).
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Rotation counter; the live refresh token carries this value.
+    pub counter: u64,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Time of the last rotation (creation time until the first).
+    pub last_refreshed_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Whether the session was revoked.
+    pub revoked: bool,
+    /// Client address at login.
+    pub ip: Option<IpAddr>,
+    /// Client user agent at login.
+    pub user_agent: Option<String>,
+}
+
+/// What [`SessionStore::session_status`] returns for `authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    /// Owner of the session.
+    pub user_id: Uuid,
+    /// Whether the session was revoked.
+    pub revoked: bool,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Time of the last rotation.
+    pub last_refreshed_at: OffsetDateTime,
+    /// The owner's status.
+    pub user_status: UserStatus,
+    /// The owner's current roles, sorted.
+    pub roles: Vec<String>,
+}
+
+/// What to revoke when a refresh token is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReusePolicy {
+    /// Revoke only the session whose token was reused.
+    RevokeSession,
+    /// Revoke every session of the user (the default: a stolen token may mean a
+    /// compromised device).
+    #[default]
+    RevokeUser,
+}
+
+/// The inputs of the atomic refresh rule.
+#[derive(Debug, Clone)]
+pub struct RefreshRequest {
+    /// Session named by the refresh token.
+    pub session_id: Uuid,
+    /// Counter carried by the refresh token.
+    pub counter: u64,
+    /// Current time.
+    pub now: OffsetDateTime,
+    /// A token one step behind, presented within this long after the last rotation,
+    /// is a retry.
+    pub reuse_grace: Duration,
+    /// A session not refreshed for this long is dead.
+    pub idle_timeout: Duration,
+    /// What reuse revokes.
+    pub reuse_policy: ReusePolicy,
+}
+
+/// The outcome of [`SessionStore::refresh_session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The counter matched and was advanced; `session.counter` is the new value.
+    Rotated {
+        /// The session after rotation.
+        session: Session,
+        /// The owner's roles.
+        roles: Vec<String>,
+    },
+    /// A retry within the grace window: nothing changed; `session.counter` is current.
+    Retried {
+        /// The session, unchanged.
+        session: Session,
+        /// The owner's roles.
+        roles: Vec<String>,
+    },
+    /// An older token was presented: the policy's revocation is committed.
+    Reused {
+        /// Owner of the session.
+        user_id: Uuid,
+        /// Number of sessions revoked by this call.
+        revoked: u64,
+    },
+    /// Unknown, revoked or expired session, blocked user, or a counter ahead of the
+    /// session's.
+    Rejected,
+}
+
+capability! {
+    /// Storage of sessions, with the atomic refresh rule.
+    pub trait SessionStore {
+        /// Inserts a session, then, while the user has more than `max_live` live sessions
+        /// (not revoked, `expires_at` after the new session's `created_at`), revokes the
+        /// oldest (by `created_at`, then id), atomically: concurrent inserts for one user
+        /// never leave more than `max_live` live. `max_live == 0` means no cap. Returns how
+        /// many sessions were revoked.
+        ///
+        /// Errors: [`StoreError::NotFound`] if the user does not exist.
+        async fn create_session(&self, session: Session, max_live: u32) -> Result<u64, StoreError>;
+
+        /// The session with this id (revoked and expired ones included), or `None`.
+        async fn session(&self, id: Uuid) -> Result<Option<Session>, StoreError>;
+
+        /// The state `authenticate` needs about a session and its owner, in one indexed
+        /// read; `None` if the session does not exist.
+        async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>, StoreError>;
+
+        /// Applies the refresh rotation rule atomically:
+        ///
+        /// - session missing, revoked, past `expires_at`, idle longer than `idle_timeout`,
+        ///   owner blocked, or `counter` ahead of the session's: [`RefreshOutcome::Rejected`];
+        /// - `counter` equal to the session's: advance it by one with a compare-and-swap and
+        ///   set `last_refreshed_at = now`: [`RefreshOutcome::Rotated`];
+        /// - `counter` one behind and `now - last_refreshed_at <= reuse_grace`:
+        ///   [`RefreshOutcome::Retried`], nothing changes;
+        /// - any other older counter: revoke the session or all the user's sessions as
+        ///   `reuse_policy` says, **committed**, then [`RefreshOutcome::Reused`].
+        ///
+        /// Of any number of concurrent calls with the same current counter exactly one
+        /// rotates.
+        async fn refresh_session(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
+
+        /// Revokes one session. With `user_id`, only if the session belongs to that user.
+        /// Returns `false` if no live session matched.
+        async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool, StoreError>;
+
+        /// Revokes every live session of a user except `except`; returns how many.
+        async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64, StoreError>;
+
+        /// The user's live sessions at `now` (not revoked, `expires_at` after `now`,
+        /// refreshed within `idle_timeout` before `now`), newest first (by `created_at`,
+        /// then id), skipping `offset` and returning at most `limit`.
+        async fn list_sessions(&self, user_id: Uuid, now: OffsetDateTime, idle_timeout: Duration, limit: u32, offset: u64) -> Result<Vec<Session>, StoreError>;
+
+        /// Deletes sessions that are revoked, past `expires_at`, or idle since
+        /// `now - idle_timeout` or earlier. Returns the number of rows deleted.
+        async fn purge_sessions(&self, now: OffsetDateTime, idle_timeout: Duration) -> Result<u64, StoreError>;
+    }
+}

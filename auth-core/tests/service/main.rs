@@ -1,0 +1,106 @@
+//! Service behaviour over the in-memory store, with a manual clock.
+
+use std::sync::Arc;
+
+use auth_core::memory::MemoryStore;
+use auth_core::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use time::Duration;
+
+const PASSWORD: &str = "Passw0rd!";
+
+struct Fixture {
+    auth: Arc<AuthService>,
+    store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
+    mailer: Arc<MemoryMailer>,
+    keys: KeySet,
+}
+
+fn keys() -> KeySet {
+    KeySet::new(
+        Key::generate_ed25519().unwrap(),
+        [],
+        "https://issuer.test",
+        "api.test",
+        0,
+    )
+    .unwrap()
+}
+
+fn fixture_with(config: AuthConfig, keys: KeySet) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::starting_now());
+    let mailer = Arc::new(MemoryMailer::new());
+    let auth = AuthService::new(
+        store.clone(),
+        keys.clone(),
+        &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
+        config,
+    )
+    .unwrap()
+    .with_clock(clock.clone())
+    .with_mailer(mailer.clone());
+    Fixture {
+        auth: Arc::new(auth),
+        store,
+        clock,
+        mailer,
+        keys,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(AuthConfig::default(), keys())
+}
+
+fn registration(login: &str) -> Registration {
+    Registration {
+        login: login.into(),
+        password: PASSWORD.into(),
+        ..Default::default()
+    }
+}
+
+impl Fixture {
+    async fn user_and_login(&self, login: &str) -> (User, TokenPair) {
+        let user = self
+            .auth
+            .register(registration(login), &ClientInfo::default())
+            .await
+            .unwrap();
+        let pair = self
+            .auth
+            .login(login, PASSWORD, ClientInfo::default())
+            .await
+            .unwrap();
+        (user, pair)
+    }
+
+    async fn store_user_id(&self, login: &str) -> uuid::Uuid {
+        self.store
+            .credentials_by_login(&Login::parse(login).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .id
+    }
+
+    async fn login(&self, login: &str) -> TokenPair {
+        self.auth
+            .login(login, PASSWORD, ClientInfo::default())
+            .await
+            .unwrap()
+    }
+}
+
+mod admin;
+mod email_verification;
+mod login;
+mod refresh;
+mod registration;
+mod sessions;
+mod throttling;
+mod tokens;

@@ -1,0 +1,96 @@
+//! [`AttemptStore`] of the [`PgStore`]: attempt counters, each decided by one statement.
+
+use async_trait::async_trait;
+use auth_core::store::*;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::PgStore;
+
+#[async_trait]
+impl AttemptStore for PgStore {
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        limit: AttemptLimit,
+        now: OffsetDateTime,
+    ) -> Result<Reservation> {
+        // Decide and count in one statement: the row lock of the upsert serialises
+        // concurrent attempts, and the WHERE sees the count each one left. The lock
+        // expression is `AttemptLimit::lock_for` of the stored count.
+        let granted: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO auth_attempts AS a (key, attempts, window_start, last_attempt) \
+             VALUES ($1, 1, $2, $2) ON CONFLICT (key) DO UPDATE SET \
+               attempts = CASE WHEN a.window_start <= $3 THEN 1 \
+                               ELSE LEAST(a.attempts, 2147483646) + 1 END, \
+               window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
+               last_attempt = $2 \
+             WHERE a.window_start <= $3 OR a.attempts < $4 \
+                OR a.last_attempt + make_interval(secs => \
+                     LEAST($5 * power(2, LEAST(a.attempts - $4, 30)), $6)) <= $2 \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now - limit.window)
+        .bind(i32::try_from(limit.max).unwrap_or(i32::MAX))
+        .bind(limit.base_delay.as_seconds_f64())
+        .bind(limit.window.as_seconds_f64())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        if let Some(count) = granted {
+            return Ok(Reservation::Granted {
+                count: u32::try_from(count).unwrap_or(0),
+            });
+        }
+        let row = sqlx::query(
+            "SELECT attempts, window_start, last_attempt FROM auth_attempts WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        // Cleared between the two statements: the next attempt starts afresh.
+        let Some(row) = row else {
+            return Ok(Reservation::Refused { until: now });
+        };
+        let count: i32 = row.try_get("attempts").db()?;
+        let window_start: OffsetDateTime = row.try_get("window_start").db()?;
+        let last_attempt: OffsetDateTime = row.try_get("last_attempt").db()?;
+        let unlocked = last_attempt + limit.lock_for(u32::try_from(count).unwrap_or(0));
+        Ok(Reservation::Refused {
+            until: unlocked.min(window_start + limit.window),
+        })
+    }
+
+    async fn release_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE auth_attempts SET attempts = GREATEST(attempts - 1, 0) WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM auth_attempts WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM auth_attempts WHERE last_attempt <= $1")
+                .bind(before)
+                .execute(self.pool())
+                .await
+                .db()?
+                .rows_affected(),
+        )
+    }
+}

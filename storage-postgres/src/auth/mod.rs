@@ -1,0 +1,116 @@
+//! `AuthStore` for `PgStore`: one file per capability trait, and here what they share
+//! (column lists, row decoding, the error helper).
+
+use std::net::IpAddr;
+
+use auth_core::StoreError;
+use auth_core::store::*;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::error::auth_error;
+
+mod accounts;
+mod attempts;
+mod history;
+mod roles;
+mod sessions;
+mod verification;
+
+pub(super) type Result<T> = std::result::Result<T, StoreError>;
+
+pub(super) trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(auth_error)
+    }
+}
+
+pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.email, u.first_name, u.last_name, u.status, \
+     u.email_verified, u.created_at, \
+     ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles";
+
+pub(super) const SESSION_COLUMNS: &str = "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
+     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent";
+
+pub(super) fn status(s: &str) -> UserStatus {
+    if s == "blocked" {
+        UserStatus::Blocked
+    } else {
+        UserStatus::Active
+    }
+}
+
+pub(super) fn user_from(row: &PgRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id").db()?,
+        login: row.try_get("login").db()?,
+        email: row.try_get("email").db()?,
+        first_name: row.try_get("first_name").db()?,
+        last_name: row.try_get("last_name").db()?,
+        roles: row.try_get("roles").db()?,
+        status: status(row.try_get("status").db()?),
+        email_verified: row.try_get("email_verified").db()?,
+        created_at: row.try_get("created_at").db()?,
+    })
+}
+
+pub(super) fn ip_from(row: &PgRow) -> Result<Option<IpAddr>> {
+    Ok(row
+        .try_get::<Option<String>, _>("ip")
+        .db()?
+        .and_then(|s| s.parse().ok()))
+}
+
+pub(super) fn counter_from(row: &PgRow) -> Result<u64> {
+    let c: i64 = row.try_get("counter").db()?;
+    u64::try_from(c).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+pub(super) fn session_from(row: &PgRow) -> Result<Session> {
+    Ok(Session {
+        id: row.try_get("id").db()?,
+        user_id: row.try_get("user_id").db()?,
+        counter: counter_from(row)?,
+        created_at: row.try_get("created_at").db()?,
+        last_refreshed_at: row.try_get("last_refreshed_at").db()?,
+        expires_at: row.try_get("expires_at").db()?,
+        revoked: row.try_get("revoked").db()?,
+        ip: ip_from(row)?,
+        user_agent: row.try_get("user_agent").db()?,
+    })
+}
+
+/// `NotFound` when a statement that names one row affected none.
+pub(super) fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn ip_text(ip: Option<IpAddr>) -> Option<String> {
+    ip.map(|i| i.to_string())
+}
+
+pub(super) async fn revoke_all(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE sessions SET revoked = true \
+         WHERE user_id = $1 AND NOT revoked AND ($2::uuid IS NULL OR id <> $2)",
+    )
+    .bind(user_id)
+    .bind(except)
+    .execute(&mut **tx)
+    .await
+    .db()?
+    .rows_affected())
+}

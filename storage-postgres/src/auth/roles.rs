@@ -1,0 +1,83 @@
+//! [`RoleStore`] of the [`PgStore`]: roles and grants.
+
+use async_trait::async_trait;
+use auth_core::domain::RoleName;
+use auth_core::store::*;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::*;
+use crate::PgStore;
+
+#[async_trait]
+impl RoleStore for PgStore {
+    async fn list_roles(&self) -> Result<Vec<Role>> {
+        let rows = sqlx::query("SELECT name, description FROM roles ORDER BY name")
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(Role {
+                    name: r.try_get("name").db()?,
+                    description: r.try_get("description").db()?,
+                })
+            })
+            .collect::<Result<_>>()?)
+    }
+
+    async fn create_role(&self, role: Role) -> Result<Role> {
+        sqlx::query("INSERT INTO roles (name, description) VALUES ($1, $2)")
+            .bind(&role.name)
+            .bind(&role.description)
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(role)
+    }
+
+    async fn delete_role(&self, name: &RoleName) -> Result<()> {
+        let name = name.as_str();
+        let n = sqlx::query("DELETE FROM roles WHERE name = $1")
+            .bind(name)
+            .execute(self.pool())
+            .await
+            .db()?
+            .rows_affected();
+        found(n)?;
+        Ok(())
+    }
+
+    async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
+        let role = role.as_str();
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
+        let role = role.as_str();
+        let both_exist: bool = sqlx::query_scalar(
+            "WITH gone AS (DELETE FROM user_roles WHERE user_id = $1 AND role = $2) \
+             SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) \
+                AND EXISTS (SELECT 1 FROM roles WHERE name = $2)",
+        )
+        .bind(user_id)
+        .bind(role)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        if both_exist {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+}

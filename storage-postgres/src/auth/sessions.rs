@@ -1,0 +1,238 @@
+//! [`SessionStore`] of the [`PgStore`]: sessions and the refresh rule in SQL.
+
+use async_trait::async_trait;
+use auth_core::store::*;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::*;
+use crate::PgStore;
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn create_session(&self, s: Session, max_live: u32) -> Result<u64> {
+        let mut tx = self.pool().begin().await.db()?;
+        // The user's row lock serialises the session inserts of one user, so the cap
+        // below counts every session committed before this one.
+        let inserted = sqlx::query(
+            "WITH u AS (SELECT id FROM users WHERE id = $2 FOR NO KEY UPDATE) \
+             INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
+             expires_at, revoked, ip, user_agent) \
+             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9 FROM u",
+        )
+        .bind(s.id)
+        .bind(s.user_id)
+        .bind(i64::try_from(s.counter).map_err(|e| StoreError::Backend(Box::new(e)))?)
+        .bind(s.created_at)
+        .bind(s.last_refreshed_at)
+        .bind(s.expires_at)
+        .bind(s.revoked)
+        .bind(ip_text(s.ip))
+        .bind(&s.user_agent)
+        .execute(&mut *tx)
+        .await
+        .db()?
+        .rows_affected();
+        found(inserted)?;
+        let revoked = if max_live == 0 {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE sessions SET revoked = true WHERE id IN ( \
+                   SELECT id FROM sessions \
+                   WHERE user_id = $1 AND NOT revoked AND expires_at > $2 \
+                   ORDER BY created_at DESC, id DESC OFFSET $3)",
+            )
+            .bind(s.user_id)
+            .bind(s.created_at)
+            .bind(i64::from(max_live))
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected()
+        };
+        tx.commit().await.db()?;
+        Ok(revoked)
+    }
+
+    async fn session(&self, id: Uuid) -> Result<Option<Session>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        Ok(row.as_ref().map(session_from).transpose()?)
+    }
+
+    async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>> {
+        // One primary-key lookup joined to its user: the hot path of every request.
+        let row = sqlx::query(
+            "SELECT s.user_id, s.revoked, s.expires_at, s.last_refreshed_at, u.status, \
+             ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await.db()?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let get = || -> Result<SessionStatus> {
+            Ok(SessionStatus {
+                user_id: row.try_get("user_id").db()?,
+                revoked: row.try_get("revoked").db()?,
+                expires_at: row.try_get("expires_at").db()?,
+                last_refreshed_at: row.try_get("last_refreshed_at").db()?,
+                user_status: status(row.try_get("status").db()?),
+                roles: row.try_get("roles").db()?,
+            })
+        };
+        Ok(Some(get()?))
+    }
+
+    async fn refresh_session(&self, req: RefreshRequest) -> Result<RefreshOutcome> {
+        let Ok(counter) = i64::try_from(req.counter) else {
+            return Ok(RefreshOutcome::Rejected);
+        };
+        let idle_cutoff = req.now - req.idle_timeout;
+        // The compare-and-swap: one conditional UPDATE. Concurrent callers queue on the
+        // row lock and re-check `counter = $2` against the committed row, so exactly one
+        // of them rotates.
+        let rotated = sqlx::query(&format!(
+            "UPDATE sessions s SET counter = s.counter + 1, last_refreshed_at = $3 \
+             FROM users u \
+             WHERE s.id = $1 AND s.counter = $2 AND NOT s.revoked AND s.expires_at > $3 \
+               AND s.last_refreshed_at > $4 AND u.id = s.user_id AND u.status = 'active' \
+             RETURNING {SESSION_COLUMNS}, \
+               ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles"
+        ))
+        .bind(req.session_id)
+        .bind(counter)
+        .bind(req.now)
+        .bind(idle_cutoff)
+        .fetch_optional(self.pool())
+        .await.db()?;
+        if let Some(row) = rotated {
+            return Ok(RefreshOutcome::Rotated {
+                session: session_from(&row)?,
+                roles: row.try_get("roles").db()?,
+            });
+        }
+
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS}, u.status, \
+               ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        ))
+        .bind(req.session_id)
+        .fetch_optional(self.pool())
+        .await.db()?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Rejected);
+        };
+        let session = session_from(&row)?;
+        let active = status(row.try_get("status").db()?) == UserStatus::Active;
+        let alive = !session.revoked
+            && session.expires_at > req.now
+            && session.last_refreshed_at > idle_cutoff
+            && active;
+        // `counter == current` here means the UPDATE lost to a concurrent change that
+        // killed the session; either way it is not ours to rotate.
+        if !alive || req.counter >= session.counter {
+            return Ok(RefreshOutcome::Rejected);
+        }
+        if req.counter + 1 == session.counter
+            && req.now - session.last_refreshed_at <= req.reuse_grace
+        {
+            return Ok(RefreshOutcome::Retried {
+                session,
+                roles: row.try_get("roles").db()?,
+            });
+        }
+        // Reuse: the revocation is its own committed statement, whatever the caller
+        // does with the error it gets.
+        let revoked = match req.reuse_policy {
+            ReusePolicy::RevokeUser => {
+                sqlx::query("UPDATE sessions SET revoked = true WHERE user_id = $1 AND NOT revoked")
+                    .bind(session.user_id)
+                    .execute(self.pool())
+                    .await
+                    .db()?
+                    .rows_affected()
+            }
+            ReusePolicy::RevokeSession => {
+                sqlx::query("UPDATE sessions SET revoked = true WHERE id = $1 AND NOT revoked")
+                    .bind(session.id)
+                    .execute(self.pool())
+                    .await
+                    .db()?
+                    .rows_affected()
+            }
+        };
+        Ok(RefreshOutcome::Reused {
+            user_id: session.user_id,
+            revoked,
+        })
+    }
+
+    async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE sessions SET revoked = true \
+             WHERE id = $1 AND NOT revoked AND ($2::uuid IS NULL OR user_id = $2)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64> {
+        let mut tx = self.pool().begin().await.db()?;
+        let n = revoke_all(&mut tx, user_id, except).await?;
+        tx.commit().await.db()?;
+        Ok(n)
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: Duration,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Session>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s \
+             WHERE s.user_id = $1 AND NOT s.revoked AND s.expires_at > $2 \
+               AND s.last_refreshed_at > $3 \
+             ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .bind(now - idle_timeout)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        Ok(rows.iter().map(session_from).collect::<Result<_>>()?)
+    }
+
+    async fn purge_sessions(&self, now: OffsetDateTime, idle_timeout: Duration) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM sessions WHERE revoked OR expires_at <= $1 OR last_refreshed_at <= $2",
+        )
+        .bind(now)
+        .bind(now - idle_timeout)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
+    }
+}

@@ -1,0 +1,75 @@
+//! [`VerificationStore`] of the [`PgStore`]: verification codes.
+
+use async_trait::async_trait;
+use auth_core::store::*;
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+use crate::PgStore;
+
+#[async_trait]
+impl VerificationStore for PgStore {
+    async fn put_verification_code(&self, code: VerificationCode) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO verification_codes (user_id, code_hash, expires_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE \
+             SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at",
+        )
+        .bind(code.user_id)
+        .bind(&code.code_hash)
+        .bind(code.expires_at)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn verification_code(&self, user_id: Uuid) -> Result<Option<VerificationCode>> {
+        let row = sqlx::query(
+            "SELECT user_id, code_hash, expires_at FROM verification_codes WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(VerificationCode {
+            user_id: row.try_get("user_id").db()?,
+            code_hash: row.try_get("code_hash").db()?,
+            expires_at: row.try_get("expires_at").db()?,
+        }))
+    }
+
+    async fn complete_verification(&self, user_id: Uuid) -> Result<()> {
+        let mut tx = self.pool().begin().await.db()?;
+        let n = sqlx::query("UPDATE users SET email_verified = true WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        found(n)?;
+        sqlx::query("DELETE FROM verification_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+
+    async fn purge_codes(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM verification_codes WHERE expires_at <= $1")
+                .bind(now)
+                .execute(self.pool())
+                .await
+                .db()?
+                .rows_affected(),
+        )
+    }
+}
