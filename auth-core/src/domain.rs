@@ -204,10 +204,18 @@ impl fmt::Debug for Password {
 }
 
 impl Password {
-    /// Wraps a password given at login, without policy checks (old passwords may
-    /// predate the current policy). Only the maximum length is enforced, by the service.
+    /// Wraps a password without policy checks. For a password given to be checked
+    /// against a hash, use [`Password::to_check`].
     pub fn unchecked(raw: impl Into<String>) -> Self {
         Self(raw.into())
+    }
+
+    /// A password given to be checked against a stored hash (at login, as the current
+    /// password): no rule applies (old passwords may predate the policy) but the
+    /// maximum length, so an overlong input costs no hashing. `None` when it is longer
+    /// than `policy.max_len` characters; no password the policy accepted can match it.
+    pub fn to_check(raw: &str, policy: &PasswordPolicy) -> Option<Self> {
+        (raw.chars().count() <= policy.max_len).then(|| Self(raw.to_owned()))
     }
 
     /// Parses a new password against `policy`, naming the first broken rule.

@@ -99,6 +99,10 @@ pub enum AuthError {
     /// The caller lacks a required role.
     #[error("forbidden")]
     Forbidden,
+    /// An administrator tried to block or delete their own account, or to remove
+    /// their own `admin` role; another administrator can.
+    #[error("administrators cannot lock their own account out")]
+    OwnAccount,
     /// The named user, session or role does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

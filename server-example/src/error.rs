@@ -222,6 +222,11 @@ impl From<AuthError> for ApiError {
                 "forbidden",
                 "this action needs a role you do not have",
             ),
+            AuthError::OwnAccount => Self::new(
+                S::CONFLICT,
+                "own_account",
+                "administrators cannot block or delete their own account or remove their own admin role",
+            ),
             AuthError::NotFound(what) => Self::not_found("not_found", format!("{what} not found")),
             AuthError::Unavailable(e) => Self::unavailable(e),
             AuthError::Internal(e) => Self::internal(e),

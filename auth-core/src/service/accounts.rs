@@ -108,18 +108,15 @@ impl AuthService {
         current: &str,
         new: &str,
     ) -> Result<(), AuthError> {
-        let new = Password::parse_field("new_password", new, &self.config.password_policy)?;
+        let policy = &self.config.password_policy;
+        let new = Password::parse_field("new_password", new, policy)?;
+        let current = Password::to_check(current, policy).ok_or(AuthError::WrongPassword)?;
         let hash = self
             .store
             .password_hash(who.user_id)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        if !self
-            .hasher
-            .verify(&Password::unchecked(current), &hash)
-            .await?
-            .valid
-        {
+        if !self.hasher.verify(&current, &hash).await?.valid {
             return Err(AuthError::WrongPassword);
         }
         let fresh = self.hasher.hash(&new).await?;

@@ -32,7 +32,11 @@ impl AuthService {
     }
 
     /// Deletes a user with all its data. Errors: [`AuthError::NotFound`].
-    pub async fn delete_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+    ///
+    /// `actor` must have the `admin` role ([`AuthError::Forbidden`]) and cannot delete
+    /// their own account ([`AuthError::OwnAccount`]).
+    pub async fn delete_user(&self, actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
+        Self::admin_acting_on_another(actor, user_id)?;
         self.store
             .delete_user(user_id)
             .await
@@ -40,7 +44,11 @@ impl AuthService {
     }
 
     /// Blocks a user and revokes every session of it at once.
-    pub async fn block_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+    ///
+    /// `actor` must have the `admin` role ([`AuthError::Forbidden`]) and cannot block
+    /// their own account ([`AuthError::OwnAccount`]).
+    pub async fn block_user(&self, actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
+        Self::admin_acting_on_another(actor, user_id)?;
         self.store
             .set_user_status(user_id, UserStatus::Blocked)
             .await
@@ -112,7 +120,19 @@ impl AuthService {
     }
 
     /// Revokes a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
-    pub async fn revoke_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+    ///
+    /// `actor` must have the `admin` role ([`AuthError::Forbidden`]) and cannot remove
+    /// their own `admin` role ([`AuthError::OwnAccount`]).
+    pub async fn revoke_role(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+        role: &str,
+    ) -> Result<(), AuthError> {
+        actor.require_role(RoleName::ADMIN)?;
+        if role == RoleName::ADMIN {
+            Self::admin_acting_on_another(actor, user_id)?;
+        }
         let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
         self.store
             .revoke_role(user_id, &role)
@@ -167,5 +187,15 @@ impl AuthService {
                 .await?;
         }
         self.user(creds.user.id).await.map(Some)
+    }
+
+    /// An administrator's action that would lock their own account out (blocking or
+    /// deleting it, removing its `admin` role) is refused; another administrator can.
+    fn admin_acting_on_another(actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
+        actor.require_role(RoleName::ADMIN)?;
+        if actor.user_id == user_id {
+            return Err(AuthError::OwnAccount);
+        }
+        Ok(())
     }
 }

@@ -44,7 +44,7 @@ impl AuthService {
         password: &str,
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let password = Password::unchecked(password);
+        let password = Password::to_check(password, &self.config.password_policy);
         let client = ClientInfo {
             user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             ..client
@@ -72,6 +72,10 @@ impl AuthService {
         let creds = match &parsed {
             Some(l) => self.store.credentials_by_login(l).await?,
             None => None,
+        };
+        // An overlong password matches no account: a failure, without hashing.
+        let Some(password) = password else {
+            return Err(AuthError::InvalidCredentials);
         };
         let Some(creds) = creds else {
             self.hasher.verify_dummy(&password).await?;

@@ -34,7 +34,10 @@ async fn roles_take_effect_on_the_next_request() {
             .unwrap()
             .has_role("admin")
     );
-    f.auth.revoke_role(user.id, "admin").await.unwrap();
+    f.auth
+        .revoke_role(&f.admin().await, user.id, "admin")
+        .await
+        .unwrap();
     assert!(
         !f.auth
             .authenticate(&p.access_token)
@@ -95,13 +98,13 @@ async fn admins_update_delete_and_revoke_users() {
     assert!(updated.email_verified);
     assert_eq!(f.auth.revoke_user_sessions(user.id).await.unwrap(), 1);
     assert!(f.auth.authenticate(&p.access_token).await.is_err());
-    f.auth.delete_user(user.id).await.unwrap();
+    f.auth.delete_user(&f.admin().await, user.id).await.unwrap();
     assert!(matches!(
         f.auth.user(user.id).await,
         Err(AuthError::NotFound("user"))
     ));
     assert!(matches!(
-        f.auth.delete_user(user.id).await,
+        f.auth.delete_user(&f.admin().await, user.id).await,
         Err(AuthError::NotFound(_))
     ));
 }
@@ -131,4 +134,55 @@ async fn a_profile_email_change_resets_verification_and_sends_a_code() {
         .await
         .unwrap();
     assert!(f.auth.user(user.id).await.unwrap().email_verified);
+}
+
+#[tokio::test]
+async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
+    let f = fixture();
+    let me = f.admin().await;
+    for result in [
+        f.auth.block_user(&me, me.user_id).await,
+        f.auth.delete_user(&me, me.user_id).await,
+        f.auth.revoke_role(&me, me.user_id, "admin").await,
+    ] {
+        assert!(matches!(result, Err(AuthError::OwnAccount)), "{result:?}");
+    }
+    // The account is untouched, and another administrator can act on it.
+    assert!(
+        f.auth
+            .user(me.user_id)
+            .await
+            .unwrap()
+            .roles
+            .contains(&"admin".to_owned())
+    );
+    let (other, pair) = f.user_and_login("other").await;
+    f.auth.grant_role(other.id, "admin").await.unwrap();
+    let other_admin = f.auth.authenticate(&pair.access_token).await.unwrap();
+    f.auth
+        .revoke_role(&other_admin, me.user_id, "admin")
+        .await
+        .unwrap();
+    // Without the admin role, nothing goes through.
+    let (victim, _) = f.user_and_login("victim").await;
+    let plain = f
+        .auth
+        .authenticate(&f.login("victim").await.access_token)
+        .await
+        .unwrap();
+    for result in [
+        f.auth.block_user(&plain, other.id).await,
+        f.auth.delete_user(&plain, other.id).await,
+        f.auth.revoke_role(&plain, other.id, "admin").await,
+    ] {
+        assert!(matches!(result, Err(AuthError::Forbidden)), "{result:?}");
+    }
+    // Removing a role other than admin from oneself is fine.
+    f.auth.create_role("editor", None).await.unwrap();
+    f.auth.grant_role(other.id, "editor").await.unwrap();
+    f.auth
+        .revoke_role(&other_admin, other.id, "editor")
+        .await
+        .unwrap();
+    assert!(f.auth.user(victim.id).await.is_ok());
 }

@@ -71,7 +71,7 @@ async fn a_blocked_user_cannot_log_in_but_is_told_only_with_the_right_password()
         .register(registration("alice"), &ClientInfo::default())
         .await
         .unwrap();
-    f.auth.block_user(user.id).await.unwrap();
+    f.auth.block_user(&f.admin().await, user.id).await.unwrap();
     assert!(matches!(
         f.auth
             .login("alice", "Wrong0rd!", ClientInfo::default())
@@ -111,4 +111,27 @@ async fn a_hash_with_old_parameters_is_replaced_at_login() {
     let now = f.store.password_hash(user.id).await.unwrap().unwrap();
     assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
     f.login("alice").await;
+}
+
+#[tokio::test]
+async fn an_overlong_password_is_refused_without_hashing_and_counts_as_a_failure() {
+    let f = fixture();
+    let (_, pair) = f.user_and_login("alice").await;
+    let long = "A1!".repeat(50_000);
+    for _ in 0..5 {
+        assert!(matches!(
+            f.auth.login("alice", &long, ClientInfo::default()).await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    // The failures counted: the right password is throttled now.
+    assert!(matches!(
+        f.auth.login("alice", PASSWORD, ClientInfo::default()).await,
+        Err(AuthError::Throttled { .. })
+    ));
+    let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    assert!(matches!(
+        f.auth.change_password(&who, &long, "N3w-passw0rd!").await,
+        Err(AuthError::WrongPassword)
+    ));
 }

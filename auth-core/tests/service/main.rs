@@ -88,6 +88,17 @@ impl Fixture {
             .id
     }
 
+    /// A signed-in administrator (created on first use).
+    async fn admin(&self) -> Principal {
+        self.auth.ensure_admin("root", "Adm1n-pass!").await.unwrap();
+        let pair = self
+            .auth
+            .login("root", "Adm1n-pass!", ClientInfo::default())
+            .await
+            .unwrap();
+        self.auth.authenticate(&pair.access_token).await.unwrap()
+    }
+
     async fn login(&self, login: &str) -> TokenPair {
         self.auth
             .login(login, PASSWORD, ClientInfo::default())

@@ -176,7 +176,7 @@ async fn sessions_expire_after_idle_and_absolute_lifetimes() {
 async fn a_blocked_user_cannot_refresh() {
     let f = fixture();
     let (user, p0) = f.user_and_login("alice").await;
-    f.auth.block_user(user.id).await.unwrap();
+    f.auth.block_user(&f.admin().await, user.id).await.unwrap();
     assert!(matches!(
         f.auth
             .refresh(&p0.refresh_token, &ClientInfo::default())

@@ -51,7 +51,7 @@ async fn logout_others_keeps_this_session() {
 async fn blocking_rejects_tokens_at_once() {
     let f = fixture();
     let (user, p) = f.user_and_login("alice").await;
-    f.auth.block_user(user.id).await.unwrap();
+    f.auth.block_user(&f.admin().await, user.id).await.unwrap();
     assert!(matches!(
         f.auth.authenticate(&p.access_token).await,
         Err(AuthError::InvalidToken)

@@ -1,6 +1,6 @@
 //! `/admin/*`: user and role management (role `admin`).
 
-use auth_core::{ProfileUpdate, RoleName};
+use auth_core::ProfileUpdate;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -33,19 +33,6 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{id}/roles/{name}",
             put(grant_role).delete(revoke_role),
         )
-}
-
-/// Refuses an administrator's action that would lock their own account out: blocking
-/// or deleting it, or removing its `admin` role. Another administrator can.
-fn not_self(admin: &Admin, id: Uuid) -> Result<(), ApiError> {
-    if admin.0.user_id == id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "own_account",
-            "administrators cannot block or delete their own account or remove their own admin role",
-        ));
-    }
-    Ok(())
 }
 
 /// Search users.
@@ -129,8 +116,7 @@ pub async fn delete_user(
     admin: Admin,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    not_self(&admin, id)?;
-    s.auth.delete_user(id).await?;
+    s.auth.delete_user(&admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,8 +136,7 @@ pub async fn block_user(
     admin: Admin,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    not_self(&admin, id)?;
-    s.auth.block_user(id).await?;
+    s.auth.block_user(&admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -306,9 +291,6 @@ pub async fn revoke_role(
     admin: Admin,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
-    if name == RoleName::ADMIN {
-        not_self(&admin, id)?;
-    }
-    s.auth.revoke_role(id, &name).await?;
+    s.auth.revoke_role(&admin.0, id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
