@@ -6,11 +6,13 @@ use axum::response::{IntoResponse, Response};
 use exchange_core::ExchangeError;
 use serde_json::json;
 
+pub use crate::codes::ErrorCode;
+
 /// An error answered as `{"message", "code"}` with a status.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     /// Extra fields merged into the body (e.g. `missing` for kv reads).
     extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
@@ -28,8 +30,9 @@ pub const CHALLENGE: &str = "Bearer";
 pub const CHALLENGE_INVALID: &str = "Bearer error=\"invalid_token\"";
 
 impl ApiError {
-    /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with this code (and the code's status) and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = code.status();
         let challenge = (status == StatusCode::UNAUTHORIZED).then_some(CHALLENGE);
         Self {
             status,
@@ -42,58 +45,43 @@ impl ApiError {
         }
     }
 
-    /// 400 with a code and message.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// 404.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
     /// 401 for a token that was sent and rejected.
-    pub fn invalid_token(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message).with_challenge(CHALLENGE_INVALID)
+    pub fn invalid_token(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, message).with_challenge(CHALLENGE_INVALID)
     }
 
     /// 500 that logs `source` and tells the client nothing about it.
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "the server failed to handle this request",
         );
         e.source = Some(source.into());
         e
     }
 
-    fn unavailable(source: Box<dyn std::error::Error + Send + Sync>) -> Self {
+    /// 503 that logs `source`: the store cannot be reached right now.
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            ErrorCode::ServiceUnavailable,
             "the service is temporarily unavailable, try again shortly",
         );
-        e.source = Some(source);
+        e.source = Some(source.into());
         e
     }
 
     /// 413: the body is over the limit.
     pub fn payload_too_large() -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is too large",
-        )
+        Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
     }
 
     /// 429 with `Retry-After` (whole seconds, at least 1).
     pub fn too_many(
-        code: &'static str,
+        code: ErrorCode,
         message: impl Into<String>,
         wait: std::time::Duration,
     ) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+        let mut e = Self::new(code, message);
         e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         e
     }
@@ -111,24 +99,14 @@ impl ApiError {
             .insert(key.to_owned(), value);
         self
     }
-
-    /// The status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The code.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(status = %self.status, code = self.code, error = ?self.source, "request failed");
+            tracing::error!(status = %self.status, code = self.code.as_str(), error = ?self.source, "request failed");
         }
-        let mut body = json!({ "message": self.message, "code": self.code });
+        let mut body = json!({ "message": self.message, "code": self.code.as_str() });
         if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
             obj.extend(*extra);
         }
@@ -147,87 +125,74 @@ impl IntoResponse for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        use StatusCode as S;
         match e {
-            AuthError::Validation(v) => Self::bad_request("validation_failed", v.message),
+            AuthError::Validation(v) => Self::new(ErrorCode::ValidationFailed, v.message),
             AuthError::LoginTaken => {
-                Self::new(S::CONFLICT, "login_taken", "this login is already taken")
+                Self::new(ErrorCode::LoginTaken, "this login is already taken")
             }
-            AuthError::EmailTaken => Self::new(
-                S::CONFLICT,
-                "email_taken",
-                "this email address is already used",
-            ),
+            AuthError::EmailTaken => {
+                Self::new(ErrorCode::EmailTaken, "this email address is already used")
+            }
             AuthError::RoleExists => Self::new(
-                S::CONFLICT,
-                "role_exists",
+                ErrorCode::RoleExists,
                 "a role with this name already exists",
             ),
-            AuthError::ProtectedRole => Self::new(
-                S::CONFLICT,
-                "protected_role",
-                "the admin role cannot be deleted",
-            ),
-            AuthError::InvalidCredentials => Self::new(
-                S::UNAUTHORIZED,
-                "invalid_credentials",
-                "invalid login or password",
-            ),
-            AuthError::Blocked => {
-                Self::new(S::FORBIDDEN, "account_blocked", "this account is blocked")
+            AuthError::ProtectedRole => {
+                Self::new(ErrorCode::ProtectedRole, "the admin role cannot be deleted")
             }
+            AuthError::InvalidCredentials => {
+                Self::new(ErrorCode::InvalidCredentials, "invalid login or password")
+            }
+            AuthError::Blocked => Self::new(ErrorCode::AccountBlocked, "this account is blocked"),
             AuthError::EmailNotVerified => Self::new(
-                S::FORBIDDEN,
-                "email_not_verified",
+                ErrorCode::EmailNotVerified,
                 "the email address must be verified first",
             ),
-            AuthError::InvalidVerificationCode => Self::bad_request(
-                "invalid_verification_code",
+            AuthError::InvalidVerificationCode => Self::new(
+                ErrorCode::InvalidVerificationCode,
                 "the verification code is wrong or expired",
             ),
             AuthError::Throttled { retry_after } => Self::too_many(
-                "throttled",
+                ErrorCode::Throttled,
                 "too many failed attempts; try again later",
                 retry_after,
             ),
             AuthError::RateLimited { retry_after } => Self::too_many(
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many requests of this kind; try again later",
                 retry_after,
             ),
             AuthError::TooManyAttempts { retry_after } => Self::too_many(
-                "too_many_attempts",
+                ErrorCode::TooManyAttempts,
                 "too many wrong codes for this login; try again later",
                 retry_after,
             ),
             AuthError::InvalidRefreshToken => Self::invalid_token(
-                "invalid_refresh_token",
+                ErrorCode::InvalidRefreshToken,
                 "the refresh token is invalid or expired",
             ),
             AuthError::RefreshTokenReused => Self::invalid_token(
-                "refresh_token_reused",
+                ErrorCode::RefreshTokenReused,
                 "the refresh token was already used; sessions have been revoked",
             ),
             AuthError::InvalidToken => Self::invalid_token(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the access token is invalid, expired or revoked",
             ),
-            AuthError::WrongPassword => Self::new(
-                S::FORBIDDEN,
-                "wrong_password",
-                "the current password is wrong",
-            ),
+            AuthError::WrongPassword => {
+                Self::new(ErrorCode::WrongPassword, "the current password is wrong")
+            }
             AuthError::Forbidden => Self::new(
-                S::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this action needs a role you do not have",
             ),
             AuthError::OwnAccount => Self::new(
-                S::CONFLICT,
-                "own_account",
+                ErrorCode::OwnAccount,
                 "administrators cannot block or delete their own account or remove their own admin role",
             ),
-            AuthError::NotFound(what) => Self::not_found("not_found", format!("{what} not found")),
+            AuthError::NotFound(what) => {
+                Self::new(ErrorCode::NotFound, format!("{what} not found"))
+            }
             AuthError::Unavailable(e) => Self::unavailable(e),
             AuthError::Internal(e) => Self::internal(e),
         }
@@ -236,38 +201,36 @@ impl From<AuthError> for ApiError {
 
 impl From<ExchangeError> for ApiError {
     fn from(e: ExchangeError) -> Self {
-        use StatusCode as S;
         match e {
-            ExchangeError::Validation(v) => Self::bad_request("validation_failed", v.message),
-            ExchangeError::SameCurrency => {
-                Self::bad_request("same_currency", "base and target currency must differ")
-            }
+            ExchangeError::Validation(v) => Self::new(ErrorCode::ValidationFailed, v.message),
+            ExchangeError::SameCurrency => Self::new(
+                ErrorCode::SameCurrency,
+                "base and target currency must differ",
+            ),
             ExchangeError::CurrencyExists => Self::new(
-                S::CONFLICT,
-                "currency_exists",
+                ErrorCode::CurrencyExists,
                 "a currency with this code already exists",
             ),
             ExchangeError::PairExists => Self::new(
-                S::CONFLICT,
-                "pair_exists",
+                ErrorCode::PairExists,
                 "an exchange rate for this pair already exists",
             ),
             ExchangeError::CurrencyInUse => Self::new(
-                S::CONFLICT,
-                "currency_in_use",
+                ErrorCode::CurrencyInUse,
                 "the currency is used by exchange rates",
             ),
             ExchangeError::CurrencyNotFound => {
-                Self::not_found("currency_not_found", "currency not found")
+                Self::new(ErrorCode::CurrencyNotFound, "currency not found")
             }
             ExchangeError::RateNotFound => {
-                Self::not_found("rate_not_found", "exchange rate not found")
+                Self::new(ErrorCode::RateNotFound, "exchange rate not found")
             }
-            ExchangeError::NoRate => {
-                Self::not_found("no_rate", "no exchange rate can be derived for this pair")
-            }
-            ExchangeError::Overflow => Self::bad_request(
-                "amount_too_large",
+            ExchangeError::NoRate => Self::new(
+                ErrorCode::NoRate,
+                "no exchange rate can be derived for this pair",
+            ),
+            ExchangeError::Overflow => Self::new(
+                ErrorCode::AmountTooLarge,
                 "the amount is too large to convert at this rate",
             ),
             ExchangeError::Unavailable(e) => Self::unavailable(e),
@@ -288,25 +251,12 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
-    let (code, message) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            "this method is not allowed on this route",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
-            "service_unavailable",
-            "the request took too long; try again shortly",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "unsupported content type")
-        }
-        s if s.is_server_error() => ("internal_error", "the server failed to handle this request"),
-        _ => ("bad_request", "the request is invalid"),
-    };
+    let (code, message) = framework_error(status);
     let (mut parts, _) = resp.into_parts();
-    let fresh = ApiError::new(status, code, message).into_response();
+    let mut fresh = ApiError::new(code, message);
+    // The framework's status stands (a 408 keeps 408, say); the code names its kind.
+    fresh.status = status;
+    let fresh = fresh.into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -320,4 +270,37 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     }
     let (_, body) = fresh.into_parts();
     Response::from_parts(parts, body)
+}
+
+/// The code and message of an error status the framework or hyper produced itself.
+pub fn framework_error(status: StatusCode) -> (ErrorCode, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "this method is not allowed on this route",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            (ErrorCode::PayloadTooLarge, "the request body is too large")
+        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            ErrorCode::HeadersTooLarge,
+            "the request headers are too large",
+        ),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
+            ErrorCode::ServiceUnavailable,
+            "the request took too long; try again shortly",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "unsupported content type")
+        }
+        s if s.is_server_error() => (
+            ErrorCode::InternalError,
+            "the server failed to handle this request",
+        ),
+        _ => (
+            ErrorCode::BadRequest,
+            "the request is not valid HTTP or is otherwise unusable",
+        ),
+    }
 }

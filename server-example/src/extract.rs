@@ -10,18 +10,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 fn body_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         // The contract answers every unusable body with 400, wrong content type included.
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::bad_request(
-            "invalid_body",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            ErrorCode::InvalidBody,
             "expected a JSON body with Content-Type: application/json",
         ),
-        _ => ApiError::bad_request("invalid_body", text),
+        _ => ApiError::new(ErrorCode::InvalidBody, text),
     }
 }
 
@@ -70,8 +70,8 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 /// Parses a body that must be a JSON object into `T`.
 pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::bad_request(
-            "invalid_body",
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
             "the body must be a JSON object",
         ));
     }
@@ -94,8 +94,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
         } else if is_form(req.headers()) {
             form(&read_body(req, state).await?).map(Self)
         } else {
-            Err(ApiError::bad_request(
-                "invalid_body",
+            Err(ApiError::new(
+                ErrorCode::InvalidBody,
                 "expected a form body (Content-Type: application/x-www-form-urlencoded) \
                  or a JSON object (Content-Type: application/json)",
             ))
@@ -119,14 +119,14 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// U+FFFD in place of bad bytes and store that.
 fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(&percent_decode(body)).is_err() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
             "the form body is not valid UTF-8 once decoded",
         ));
     }
     serde_urlencoded::from_bytes(body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_body",
+        ApiError::new(
+            ErrorCode::InvalidBody,
             format!("Failed to deserialize form body: {e}"),
         )
     })
@@ -165,7 +165,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e: QueryRejection| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -180,7 +180,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| ApiError::bad_request("invalid_path", e.body_text()))
+            .map_err(|e: PathRejection| ApiError::new(ErrorCode::InvalidPath, e.body_text()))
     }
 }
 
@@ -208,8 +208,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
+            ErrorCode::MissingToken,
             "this route needs an access token: Authorization: Bearer <token>",
         ));
     };
@@ -223,7 +222,7 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::invalid_token(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the Authorization header must be Bearer <token>",
             )
         })

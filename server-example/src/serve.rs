@@ -242,14 +242,9 @@ fn json_error_for(head: &[u8]) -> Option<Vec<u8>> {
     if !own_error {
         return None;
     }
-    let (code, message) = match status {
-        431 => ("headers_too_large", "the request headers are too large"),
-        s if s >= 500 => ("internal_error", "the server failed to handle this request"),
-        _ => (
-            "bad_request",
-            "the request is not valid HTTP (a path that is not UTF-8, say)",
-        ),
-    };
+    let status = axum::http::StatusCode::from_u16(status).ok()?;
+    let (code, message) = crate::error::framework_error(status);
+    let code = code.as_str();
     let json = serde_json::json!({ "message": message, "code": code }).to_string();
     Some(
         format!(

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::routing::get;
 
 use crate::dto::*;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormOrJson};
 use crate::state::AppState;
 
@@ -58,7 +58,10 @@ impl FromRequestParts<AppState> for Writer {
 
 fn required(name: &'static str, value: Option<String>) -> Result<String, ApiError> {
     value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-        ApiError::bad_request("missing_field", format!("field `{name}` is required"))
+        ApiError::new(
+            ErrorCode::MissingField,
+            format!("field `{name}` is required"),
+        )
     })
 }
 
@@ -73,8 +76,8 @@ fn required_number(
         // Exact: serde_json keeps the number's original digits.
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "validation_failed",
+            return Err(ApiError::new(
+                ErrorCode::ValidationFailed,
                 format!("{name} must be a positive decimal number like 0.99"),
             ));
         }
@@ -83,15 +86,15 @@ fn required_number(
 }
 
 async fn missing_code() -> ApiError {
-    ApiError::bad_request(
-        "missing_field",
+    ApiError::new(
+        ErrorCode::MissingField,
         "the currency code is missing from the path, e.g. /currency/EUR",
     )
 }
 
 async fn missing_pair() -> ApiError {
-    ApiError::bad_request(
-        "missing_field",
+    ApiError::new(
+        ErrorCode::MissingField,
         "the currency pair is missing from the path, e.g. /exchangeRate/USDEUR",
     )
 }

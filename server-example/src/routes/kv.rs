@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 
 use crate::dto::*;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, Bearer};
 use crate::kv::KvError;
 use crate::state::AppState;
@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 impl From<KvError> for ApiError {
     fn from(e: KvError) -> Self {
         match e {
-            KvError::Unavailable(e) => auth_core::AuthError::Unavailable(Box::new(e)).into(),
+            KvError::Unavailable(e) => ApiError::unavailable(e),
             KvError::Backend(e) => ApiError::internal(e),
         }
     }
@@ -41,8 +41,8 @@ impl From<KvError> for ApiError {
 // hold it, and both stores must accept the same data.
 fn check_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES || key.contains('\0') {
-        return Err(ApiError::bad_request(
-            "invalid_key",
+        return Err(ApiError::new(
+            ErrorCode::InvalidKey,
             format!("keys must be 1 to {MAX_KEY_BYTES} bytes long, without NUL characters"),
         ));
     }
@@ -60,14 +60,14 @@ fn holds_nul(v: &serde_json::Value) -> bool {
 
 fn check_count(n: usize) -> Result<(), ApiError> {
     if n == 0 {
-        return Err(ApiError::bad_request(
-            "no_keys",
+        return Err(ApiError::new(
+            ErrorCode::NoKeys,
             "at least one key is required",
         ));
     }
     if n > MAX_KEYS {
-        return Err(ApiError::bad_request(
-            "too_many_keys",
+        return Err(ApiError::new(
+            ErrorCode::TooManyKeys,
             format!("at most {MAX_KEYS} keys per request"),
         ));
     }
@@ -91,14 +91,14 @@ pub async fn write(
     for (k, v) in b.data {
         check_key(&k)?;
         if serde_json::to_vec(&v).map_or(usize::MAX, |b| b.len()) > MAX_VALUE_BYTES {
-            return Err(ApiError::bad_request(
-                "value_too_large",
+            return Err(ApiError::new(
+                ErrorCode::ValueTooLarge,
                 format!("the value of `{k}` is over {MAX_VALUE_BYTES} bytes"),
             ));
         }
         if holds_nul(&v) {
-            return Err(ApiError::bad_request(
-                "invalid_value",
+            return Err(ApiError::new(
+                ErrorCode::InvalidValue,
                 format!(
                     "the value of `{k}` holds a NUL character (\\u0000), which cannot be stored"
                 ),
@@ -131,8 +131,8 @@ pub async fn read(
     for k in &b.keys {
         check_key(k)?;
         if !seen.insert(k.as_str()) {
-            return Err(ApiError::bad_request(
-                "repeated_key",
+            return Err(ApiError::new(
+                ErrorCode::RepeatedKey,
                 format!("the key `{k}` is repeated"),
             ));
         }
@@ -146,7 +146,7 @@ pub async fn read(
         .collect();
     if !missing.is_empty() {
         return Err(
-            ApiError::not_found("keys_not_found", "some keys do not exist")
+            ApiError::new(ErrorCode::KeysNotFound, "some keys do not exist")
                 .with_field("missing", serde_json::json!(missing)),
         );
     }

@@ -17,7 +17,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::error::{ApiError, json_errors};
+use crate::error::{ApiError, ErrorCode, json_errors};
 use crate::state::AppState;
 
 fn cors(origins: Option<&[String]>) -> CorsLayer {
@@ -44,7 +44,7 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
 /// A body declared larger than the limit is refused at once, before anyone waits for

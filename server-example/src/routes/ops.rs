@@ -5,13 +5,13 @@ use std::sync::{Arc, OnceLock};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use utoipa::OpenApi;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiPath;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -43,12 +43,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     if s.health.ready().await {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the store does not answer",
-        )
-        .into_response()
+        ApiError::new(ErrorCode::NotReady, "the store does not answer").into_response()
     }
 }
 
@@ -104,7 +99,7 @@ pub async fn docs_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiEr
             f.bytes.into_owned(),
         )
             .into_response()),
-        Ok(_) => Err(ApiError::not_found("not_found", "no such file")),
+        Ok(_) => Err(ApiError::new(ErrorCode::NotFound, "no such file")),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
 }
