@@ -1,5 +1,5 @@
-//! In-memory [`AuthStore`](crate::AuthStore) with the same semantics as the Postgres
-//! store: one file per capability trait, all over one [`State`] behind one mutex.
+//! In-memory [`AuthStore`] with the same semantics as the Postgres store: one file
+//! per capability trait, all over one state behind one mutex.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -43,7 +43,7 @@ pub(crate) struct State {
     pub(crate) attempts: HashMap<String, Counter>,
 }
 
-/// What [`AuthStore::reserve_attempt`] keeps per key.
+/// What [`AttemptStore::reserve_attempt`] keeps per key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counter {
     pub(crate) count: u32,
@@ -85,7 +85,7 @@ impl State {
     }
 }
 
-/// An [`AuthStore`](crate::AuthStore) in process memory. Data is lost when the
+/// An [`AuthStore`] in process memory. Data is lost when the
 /// process ends.
 ///
 /// One mutex guards everything, so every method is atomic, as the Postgres store's

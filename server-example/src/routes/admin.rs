@@ -2,37 +2,28 @@
 
 use auth_core::ProfileUpdate;
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
 use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
 use crate::extract::{Admin, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(list_users))
-        .route(
-            "/admin/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
-        .route("/admin/users/{id}/block", post(block_user))
-        .route("/admin/users/{id}/unblock", post(unblock_user))
-        .route(
-            "/admin/users/{id}/sessions",
-            get(user_sessions).delete(revoke_user_sessions),
-        )
-        .route("/admin/roles", get(list_roles).post(create_role))
-        .route("/admin/roles/{name}", delete(delete_role))
-        .route(
-            "/admin/users/{id}/roles/{name}",
-            put(grant_role).delete(revoke_role),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(block_user))
+        .routes(routes!(unblock_user))
+        .routes(routes!(user_sessions, revoke_user_sessions))
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(delete_role))
+        .routes(routes!(grant_role, revoke_role))
 }
 
 /// Search users.

@@ -1,32 +1,30 @@
 //! The currency exchange routes, wire-compatible with the public exchange spec.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::get;
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormOrJson};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use axum::routing::get;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/currencies", get(list_currencies).post(add_currency))
-        .route(
-            "/currency/{code}",
-            get(get_currency).delete(delete_currency),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_currencies, add_currency))
+        .routes(routes!(get_currency, delete_currency))
+        .routes(routes!(list_rates, add_rate))
+        .routes(routes!(get_rate, update_rate, delete_rate))
+        .routes(routes!(convert))
+        // The spec's clients send these when a code or pair is left out: 400, not 404.
         .route("/currency", get(missing_code).delete(missing_code))
         .route("/currency/", get(missing_code).delete(missing_code))
-        .route("/exchangeRates", get(list_rates).post(add_rate))
-        .route(
-            "/exchangeRate/{pair}",
-            get(get_rate).patch(update_rate).delete(delete_rate),
-        )
         .route(
             "/exchangeRate",
             get(missing_pair).patch(missing_pair).delete(missing_pair),
@@ -35,7 +33,6 @@ pub fn router() -> Router<AppState> {
             "/exchangeRate/",
             get(missing_pair).patch(missing_pair).delete(missing_pair),
         )
-        .route("/exchange", get(convert))
 }
 
 /// Creating and updating currencies and rates needs a Bearer token unless

@@ -3,16 +3,16 @@
 use std::collections::HashSet;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, Bearer};
 use crate::kv::KvError;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Longest key in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -22,10 +22,10 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_KEYS: usize = 1000;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/kv/write", post(write))
-        .route("/kv/read", post(read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(write))
+        .routes(routes!(read))
 }
 
 impl From<KvError> for ApiError {

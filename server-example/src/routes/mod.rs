@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
+use axum::routing::get;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -18,7 +19,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::{ApiError, ErrorCode, json_errors};
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 fn cors(origins: Option<&[String]>) -> CorsLayer {
     let allow = match origins {
@@ -65,6 +69,27 @@ async fn refuse_declared_oversize(
     next.run(req).await
 }
 
+/// Every documented route and the OpenAPI document, from the one registry: each
+/// module registers its handlers with `routes!`, which reads their `#[utoipa::path]`,
+/// so no route is served undocumented and no document entry lacks its route.
+pub fn registry(cors_origins: Option<&[String]>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(admin::router())
+        .merge(kv::router())
+        .layer(cors(cors_origins))
+        // The exchange routes serve browser clients from anywhere.
+        .merge(exchange::router().layer(cors(None)))
+        .merge(ops::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of every route, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    registry(None).1
+}
+
 /// The whole application: routes, error shape, limits, timeouts, CORS, request ids
 /// and tracing (which never records the Authorization header or bodies).
 pub fn app(state: AppState) -> Router {
@@ -80,15 +105,13 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
-    Router::new()
-        .merge(auth::router())
-        .merge(users::router())
-        .merge(admin::router())
-        .merge(kv::router())
-        .layer(cors(state.cors_origins.as_deref()))
-        // The exchange routes serve browser clients from anywhere.
-        .merge(exchange::router().layer(cors(None)))
-        .merge(ops::router())
+    let (routes, api) = registry(state.cors_origins.as_deref());
+    let document = api.to_json().expect("the OpenAPI document serializes");
+    routes
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
+        )
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(state.body_limit))
         .layer(TimeoutLayer::with_status_code(

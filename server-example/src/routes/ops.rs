@@ -3,25 +3,25 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiPath;
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use axum::routing::get;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/openapi.json", get(openapi))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        // The document and its viewer describe the API; they are not part of it.
         .route("/docs", get(docs))
         .route("/docs/{*file}", get(docs_file))
 }
@@ -45,20 +45,6 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     } else {
         ApiError::new(ErrorCode::NotReady, "the store does not answer").into_response()
     }
-}
-
-fn document() -> &'static str {
-    static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .expect("the OpenAPI document serializes")
-    })
-}
-
-/// This document.
-pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
 }
 
 const DOCS_PAGE: &str = r##"<!doctype html>

@@ -2,25 +2,25 @@
 
 use auth_core::ProfileUpdate;
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
 use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Bearer};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users/me", get(me).patch(update_me))
-        .route("/users/me/password", put(change_password))
-        .route("/users/me/logins", get(logins))
-        .route("/users/me/sessions", get(sessions))
-        .route("/users/me/sessions/{id}", delete(revoke_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(logins))
+        .routes(routes!(sessions))
+        .routes(routes!(revoke_session))
 }
 
 /// The signed-in user.
