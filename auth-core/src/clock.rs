@@ -51,10 +51,6 @@ impl ManualClock {
         *t = truncate_to_micros(*t + by);
     }
 
-    /// Sets the clock to `at`.
-    pub fn set(&self, at: OffsetDateTime) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = truncate_to_micros(at);
-    }
 }
 
 impl Clock for ManualClock {

@@ -80,11 +80,6 @@ impl PasswordHasher {
         })
     }
 
-    /// The parameters new hashes use.
-    pub fn params(&self) -> Argon2Params {
-        self.params
-    }
-
     /// Hashes a password into a PHC string with a fresh random salt.
     pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
         let params = self.params;

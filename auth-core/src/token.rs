@@ -244,7 +244,8 @@ impl Key {
         &self.kid
     }
 
-    /// The algorithm.
+    /// The algorithm: lets an application that loads keys from files check what it
+    /// loaded (refuse a symmetric key where only public-key tokens are wanted, say).
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.alg
     }

@@ -118,11 +118,6 @@ impl AuthService {
         &self.keys
     }
 
-    /// The password hasher.
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
-    }
-
     /// The refresh token codec.
     pub fn refresh_codec(&self) -> &RefreshTokenCodec {
         &self.codec
