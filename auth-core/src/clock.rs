@@ -50,7 +50,6 @@ impl ManualClock {
         let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *t = truncate_to_micros(*t + by);
     }
-
 }
 
 impl Clock for ManualClock {

@@ -16,6 +16,20 @@ pub enum ReusePolicyArg {
 
 /// Reference auth + currency exchange server.
 ///
+/// The defaults of the auth settings are auth-core's own, written once there.
+fn auth() -> auth_core::AuthConfig {
+    auth_core::AuthConfig::default()
+}
+
+/// The pool defaults are storage-postgres's own.
+fn pool() -> storage_postgres::PoolSettings {
+    storage_postgres::PoolSettings::default()
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Every flag can also be set with the environment variable named in brackets.
 #[derive(Clone, Parser)]
 #[command(name = "server-example", version, about)]
@@ -29,11 +43,11 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Maximum connections in the Postgres pool.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = pool().max_connections)]
     pub database_max_connections: u32,
 
     /// How long a request waits for a Postgres connection before answering 503.
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = millis(pool().acquire_timeout))]
     pub database_acquire_timeout_ms: u64,
 
     /// Directory for generated secrets (signing key, refresh secret), so restarts do
@@ -67,19 +81,19 @@ pub struct Config {
     pub jwt_audience: String,
 
     /// Access token lifetime in seconds.
-    #[arg(long, env = "ACCESS_TTL_SECS", default_value_t = 900)]
+    #[arg(long, env = "ACCESS_TTL_SECS", default_value_t = auth().access_ttl.whole_seconds())]
     pub access_ttl_secs: i64,
 
     /// Absolute session lifetime in seconds (default 30 days).
-    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 2_592_000)]
+    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = auth().session_ttl.whole_seconds())]
     pub session_ttl_secs: i64,
 
     /// Idle session lifetime in seconds (default 7 days).
-    #[arg(long, env = "IDLE_TTL_SECS", default_value_t = 604_800)]
+    #[arg(long, env = "IDLE_TTL_SECS", default_value_t = auth().idle_ttl.whole_seconds())]
     pub idle_ttl_secs: i64,
 
     /// Seconds during which the previous refresh token counts as a retry.
-    #[arg(long, env = "REUSE_GRACE_SECS", default_value_t = 10)]
+    #[arg(long, env = "REUSE_GRACE_SECS", default_value_t = auth().reuse_grace.whole_seconds())]
     pub reuse_grace_secs: i64,
 
     /// What reuse of a refresh token revokes.
@@ -96,50 +110,50 @@ pub struct Config {
 
     /// Failed logins allowed per login within THROTTLE_WINDOW_SECS before attempts get
     /// 429 (0: no per-login limit).
-    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = auth().throttle.max_failures_per_login)]
     pub login_max_failures: u32,
 
     /// Failed logins and verification codes allowed per client address within the
     /// window (0: no per-address limit).
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_IP", default_value_t = 20)]
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_IP", default_value_t = auth().throttle.max_failures_per_ip)]
     pub login_max_failures_per_ip: u32,
 
     /// Window in which failures are counted, in seconds.
-    #[arg(long, env = "THROTTLE_WINDOW_SECS", default_value_t = 900)]
+    #[arg(long, env = "THROTTLE_WINDOW_SECS", default_value_t = auth().throttle.window.whole_seconds())]
     pub throttle_window_secs: i64,
 
     /// Wait after reaching a limit, in seconds; doubles with each further failure.
-    #[arg(long, env = "THROTTLE_BASE_DELAY_SECS", default_value_t = 30)]
+    #[arg(long, env = "THROTTLE_BASE_DELAY_SECS", default_value_t = auth().throttle.base_delay.whole_seconds())]
     pub throttle_base_delay_secs: i64,
 
     /// Registrations allowed per client address per minute (0: unlimited).
-    #[arg(long, env = "REGISTER_LIMIT_PER_MINUTE", default_value_t = 20)]
+    #[arg(long, env = "REGISTER_LIMIT_PER_MINUTE", default_value_t = auth().limits.register_per_ip.max)]
     pub register_limit_per_minute: u32,
 
     /// Refreshes allowed per client address per minute (0: unlimited).
-    #[arg(long, env = "REFRESH_LIMIT_PER_MINUTE", default_value_t = 600)]
+    #[arg(long, env = "REFRESH_LIMIT_PER_MINUTE", default_value_t = auth().limits.refresh_per_ip.max)]
     pub refresh_limit_per_minute: u32,
 
     /// Wrong verification codes allowed per login within THROTTLE_WINDOW_SECS, with
     /// the throttle's delays after that; a new code does not restore them.
-    #[arg(long, env = "VERIFY_MAX_ATTEMPTS", default_value_t = 5)]
+    #[arg(long, env = "VERIFY_MAX_ATTEMPTS", default_value_t = auth().verification_max_attempts)]
     pub verify_max_attempts: u32,
 
     /// Email changes allowed per user per hour (0: unlimited).
-    #[arg(long, env = "EMAIL_CHANGE_LIMIT_PER_HOUR", default_value_t = 5)]
+    #[arg(long, env = "EMAIL_CHANGE_LIMIT_PER_HOUR", default_value_t = auth().limits.email_changes_per_user.max)]
     pub email_change_limit_per_hour: u32,
 
     /// Seconds a login waits between two verification code resends (0: no wait).
-    #[arg(long, env = "RESEND_COOLDOWN_SECS", default_value_t = 60)]
+    #[arg(long, env = "RESEND_COOLDOWN_SECS", default_value_t = auth().limits.resend_per_login.window.whole_seconds())]
     pub resend_cooldown_secs: i64,
 
     /// Verification code resends allowed per client address per 15 minutes
     /// (0: unlimited).
-    #[arg(long, env = "RESEND_LIMIT_PER_IP", default_value_t = 10)]
+    #[arg(long, env = "RESEND_LIMIT_PER_IP", default_value_t = auth().limits.resend_per_ip.max)]
     pub resend_limit_per_ip: u32,
 
     /// Live sessions a user may have; a login past it revokes the oldest (0: no cap).
-    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 100)]
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = auth().max_sessions_per_user)]
     pub max_sessions_per_user: u32,
 
     /// Milliseconds a client has to send a request's headers, on a new connection

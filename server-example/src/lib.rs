@@ -17,13 +17,15 @@ pub mod kv;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod startup;
 pub mod state;
 
 use std::time::Duration;
 
 pub use config::Config;
 pub use routes::app;
-pub use state::{AppState, StartupError};
+pub use startup::StartupError;
+pub use state::AppState;
 
 /// Purges expired sessions and verification codes every `every`, until aborted.
 pub fn spawn_purge(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {

@@ -44,6 +44,34 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
+/// How [`PgStore::connect_with`] sizes and bounds its pool. `Default` is fit for a
+/// server: up to 16 connections and a 3-second acquire timeout, so a database outage
+/// turns into quick `Unavailable` errors instead of hung requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl PoolSettings {
+    fn options(self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+    }
+}
+
 /// A PostgreSQL store for both cores. Cheap to clone (it shares the pool).
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -56,26 +84,22 @@ impl PgStore {
         Self { pool }
     }
 
-    /// Connects with defaults fit for a server: up to 16 connections and a 3-second
-    /// acquire timeout, so a database outage turns into quick `Unavailable` errors
-    /// instead of hung requests.
+    /// Connects with the default [`PoolSettings`].
     pub async fn connect(url: &str) -> Result<Self, PgStoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect(url)
-            .await?;
-        Ok(Self::new(pool))
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// Connects with these pool settings.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
+        Ok(Self::new(settings.options().connect(url).await?))
     }
 
     /// Like [`PgStore::connect`] but connects on first use, so a server can start
     /// while the database is still down.
     pub fn connect_lazy(url: &str) -> Result<Self, PgStoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_lazy(url)?;
-        Ok(Self::new(pool))
+        Ok(Self::new(
+            PoolSettings::default().options().connect_lazy(url)?,
+        ))
     }
 
     /// Applies pending migrations; a no-op when the schema is current.

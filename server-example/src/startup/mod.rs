@@ -1,0 +1,174 @@
+//! Building the [`AppState`] from a [`Config`]: keys and secrets, stores, services,
+//! the first administrator and demo data.
+
+mod secrets;
+mod seed;
+mod stores;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{
+    AuthConfig, AuthService, Mailer, NoopMailer, RateLimit, RequestLimits, ReusePolicy,
+    ThrottlePolicy,
+};
+use exchange_core::{CurrencyCode, ExchangeService};
+
+use crate::config::{Config, ReusePolicyArg};
+use crate::serve::Connections;
+use crate::state::AppState;
+use secrets::{load_keys, load_refresh_secret};
+pub use seed::DEMO_CURRENCIES;
+use seed::seed_demo_data;
+use stores::{Stores, open_stores};
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Invalid or missing configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A key file or the data directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A key could not be loaded.
+    #[error("key: {0}")]
+    Key(#[from] auth_core::KeyError),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] storage_postgres::PgStoreError),
+    /// The first admin could not be created, or demo data loaded.
+    #[error("startup data: {0}")]
+    Data(String),
+}
+
+fn auth_config(config: &Config) -> AuthConfig {
+    let minute = time::Duration::minutes(1);
+    AuthConfig {
+        access_ttl: time::Duration::seconds(config.access_ttl_secs),
+        session_ttl: time::Duration::seconds(config.session_ttl_secs),
+        idle_ttl: time::Duration::seconds(config.idle_ttl_secs),
+        reuse_grace: time::Duration::seconds(config.reuse_grace_secs),
+        reuse_policy: match config.reuse_policy {
+            ReusePolicyArg::User => ReusePolicy::RevokeUser,
+            ReusePolicyArg::Session => ReusePolicy::RevokeSession,
+        },
+        require_email_verification: config.require_email_verification,
+        throttle: ThrottlePolicy {
+            max_failures_per_login: config.login_max_failures,
+            max_failures_per_ip: config.login_max_failures_per_ip,
+            window: time::Duration::seconds(config.throttle_window_secs),
+            base_delay: time::Duration::seconds(config.throttle_base_delay_secs),
+        },
+        verification_max_attempts: config.verify_max_attempts,
+        limits: RequestLimits {
+            register_per_ip: RateLimit::new(config.register_limit_per_minute, minute),
+            refresh_per_ip: RateLimit::new(config.refresh_limit_per_minute, minute),
+            email_changes_per_user: RateLimit::new(
+                config.email_change_limit_per_hour,
+                time::Duration::hours(1),
+            ),
+            resend_per_login: RateLimit::new(
+                u32::from(config.resend_cooldown_secs > 0),
+                time::Duration::seconds(config.resend_cooldown_secs),
+            ),
+            resend_per_ip: RateLimit::new(config.resend_limit_per_ip, time::Duration::minutes(15)),
+        },
+        max_sessions_per_user: config.max_sessions_per_user,
+        ..AuthConfig::default()
+    }
+}
+
+/// Logs verification codes instead of sending them; for local development only.
+#[derive(Debug)]
+struct LogMailer;
+
+#[async_trait::async_trait]
+impl Mailer for LogMailer {
+    async fn send_verification_code(
+        &self,
+        email: &str,
+        login: &str,
+        code: &str,
+    ) -> Result<(), auth_core::BoxError> {
+        tracing::warn!(%email, %login, %code, "verification code (LOG_VERIFICATION_CODES is on)");
+        Ok(())
+    }
+}
+
+impl AppState {
+    /// Builds the state: stores, keys, services, first admin and demo data.
+    /// `mailer` delivers verification codes; `None` picks one from the configuration.
+    pub async fn from_config(
+        config: &Config,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> Result<Self, StartupError> {
+        let Stores {
+            auth: auth_store,
+            exchange: exchange_store,
+            kv,
+            health,
+        } = open_stores(config).await?;
+        let mailer = mailer.unwrap_or_else(|| {
+            if config.log_verification_codes {
+                Arc::new(LogMailer)
+            } else {
+                Arc::new(NoopMailer)
+            }
+        });
+        let auth = AuthService::new(
+            auth_store,
+            load_keys(config)?,
+            &load_refresh_secret(config)?,
+            auth_config(config),
+        )
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .with_mailer(mailer);
+        let pivot = CurrencyCode::parse(&config.pivot_currency)
+            .map_err(|e| StartupError::Config(format!("PIVOT_CURRENCY: {e}")))?;
+        let exchange = ExchangeService::new(exchange_store)
+            .with_pivot(pivot)
+            .with_rate_snapshot(Duration::from_millis(config.rate_snapshot_ms));
+
+        match (&config.admin_login, &config.admin_password) {
+            (Some(login), Some(password)) => {
+                auth.ensure_admin(login, password)
+                    .await
+                    .map_err(|e| StartupError::Data(format!("admin account: {e}")))?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(StartupError::Config(
+                    "ADMIN_LOGIN and ADMIN_PASSWORD go together".into(),
+                ));
+            }
+        }
+        if config
+            .seed_demo_data
+            .unwrap_or(config.database_url.as_deref().is_none_or(str::is_empty))
+        {
+            seed_demo_data(&exchange).await?;
+        }
+        let cors_origins =
+            (!config.cors_origins.iter().any(|o| o == "*")).then(|| config.cors_origins.clone());
+        Ok(Self {
+            auth: Arc::new(auth),
+            exchange: Arc::new(exchange),
+            kv,
+            health,
+            exchange_public_writes: config.exchange_public_writes,
+            cors_origins,
+            body_limit: config.body_limit_bytes,
+            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            connections: Connections {
+                max: config.max_connections,
+                header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+            },
+        })
+    }
+}
