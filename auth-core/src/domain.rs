@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 /// A field that broke a validation rule.
 ///
 /// `message` is a sentence naming the rule, fit to show to the person who typed the value.
@@ -29,8 +27,9 @@ impl ValidationError {
 /// A login: 2 to 64 characters, Latin letters and digits only.
 ///
 /// Logins keep the case they were registered with; uniqueness and lookups ignore case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Login(String);
 
 impl Login {
@@ -65,8 +64,9 @@ impl fmt::Display for Login {
 }
 
 /// A person's first or last name: 2 to 32 characters, Latin letters and `-`, not only `-`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct PersonName(String);
 
 impl PersonName {
@@ -105,8 +105,9 @@ impl PersonName {
 /// The check is deliberately the practical subset of RFC 5321 that mail providers
 /// accept: `local@domain.tld`, dot-atom local part of at most 64 characters, domain of
 /// LDH labels with an alphabetic top-level label, 254 characters in all.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Email(String);
 
 impl Email {
@@ -193,8 +194,9 @@ impl Default for PasswordPolicy {
 }
 
 /// A password in clear text. Its `Debug` is redacted and it has no `Display`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Password(String);
 
 impl fmt::Debug for Password {
@@ -273,8 +275,9 @@ impl Password {
 }
 
 /// A role name: 1 to 64 characters, lowercase Latin letters, digits, `_` and `-`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct RoleName(String);
 
 impl RoleName {

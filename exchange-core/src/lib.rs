@@ -30,8 +30,12 @@
 //! assert_eq!(c.rate.to_string(), "0.888889");
 //! assert_eq!(c.converted_amount.to_string(), "8.89");
 //!
+//! // With feature `serde`, the types serialize with exact decimal numbers.
+//! # #[cfg(feature = "serde")]
+//! # {
 //! let json = serde_json::to_string(&c).unwrap();
-//! assert!(json.ends_with(r#""rate":0.888889,"amount":10,"convertedAmount":8.89}"#));
+//! assert!(json.ends_with(r#""rate":0.888889,"amount":10,"converted_amount":8.89}"#));
+//! # }
 //! # Ok(())
 //! # }
 //! ```

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
+#[cfg(feature = "serde")]
 use serde::{Serialize, Serializer};
 
 use crate::error::ValidationError;
@@ -54,6 +55,7 @@ impl FromStr for CurrencyCode {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for CurrencyCode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -179,7 +181,8 @@ impl Amount {
 }
 
 /// A currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Currency {
     /// Stable id.
     pub id: i64,
@@ -229,13 +232,14 @@ impl NewCurrency {
     }
 }
 
+#[cfg(feature = "serde")]
 fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     rust_decimal::serde::arbitrary_precision::serialize(d, s)
 }
 
 /// An exchange rate between two currencies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ExchangeRate {
     /// Stable id.
     pub id: i64,
@@ -244,26 +248,26 @@ pub struct ExchangeRate {
     /// Target currency.
     pub target_currency: Currency,
     /// Units of target per unit of base; an exact JSON number.
-    #[serde(serialize_with = "exact")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
     pub rate: Decimal,
 }
 
 /// The result of a conversion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Conversion {
     /// Currency converted from.
     pub base_currency: Currency,
     /// Currency converted to.
     pub target_currency: Currency,
     /// The rate used, rounded to 6 decimal places.
-    #[serde(serialize_with = "exact")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
     pub rate: Decimal,
     /// The amount given.
-    #[serde(serialize_with = "exact")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
     pub amount: Decimal,
     /// `amount` times the unrounded rate, rounded half away from zero to 2 places.
-    #[serde(serialize_with = "exact")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
     pub converted_amount: Decimal,
 }
 
@@ -395,7 +399,7 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.ends_with(r#""rate":0.99}"#), "{json}");
         assert!(json.starts_with(
-            r#"{"id":7,"baseCurrency":{"id":1,"name":"Euro","code":"EUR","sign":"€"}"#
+            r#"{"id":7,"base_currency":{"id":1,"name":"Euro","code":"EUR","sign":"€"}"#
         ));
         let precise = Rate::parse("0.123456789012").unwrap().value();
         let v = serde_json::to_string(&ExchangeRate { rate: precise, ..r }).unwrap();

@@ -2,20 +2,21 @@
 
 use super::*;
 /// Registration input, as typed by the user; the service validates every field.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct Registration {
     /// Login.
     pub login: String,
     /// Password in clear.
     pub password: String,
     /// Email address.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub email: Option<String>,
     /// First name.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub last_name: Option<String>,
 }
 
@@ -30,19 +31,20 @@ impl fmt::Debug for Registration {
 }
 
 /// A profile change; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
 pub struct ProfileUpdate {
     /// New email (resets verification when it changes).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub email: Option<String>,
     /// New first name.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub first_name: Option<String>,
     /// New last name.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub last_name: Option<String>,
     /// New verification flag; honoured for administrators only.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub email_verified: Option<bool>,
 }
 

@@ -4,7 +4,8 @@ use super::*;
 pub(super) const MAX_USER_AGENT: usize = 512;
 
 /// An access token and a refresh token, as returned by login and refresh.
-#[derive(Clone, Serialize)]
+#[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TokenPair {
     /// JWT access token.
     pub access_token: String,

@@ -1,6 +1,5 @@
 //! Accounts: creation, lookup, profile, password hash, status and deletion.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -8,8 +7,9 @@ use crate::domain::{Email, Login, PersonName};
 use crate::error::StoreError;
 
 /// Whether an account may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum UserStatus {
     /// The account may sign in.
     Active,
@@ -29,7 +29,8 @@ impl UserStatus {
 
 /// A stored account. The password hash is deliberately not part of it: see
 /// [`AccountStore::credentials_by_login`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct User {
     /// Stable id.
     pub id: Uuid,
@@ -48,7 +49,7 @@ pub struct User {
     /// Whether the email address has been verified.
     pub email_verified: bool,
     /// When the account was created.
-    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub created_at: OffsetDateTime,
 }
 

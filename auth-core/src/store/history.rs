@@ -2,20 +2,20 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::StoreError;
 
 /// One login attempt of a known account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LoginEvent {
     /// The account.
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub user_id: Uuid,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub at: OffsetDateTime,
     /// Client address.
     pub ip: Option<IpAddr>,

@@ -1,13 +1,13 @@
 //! Roles and their grants to users.
 
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::RoleName;
 use crate::error::StoreError;
 
 /// A role that can be granted to users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Role {
     /// Unique name.
     pub name: String,
