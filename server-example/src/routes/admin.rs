@@ -285,3 +285,85 @@ pub async fn revoke_role(
     s.auth.revoke_role(&admin.0, id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+pub use wire::*;
+
+/// The wire types of these routes; each derives its OpenAPI schema.
+mod wire {
+
+    use serde::{Deserialize, Serialize};
+
+    use utoipa::ToSchema;
+
+    /// An administrative user change.
+    #[derive(Debug, Default, Deserialize, ToSchema)]
+    pub struct AdminUserBody {
+        /// New email.
+        #[serde(default)]
+        #[schema(format = Email, max_length = 254)]
+        pub email: Option<String>,
+        /// New first name: 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub first_name: Option<String>,
+        /// New last name: 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub last_name: Option<String>,
+        /// Mark the email verified or not.
+        #[serde(default)]
+        pub email_verified: Option<bool>,
+    }
+
+    /// A new role.
+    #[derive(Debug, Deserialize, ToSchema)]
+    pub struct RoleBody {
+        /// Lowercase letters, digits, `_` and `-`.
+        #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
+        pub name: String,
+        /// Free text: at most 256 characters, no control characters; trimmed.
+        #[serde(default)]
+        #[schema(max_length = 256, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
+        pub description: Option<String>,
+    }
+
+    /// A role.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct RoleDto {
+        /// Name.
+        pub name: String,
+        /// Description.
+        pub description: Option<String>,
+    }
+
+    impl From<auth_core::Role> for RoleDto {
+        fn from(r: auth_core::Role) -> Self {
+            Self {
+                name: r.name,
+                description: r.description,
+            }
+        }
+    }
+
+    /// User search.
+    #[derive(Debug, Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct UsersQuery {
+        /// Substring of login, email or names, ignoring case; at most 256 characters.
+        #[param(max_length = 256, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
+        pub query: Option<String>,
+        /// Page size (default 50; values outside 1 to 100 are clamped).
+        #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+        pub limit: Option<u32>,
+        /// Rows to skip.
+        pub offset: Option<u64>,
+    }
+}

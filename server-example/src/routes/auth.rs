@@ -158,3 +158,175 @@ pub async fn logout(
 pub async fn jwks(State(s): State<AppState>) -> Json<JwksDto> {
     Json(s.auth.jwks().into())
 }
+
+pub use wire::*;
+
+/// The wire types of these routes; each derives its OpenAPI schema.
+mod wire {
+
+    use serde::{Deserialize, Serialize};
+
+    use utoipa::ToSchema;
+
+    /// Registration.
+    #[derive(Deserialize, ToSchema)]
+    pub struct RegisterBody {
+        /// 2 to 64 Latin letters and digits.
+        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
+        pub login: String,
+        /// 8 to 128 characters with a lowercase, an uppercase, a digit and one of `!@#$%^&*()_+-=/.,`.
+        #[schema(
+            min_length = 8,
+            max_length = 128,
+            pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
+        )]
+        pub password: String,
+        /// Email address.
+        #[serde(default)]
+        #[schema(format = Email, max_length = 254)]
+        pub email: Option<String>,
+        /// 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub first_name: Option<String>,
+        /// 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub last_name: Option<String>,
+    }
+
+    /// Email verification.
+    #[derive(Deserialize, ToSchema)]
+    pub struct VerifyEmailBody {
+        /// Login.
+        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
+        pub login: String,
+        /// The 6-digit code.
+        #[schema(pattern = "^[0-9]{6}$")]
+        pub code: String,
+    }
+
+    /// A request for a new verification code.
+    #[derive(Deserialize, ToSchema)]
+    pub struct ResendBody {
+        /// Login.
+        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
+        pub login: String,
+    }
+
+    /// Credentials.
+    #[derive(Deserialize, ToSchema)]
+    pub struct LoginBody {
+        /// Login.
+        pub login: String,
+        /// Password.
+        pub password: String,
+    }
+
+    /// A refresh token.
+    #[derive(Deserialize, ToSchema)]
+    pub struct RefreshBody {
+        /// The refresh token of the last pair.
+        pub refresh_token: String,
+    }
+
+    /// Logout scope.
+    #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum LogoutScopeDto {
+        /// This session.
+        #[default]
+        Local,
+        /// Every session.
+        Global,
+        /// Every session but this one.
+        Others,
+    }
+
+    /// Logout options.
+    #[derive(Debug, Default, Deserialize, ToSchema)]
+    pub struct LogoutBody {
+        /// Which sessions to end; `local` by default.
+        #[serde(default)]
+        pub scope: Option<LogoutScopeDto>,
+    }
+
+    /// An access token and a refresh token.
+    #[derive(Serialize, ToSchema)]
+    pub struct TokenPairDto {
+        /// JWT access token.
+        pub access_token: String,
+        /// Always `Bearer`.
+        pub token_type: &'static str,
+        /// Seconds until the access token expires.
+        pub expires_in: i64,
+        /// Opaque refresh token.
+        pub refresh_token: String,
+        /// Seconds until the session expires if not refreshed.
+        pub refresh_expires_in: i64,
+    }
+
+    impl From<auth_core::TokenPair> for TokenPairDto {
+        fn from(p: auth_core::TokenPair) -> Self {
+            Self {
+                access_token: p.access_token,
+                token_type: p.token_type,
+                expires_in: p.expires_in,
+                refresh_token: p.refresh_token,
+                refresh_expires_in: p.refresh_expires_in,
+            }
+        }
+    }
+
+    /// A public key.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct JwkDto {
+        /// `OKP`.
+        pub kty: String,
+        /// `Ed25519`.
+        pub crv: String,
+        /// Base64url public key.
+        pub x: String,
+        /// Key id.
+        pub kid: String,
+        /// `EdDSA`.
+        pub alg: String,
+        /// `sig`.
+        #[serde(rename = "use")]
+        pub use_: String,
+    }
+
+    /// A JWK Set.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct JwksDto {
+        /// The public verification keys.
+        pub keys: Vec<JwkDto>,
+    }
+
+    impl From<auth_core::JwkSet> for JwksDto {
+        fn from(s: auth_core::JwkSet) -> Self {
+            Self {
+                keys: s
+                    .keys
+                    .into_iter()
+                    .map(|k| JwkDto {
+                        kty: k.kty,
+                        crv: k.crv,
+                        x: k.x,
+                        kid: k.kid,
+                        alg: k.alg,
+                        use_: k.use_,
+                    })
+                    .collect(),
+            }
+        }
+    }
+}

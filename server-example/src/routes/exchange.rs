@@ -274,3 +274,162 @@ pub async fn convert(
     let amount = required("amount", q.amount)?;
     Ok(Json(s.exchange.convert(&from, &to, &amount).await?.into()))
 }
+
+pub use wire::*;
+
+/// The wire types of these routes; each derives its OpenAPI schema.
+mod wire {
+
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Serialize, Serializer};
+
+    use utoipa::ToSchema;
+
+    fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        rust_decimal::serde::arbitrary_precision::serialize(d, s)
+    }
+
+    /// A currency.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct CurrencyDto {
+        /// Id.
+        pub id: i64,
+        /// Name.
+        pub name: String,
+        /// Three uppercase letters.
+        pub code: String,
+        /// Symbol.
+        pub sign: String,
+    }
+
+    impl From<exchange_core::Currency> for CurrencyDto {
+        fn from(c: exchange_core::Currency) -> Self {
+            Self {
+                id: c.id,
+                name: c.name,
+                code: c.code.to_string(),
+                sign: c.sign,
+            }
+        }
+    }
+
+    /// An exchange rate.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ExchangeRateDto {
+        /// Id.
+        pub id: i64,
+        /// Base currency.
+        pub base_currency: CurrencyDto,
+        /// Target currency.
+        pub target_currency: CurrencyDto,
+        /// Units of target per unit of base, an exact decimal number.
+        #[serde(serialize_with = "exact")]
+        #[schema(value_type = f64)]
+        pub rate: Decimal,
+    }
+
+    impl From<exchange_core::ExchangeRate> for ExchangeRateDto {
+        fn from(r: exchange_core::ExchangeRate) -> Self {
+            Self {
+                id: r.id,
+                base_currency: r.base_currency.into(),
+                target_currency: r.target_currency.into(),
+                rate: r.rate,
+            }
+        }
+    }
+
+    /// A conversion.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ConversionDto {
+        /// From.
+        pub base_currency: CurrencyDto,
+        /// To.
+        pub target_currency: CurrencyDto,
+        /// Rate used, rounded to 6 places.
+        #[serde(serialize_with = "exact")]
+        #[schema(value_type = f64)]
+        pub rate: Decimal,
+        /// Amount given.
+        #[serde(serialize_with = "exact")]
+        #[schema(value_type = f64)]
+        pub amount: Decimal,
+        /// Converted amount, rounded half away from zero to 2 places.
+        #[serde(serialize_with = "exact")]
+        #[schema(value_type = f64)]
+        pub converted_amount: Decimal,
+    }
+
+    impl From<exchange_core::Conversion> for ConversionDto {
+        fn from(c: exchange_core::Conversion) -> Self {
+            Self {
+                base_currency: c.base_currency.into(),
+                target_currency: c.target_currency.into(),
+                rate: c.rate,
+                amount: c.amount,
+                converted_amount: c.converted_amount,
+            }
+        }
+    }
+
+    /// A new currency (form or JSON).
+    #[derive(Debug, Deserialize, ToSchema)]
+    pub struct CurrencyForm {
+        /// Name.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$", max_length = 64)]
+        pub name: Option<String>,
+        /// Three uppercase letters.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
+        pub code: Option<String>,
+        /// Symbol.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$", max_length = 8)]
+        pub sign: Option<String>,
+    }
+
+    /// A new exchange rate (form or JSON; `rate` may be a JSON number or a string).
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RateForm {
+        /// Base currency code.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
+        pub base_currency_code: Option<String>,
+        /// Target currency code.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[A-Z]{3}$")]
+        pub target_currency_code: Option<String>,
+        /// Positive decimal.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[0-9]{0,13}(\\.[0-9]{1,12})?$", example = "0.99")]
+        pub rate: Option<serde_json::Value>,
+    }
+
+    /// A rate change (form or JSON).
+    #[derive(Debug, Deserialize, ToSchema)]
+    pub struct RatePatchForm {
+        /// Positive decimal.
+        #[serde(default)]
+        #[schema(value_type = String, required = true, pattern = "^[0-9]{0,13}(\\.[0-9]{1,12})?$", example = "0.99")]
+        pub rate: Option<serde_json::Value>,
+    }
+
+    /// Conversion parameters.
+    #[derive(Debug, Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ExchangeQuery {
+        /// Source currency code.
+        #[param(required = true, value_type = String, pattern = "^[A-Z]{3}$")]
+        pub from: Option<String>,
+        /// Target currency code.
+        #[param(required = true, value_type = String, pattern = "^[A-Z]{3}$")]
+        pub to: Option<String>,
+        /// Positive decimal amount, at most 10^15 with at most 12 fraction digits.
+        #[param(required = true, value_type = String, pattern = "^[0-9]{0,16}(\\.[0-9]{1,12})?$")]
+        pub amount: Option<String>,
+    }
+}

@@ -157,3 +157,58 @@ pub async fn read(
         .collect();
     Ok(Json(KvReadResult { data }))
 }
+
+pub use wire::*;
+
+/// The wire types of these routes; each derives its OpenAPI schema.
+mod wire {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
+    use utoipa::ToSchema;
+
+    /// Values to store under the caller's namespace.
+    #[derive(Debug, Deserialize, ToSchema)]
+    pub struct KvWriteBody {
+        /// Key (1 to 256 bytes) to any JSON value (at most 64 KiB); at most 1000 keys.
+        #[schema(value_type = Object)]
+        pub data: serde_json::Map<String, serde_json::Value>,
+    }
+
+    /// What a write did.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct KvWriteResult {
+        /// Keys stored by this call.
+        pub written: Vec<String>,
+        /// Keys that already existed and were left as they were.
+        pub skipped: Vec<String>,
+    }
+
+    /// Keys to read.
+    #[derive(Debug, Deserialize, ToSchema)]
+    pub struct KvReadBody {
+        /// Distinct keys, each 1 to 256 bytes; at most 1000.
+        #[schema(min_items = 1, max_items = 1000)]
+        pub keys: Vec<String>,
+    }
+
+    /// Values read.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct KvReadResult {
+        /// Key to value.
+        #[schema(value_type = Object)]
+        pub data: BTreeMap<String, serde_json::Value>,
+    }
+
+    /// Error body of `/kv/read` when keys are missing.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct MissingKeysBody {
+        /// A human-readable sentence.
+        pub message: String,
+        /// Always `keys_not_found`.
+        pub code: String,
+        /// The keys that do not exist.
+        pub missing: Vec<String>,
+    }
+}

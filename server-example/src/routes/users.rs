@@ -138,3 +138,90 @@ pub async fn revoke_session(
     s.auth.revoke_session(who.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+pub use wire::*;
+
+/// The wire types of these routes; each derives its OpenAPI schema.
+mod wire {
+
+    use serde::{Deserialize, Serialize};
+    use time::OffsetDateTime;
+    use utoipa::ToSchema;
+
+    /// A profile change.
+    #[derive(Debug, Default, Deserialize, ToSchema)]
+    pub struct ProfileBody {
+        /// New email (must be verified again).
+        #[serde(default)]
+        #[schema(format = Email, max_length = 254)]
+        pub email: Option<String>,
+        /// New first name: 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub first_name: Option<String>,
+        /// New last name: 2 to 32 Latin letters and `-`.
+        #[serde(default)]
+        #[schema(
+            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
+            min_length = 2,
+            max_length = 32
+        )]
+        pub last_name: Option<String>,
+    }
+
+    /// A password change.
+    #[derive(Deserialize, ToSchema)]
+    pub struct PasswordBody {
+        /// The current password.
+        pub current_password: String,
+        /// The new password, following the registration rules.
+        #[schema(
+            min_length = 8,
+            max_length = 128,
+            pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
+        )]
+        pub new_password: String,
+    }
+
+    /// Paging of the login history.
+    #[derive(Debug, Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct LoginsQuery {
+        /// At most this many entries (default 50; values outside 1 to 100 are clamped).
+        #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+        pub limit: Option<u32>,
+        /// Only entries strictly before this time (RFC 3339).
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        #[param(value_type = Option<String>, format = DateTime)]
+        pub before: Option<OffsetDateTime>,
+    }
+
+    /// One login attempt.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct LoginEventDto {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        pub at: OffsetDateTime,
+        /// Client address.
+        pub ip: Option<String>,
+        /// Client user agent.
+        pub user_agent: Option<String>,
+        /// Whether it succeeded.
+        pub success: bool,
+    }
+
+    impl From<auth_core::LoginEvent> for LoginEventDto {
+        fn from(e: auth_core::LoginEvent) -> Self {
+            Self {
+                at: e.at,
+                ip: e.ip.map(|i| i.to_string()),
+                user_agent: e.user_agent,
+                success: e.success,
+            }
+        }
+    }
+}
