@@ -135,6 +135,9 @@ pub async fn serve_router(
             // needs a first byte: a silent client gets the same time to send one.
             let mut first = [0u8; 1];
             let spoke = tokio::select! {
+                // Bytes already there win over an eviction: only a silent client is
+                // closed before it has spoken.
+                biased;
                 r = tokio::time::timeout(first_byte_timeout, stream.peek(&mut first)) => {
                     matches!(r, Ok(Ok(n)) if n > 0)
                 }
@@ -149,6 +152,7 @@ pub async fn serve_router(
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
+                biased;
                 r = conn.as_mut() => r,
                 () = evict.notified() => {
                     conn.as_mut().graceful_shutdown();
