@@ -33,6 +33,9 @@ impl ValidationError {
 pub struct Login(String);
 
 impl Login {
+    /// The login rule as a regular expression, for schemas (the parser is the rule).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9]{2,64}$";
+
     /// Parses a login, naming the broken rule on failure.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let len = raw.chars().count();
@@ -70,13 +73,24 @@ impl fmt::Display for Login {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// Fewest characters of a name.
+    pub const MIN_CHARS: usize = 2;
+    /// Most characters of a name.
+    pub const MAX_CHARS: usize = 32;
+    /// The character rule as a regular expression, for schemas (lengths apart).
+    pub const PATTERN: &'static str = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$";
+
     /// Parses a name for `field` (`first_name` or `last_name`).
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let len = raw.chars().count();
-        if !(2..=32).contains(&len) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&len) {
             return Err(ValidationError::new(
                 field,
-                format!("{field} must be 2 to 32 characters long"),
+                format!(
+                    "{field} must be {} to {} characters long",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
             ));
         }
         if !raw.chars().all(|c| c.is_ascii_alphabetic() || c == '-') {
@@ -178,6 +192,41 @@ pub struct PasswordPolicy {
     pub require_digit: bool,
     /// At least one of these characters; empty means no such rule.
     pub specials: String,
+}
+
+impl PasswordPolicy {
+    /// The policy as a regular expression with lookaheads (ECMA-262), for schemas:
+    /// the length bounds and one lookahead per required character class.
+    pub fn pattern(&self) -> String {
+        let mut p = String::from("^");
+        let mut require = |class: &str| p.push_str(&format!("(?=[\\s\\S]*[{class}])"));
+        if self.require_lowercase {
+            require("a-z");
+        }
+        if self.require_uppercase {
+            require("A-Z");
+        }
+        if self.require_digit {
+            require("0-9");
+        }
+        if !self.specials.is_empty() {
+            // Inside a class `-` goes last, `\` and `]` are escaped, and so is `^`
+            // where it would come first.
+            let mut class = String::new();
+            for c in self.specials.chars().filter(|&c| c != '-') {
+                if matches!(c, '\\' | ']') || (c == '^' && class.is_empty()) {
+                    class.push('\\');
+                }
+                class.push(c);
+            }
+            if self.specials.contains('-') {
+                class.push('-');
+            }
+            require(&class);
+        }
+        p.push_str(&format!("[\\s\\S]{{{},{}}}$", self.min_len, self.max_len));
+        p
+    }
 }
 
 impl Default for PasswordPolicy {
@@ -284,6 +333,9 @@ impl RoleName {
     /// The built-in administrator role.
     pub const ADMIN: &'static str = "admin";
 
+    /// The role name rule as a regular expression, for schemas.
+    pub const PATTERN: &'static str = "^[a-z0-9_-]{1,64}$";
+
     /// The built-in administrator role, as a name.
     pub fn admin() -> Self {
         Self(Self::ADMIN.to_owned())
@@ -368,6 +420,10 @@ mod tests {
 
     #[test]
     fn password_accepts_every_listed_special_character() {
+        assert_eq!(
+            PasswordPolicy::default().pattern(),
+            "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
+        );
         for c in DEFAULT_PASSWORD_SPECIALS.chars() {
             let raw = format!("Passw0rd{c}");
             assert!(

@@ -40,3 +40,102 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// The field rules of auth-core written into the schemas (utoipa takes patterns only
+/// as string literals, so they are set here from the domain types instead of being
+/// copied into attributes): which fields of which bodies follow which rule.
+pub(crate) struct DomainRules;
+
+/// A rule for a string field: its pattern and length bounds.
+struct Rule {
+    pattern: String,
+    min: Option<usize>,
+    max: Option<usize>,
+}
+
+impl DomainRules {
+    /// Every (schema, field) that follows a rule of the domain.
+    fn table() -> Vec<(&'static str, &'static str, Rule)> {
+        use auth_core::{Login, PasswordPolicy, PersonName, RoleName};
+        let login = || Rule {
+            pattern: Login::PATTERN.into(),
+            min: None,
+            max: None,
+        };
+        let policy = PasswordPolicy::default();
+        let password = || Rule {
+            pattern: policy.pattern(),
+            min: Some(policy.min_len),
+            max: Some(policy.max_len),
+        };
+        let name = || Rule {
+            pattern: PersonName::PATTERN.into(),
+            min: Some(PersonName::MIN_CHARS),
+            max: Some(PersonName::MAX_CHARS),
+        };
+        let mut table = vec![
+            ("RegisterBody", "login", login()),
+            ("VerifyEmailBody", "login", login()),
+            ("ResendBody", "login", login()),
+            ("RegisterBody", "password", password()),
+            ("PasswordBody", "new_password", password()),
+            (
+                "RoleBody",
+                "name",
+                Rule {
+                    pattern: RoleName::PATTERN.into(),
+                    min: None,
+                    max: None,
+                },
+            ),
+        ];
+        for body in ["RegisterBody", "ProfileBody", "AdminUserBody"] {
+            table.push((body, "first_name", name()));
+            table.push((body, "last_name", name()));
+        }
+        table
+    }
+}
+
+impl Modify for DomainRules {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for (schema, field, rule) in Self::table() {
+            let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut(schema) else {
+                continue;
+            };
+            if let Some(RefOr::T(Schema::Object(prop))) = body.properties.get_mut(field) {
+                prop.pattern = Some(rule.pattern);
+                prop.min_length = rule.min;
+                prop.max_length = rule.max;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_rule_lands_on_its_field() {
+        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        for (schema, field, rule) in DomainRules::table() {
+            let prop = &doc["components"]["schemas"][schema]["properties"][field];
+            assert_eq!(prop["pattern"], rule.pattern.as_str(), "{schema}.{field}");
+            assert_eq!(
+                prop["minLength"].as_u64(),
+                rule.min.map(|n| n as u64),
+                "{schema}.{field}"
+            );
+            assert_eq!(
+                prop["maxLength"].as_u64(),
+                rule.max.map(|n| n as u64),
+                "{schema}.{field}"
+            );
+        }
+    }
+}

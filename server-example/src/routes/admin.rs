@@ -304,19 +304,9 @@ mod wire {
         pub email: Option<String>,
         /// New first name: 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub first_name: Option<String>,
         /// New last name: 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub last_name: Option<String>,
         /// Mark the email verified or not.
         #[serde(default)]
@@ -327,7 +317,6 @@ mod wire {
     #[derive(Debug, Deserialize, ToSchema)]
     pub struct RoleBody {
         /// Lowercase letters, digits, `_` and `-`.
-        #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
         pub name: String,
         /// Free text: at most 256 characters, no control characters; trimmed.
         #[serde(default)]

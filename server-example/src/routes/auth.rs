@@ -172,14 +172,8 @@ mod wire {
     #[derive(Deserialize, ToSchema)]
     pub struct RegisterBody {
         /// 2 to 64 Latin letters and digits.
-        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
         pub login: String,
         /// 8 to 128 characters with a lowercase, an uppercase, a digit and one of `!@#$%^&*()_+-=/.,`.
-        #[schema(
-            min_length = 8,
-            max_length = 128,
-            pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
-        )]
         pub password: String,
         /// Email address.
         #[serde(default)]
@@ -187,19 +181,9 @@ mod wire {
         pub email: Option<String>,
         /// 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub first_name: Option<String>,
         /// 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub last_name: Option<String>,
     }
 
@@ -207,7 +191,6 @@ mod wire {
     #[derive(Deserialize, ToSchema)]
     pub struct VerifyEmailBody {
         /// Login.
-        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
         pub login: String,
         /// The 6-digit code.
         #[schema(pattern = "^[0-9]{6}$")]
@@ -218,7 +201,6 @@ mod wire {
     #[derive(Deserialize, ToSchema)]
     pub struct ResendBody {
         /// Login.
-        #[schema(pattern = "^[A-Za-z0-9]{2,64}$")]
         pub login: String,
     }
 

@@ -73,7 +73,7 @@ async fn refuse_declared_oversize(
 /// module registers its handlers with `routes!`, which reads their `#[utoipa::path]`,
 /// so no route is served undocumented and no document entry lacks its route.
 pub fn registry(cors_origins: Option<&[String]>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
         .merge(admin::router())
@@ -82,7 +82,10 @@ pub fn registry(cors_origins: Option<&[String]>) -> (Router<AppState>, utoipa::o
         // The exchange routes serve browser clients from anywhere.
         .merge(exchange::router().layer(cors(None)))
         .merge(ops::router())
-        .split_for_parts()
+        .split_for_parts();
+    // The bodies' schemas exist only now: apply the domain's field rules to them.
+    utoipa::Modify::modify(&crate::openapi::DomainRules, &mut api);
+    (routes, api)
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.

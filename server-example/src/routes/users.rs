@@ -157,19 +157,9 @@ mod wire {
         pub email: Option<String>,
         /// New first name: 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub first_name: Option<String>,
         /// New last name: 2 to 32 Latin letters and `-`.
         #[serde(default)]
-        #[schema(
-            pattern = "^[A-Za-z-]*[A-Za-z][A-Za-z-]*$",
-            min_length = 2,
-            max_length = 32
-        )]
         pub last_name: Option<String>,
     }
 
@@ -179,11 +169,6 @@ mod wire {
         /// The current password.
         pub current_password: String,
         /// The new password, following the registration rules.
-        #[schema(
-            min_length = 8,
-            max_length = 128,
-            pattern = "^(?=[\\s\\S]*[a-z])(?=[\\s\\S]*[A-Z])(?=[\\s\\S]*[0-9])(?=[\\s\\S]*[!@#$%^&*()_+=/.,-])[\\s\\S]{8,128}$"
-        )]
         pub new_password: String,
     }
 
