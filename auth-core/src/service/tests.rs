@@ -96,51 +96,53 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
     ));
 }
 
-#[tokio::test]
-async fn a_refused_address_gives_back_nothing_and_checks_nothing() {
+/// A service under `throttle` whose limit has been reached by one failed login of
+/// `alice` from 192.0.2.7, then the store calls of a second attempt and its error.
+async fn second_attempt_under(
+    throttle: ThrottlePolicy,
+    login: &str,
+) -> (AuthError, Vec<&'static str>) {
     let store = Arc::new(Spy::new(MemoryStore::new()));
     let config = AuthConfig {
-        throttle: ThrottlePolicy {
-            max_failures_per_ip: 1,
-            ..ThrottlePolicy::default()
-        },
+        throttle,
         ..AuthConfig::default()
     };
     let auth = service_over(store.clone(), config);
     let _ = auth.login("alice", "Wr0ng-pass!", from("192.0.2.7")).await;
     store.take_calls();
     let err = auth
-        .login("alice", "Passw0rd!", from("192.0.2.7"))
+        .login(login, "Passw0rd!", from("192.0.2.7"))
         .await
         .unwrap_err();
+    (err, store.take_calls())
+}
+
+#[tokio::test]
+async fn a_refused_address_gives_back_nothing_and_checks_nothing() {
+    let throttle = ThrottlePolicy {
+        max_failures_per_ip: 1,
+        ..ThrottlePolicy::default()
+    };
+    let (err, calls) = second_attempt_under(throttle, "alice").await;
     let AuthError::Throttled { retry_after } = err else {
         panic!("expected Throttled, got {err:?}");
     };
     assert!(retry_after.as_secs() > 25 && retry_after.as_secs() <= 30);
     // The address is asked first; no login key, lookup or hashing follows.
-    assert_eq!(store.take_calls(), ["reserve_attempt"]);
+    assert_eq!(calls, ["reserve_attempt"]);
 }
 
 #[tokio::test]
 async fn a_refused_login_gives_the_address_its_attempt_back() {
-    let store = Arc::new(Spy::new(MemoryStore::new()));
-    let config = AuthConfig {
-        throttle: ThrottlePolicy {
-            max_failures_per_login: 1,
-            ..ThrottlePolicy::default()
-        },
-        ..AuthConfig::default()
+    let throttle = ThrottlePolicy {
+        max_failures_per_login: 1,
+        ..ThrottlePolicy::default()
     };
-    let auth = service_over(store.clone(), config);
-    let _ = auth.login("alice", "Wr0ng-pass!", from("192.0.2.7")).await;
-    store.take_calls();
-    let err = auth
-        .login("Alice", "Passw0rd!", from("192.0.2.7"))
-        .await
-        .unwrap_err();
+    // Logins compare ignoring case.
+    let (err, calls) = second_attempt_under(throttle, "Alice").await;
     assert!(matches!(err, AuthError::Throttled { .. }), "{err:?}");
     assert_eq!(
-        store.take_calls(),
+        calls,
         ["reserve_attempt", "reserve_attempt", "release_attempt"]
     );
 }
