@@ -1,7 +1,7 @@
 //! Accounts, Argon2id passwords, JWT access tokens and rotating refresh sessions.
 //!
 //! `auth-core` knows nothing of HTTP or SQL: an application holds an [`AuthService`]
-//! in an `Arc`, gives it an [`AuthStore`] (the in-memory [`memory::MemoryStore`] with
+//! in an `Arc`, gives it an [`AuthStore`] (the in-memory `memory::MemoryStore` with
 //! feature `memory`, or `storage-postgres`'s `PgStore`) and calls it from any
 //! framework.
 //!
@@ -14,6 +14,16 @@
 //! - [`AuthService::verify`] checks a token without any I/O;
 //!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
 //!   blocking take effect at once.
+//!
+//! # Runtime
+//!
+//! Password hashing runs on tokio's blocking pool (`spawn_blocking`), so the service
+//! is called from inside a tokio runtime (any flavour with the blocking pool: both
+//! `current_thread` and `multi_thread` have it). A debug build of an application
+//! hashes far faster with `[profile.dev.package."*"] opt-level = 3` in its
+//! `Cargo.toml` (Argon2 is expensive on purpose, and unoptimised code is many times
+//! slower). Without a runtime, hashing fails with an internal error rather than a
+//! panic.
 //!
 //! # Example
 //!
@@ -71,6 +81,9 @@ pub mod store;
 pub mod testkit;
 pub mod token;
 mod verified;
+
+/// The crates of the public API, so an application uses the same versions.
+pub use {async_trait, time, uuid};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};

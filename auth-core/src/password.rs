@@ -123,12 +123,17 @@ impl PasswordHasher {
             .unwrap_or_else(|p| p.into_inner())
             .pop()
             .unwrap_or_default();
-        let (mem, result) = tokio::task::spawn_blocking(move || {
-            let r = f(&mut mem);
-            (mem, r)
-        })
-        .await
-        .map_err(internal)?;
+        // spawn_blocking panics outside a runtime; say what is missing instead.
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            internal("password hashing needs a tokio runtime (it runs on the blocking pool)")
+        })?;
+        let (mem, result) = runtime
+            .spawn_blocking(move || {
+                let r = f(&mut mem);
+                (mem, r)
+            })
+            .await
+            .map_err(internal)?;
         self.buffers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -269,6 +274,18 @@ mod tests {
             t_cost: 1,
             p_cost: 1,
         }
+    }
+
+    #[test]
+    fn hashing_outside_a_runtime_is_an_error_not_a_panic() {
+        let h = PasswordHasher::new(Argon2Params::default()).unwrap();
+        let password = Password::unchecked("Passw0rd!");
+        let err = futures::executor::block_on(h.hash(&password)).unwrap_err();
+        assert!(err.to_string().contains("internal"), "{err}");
+        let AuthError::Internal(source) = err else {
+            panic!("expected Internal");
+        };
+        assert!(source.to_string().contains("tokio runtime"), "{source}");
     }
 
     #[tokio::test]

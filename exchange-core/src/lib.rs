@@ -1,7 +1,7 @@
 //! Currencies, exchange rates and exact decimal conversion.
 //!
 //! `exchange-core` knows nothing of HTTP or SQL. An application gives an
-//! [`ExchangeService`] an [`ExchangeStore`] (the in-memory [`memory::MemoryStore`] with
+//! [`ExchangeService`] an [`ExchangeStore`] (the in-memory `memory::MemoryStore` with
 //! feature `memory`, or `storage-postgres`'s `PgStore`).
 //!
 //! Inputs are parsed once into [`CurrencyCode`], [`Rate`] and [`Amount`]. Conversion
@@ -50,6 +50,9 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod types;
+
+/// The crates of the public API, so an application uses the same versions.
+pub use {async_trait, rust_decimal};
 
 pub use error::{BoxError, ExchangeError, StoreError, ValidationError};
 pub use service::{DEFAULT_PIVOT, ExchangeService, convert_with};

@@ -174,6 +174,11 @@ impl Amount {
         parse_positive("amount", raw, MAX_AMOUNT).map(Self)
     }
 
+    /// An amount from a decimal, with the same rules as [`Amount::parse`].
+    pub fn new(value: Decimal) -> Result<Self, ValidationError> {
+        Self::parse(&value.to_string())
+    }
+
     /// The value.
     pub fn value(&self) -> Decimal {
         self.0
