@@ -29,6 +29,12 @@ pub enum KeyError {
     /// No signing key in the key set.
     #[error("the key set has no signing key")]
     NoSigningKey,
+    /// A key set needs at least one key.
+    #[error("the key set has no key")]
+    NoKey,
+    /// Signing failed (the claims did not serialize, say).
+    #[error("signing failed: {0}")]
+    Sign(String),
 }
 
 /// Why an access token was rejected. Shown in logs only; clients get one answer.
@@ -204,11 +210,31 @@ impl Key {
         let der = pem_body(pem, "PUBLIC KEY")?;
         let raw = der
             .strip_prefix(&ED25519_SPKI_PREFIX[..])
-            .filter(|raw| raw.len() == 32)
             .ok_or(KeyError::Invalid("Ed25519 public key"))?;
+        Self::ed25519_public(raw, None)
+    }
+
+    /// A verify-only Ed25519 key from a JWK of the issuer's JWK Set (`kty` `OKP`, `crv`
+    /// `Ed25519`), under the JWK's own `kid`.
+    pub fn ed25519_public_from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        if jwk.kty != "OKP" || jwk.crv != "Ed25519" || jwk.alg != "EdDSA" {
+            return Err(KeyError::Invalid(
+                "an Ed25519 JWK (kty OKP, crv Ed25519, alg EdDSA)",
+            ));
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(&jwk.x)
+            .map_err(|_| KeyError::Invalid("JWK x is not base64url"))?;
+        Self::ed25519_public(&raw, Some(jwk.kid.clone()))
+    }
+
+    fn ed25519_public(raw: &[u8], kid: Option<String>) -> Result<Self, KeyError> {
+        if raw.len() != 32 {
+            return Err(KeyError::Invalid("Ed25519 public key"));
+        }
         let x = URL_SAFE_NO_PAD.encode(raw);
         Ok(Self {
-            kid: ed25519_thumbprint(&x),
+            kid: kid.unwrap_or_else(|| ed25519_thumbprint(&x)),
             alg: KeyAlgorithm::EdDSA,
             encoding: None,
             decoding: DecodingKey::from_ed_der(raw),
@@ -300,11 +326,13 @@ struct Entry {
 /// The keys of a service: one signs, all verify.
 ///
 /// Rotation: load the new key as signing key and keep the old one as a verifying key
-/// until the last token it signed has expired.
+/// until the last token it signed has expired. A resource server that only checks
+/// tokens holds a [`KeySet::verification_only`] set, from public keys or the issuer's
+/// JWK Set ([`KeySet::from_jwks`]).
 #[derive(Clone)]
 pub struct KeySet {
     entries: Arc<HashMap<String, Entry>>,
-    signing_kid: String,
+    signing_kid: Option<String>,
     issuer: String,
     audience: String,
     leeway: i64,
@@ -334,11 +362,59 @@ impl KeySet {
         if signing.encoding.is_none() {
             return Err(KeyError::NoSigningKey);
         }
+        let signing_kid = signing.kid.clone();
+        let mut set = Self::build(
+            std::iter::once(signing).chain(verifying),
+            issuer,
+            audience,
+            leeway_secs,
+        )?;
+        set.signing_kid = Some(signing_kid);
+        Ok(set)
+    }
+
+    /// A key set that only verifies (a resource server's): `keys` lose any signing
+    /// half, and [`KeySet::sign`] answers [`KeyError::NoSigningKey`].
+    ///
+    /// Errors: [`KeyError::NoKey`] when `keys` is empty.
+    pub fn verification_only(
+        keys: impl IntoIterator<Item = Key>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway_secs: u32,
+    ) -> Result<Self, KeyError> {
+        let keys = keys.into_iter().map(Key::verify_only);
+        Self::build(keys, issuer, audience, leeway_secs)
+    }
+
+    /// A verification-only key set from the issuer's JWK Set (its
+    /// `/.well-known/jwks.json`, parsed with serde). Keys of other kinds are skipped.
+    ///
+    /// Errors: [`KeyError::NoKey`] when the set has no Ed25519 key.
+    pub fn from_jwks(
+        jwks: &JwkSet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway_secs: u32,
+    ) -> Result<Self, KeyError> {
+        let keys: Vec<Key> = jwks
+            .keys
+            .iter()
+            .filter_map(|jwk| Key::ed25519_public_from_jwk(jwk).ok())
+            .collect();
+        Self::verification_only(keys, issuer, audience, leeway_secs)
+    }
+
+    fn build(
+        keys: impl IntoIterator<Item = Key>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway_secs: u32,
+    ) -> Result<Self, KeyError> {
         let issuer = issuer.into();
         let audience = audience.into();
-        let signing_kid = signing.kid.clone();
         let mut entries = HashMap::new();
-        for key in std::iter::once(signing).chain(verifying) {
+        for key in keys {
             let mut v = Validation::new(key.alg.jwt());
             v.set_issuer(&[&issuer]);
             v.set_audience(&[&audience]);
@@ -356,9 +432,12 @@ impl KeySet {
                 header,
             });
         }
+        if entries.is_empty() {
+            return Err(KeyError::NoKey);
+        }
         Ok(Self {
             entries: Arc::new(entries),
-            signing_kid,
+            signing_kid: None,
             issuer,
             audience,
             leeway: i64::from(leeway_secs),
@@ -375,20 +454,23 @@ impl KeySet {
         &self.audience
     }
 
-    /// The signing key.
-    pub fn signing_key(&self) -> &Key {
-        &self.entries[&self.signing_kid].key
+    /// The signing key; `None` in a verification-only set.
+    pub fn signing_key(&self) -> Option<&Key> {
+        Some(&self.entries.get(self.signing_kid.as_ref()?)?.key)
     }
 
     /// Signs claims with the signing key.
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, jsonwebtoken::errors::Error> {
-        let entry = &self.entries[&self.signing_kid];
-        let enc = entry
-            .key
-            .encoding
+    ///
+    /// Errors: [`KeyError::NoSigningKey`] in a verification-only set,
+    /// [`KeyError::Sign`] if signing fails.
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+        let entry = self
+            .signing_kid
             .as_ref()
-            .expect("KeySet::new requires a signing key");
-        jsonwebtoken::encode(&entry.header, claims, enc)
+            .and_then(|kid| self.entries.get(kid))
+            .ok_or(KeyError::NoSigningKey)?;
+        let enc = entry.key.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
+        jsonwebtoken::encode(&entry.header, claims, enc).map_err(|e| KeyError::Sign(e.to_string()))
     }
 
     /// Clock skew tolerated on `exp` and `iat`, in seconds.
@@ -576,6 +658,37 @@ mod tests {
         };
         let token = sign_with_header(hs256_header(), &past);
         assert!(keys.verify(&token, 150).is_ok());
+    }
+
+    #[test]
+    fn a_resource_server_verifies_with_the_issuers_jwks_alone() {
+        let issuer = keyset();
+        let token = issuer.sign(&claims(100, 200)).unwrap();
+        // The JWKS as a resource server fetches it: JSON, parsed with serde.
+        let json = serde_json::to_string(&issuer.jwks()).unwrap();
+        let jwks: JwkSet = serde_json::from_str(&json).unwrap();
+        let server = KeySet::from_jwks(&jwks, "iss", "aud", 0).unwrap();
+        assert_eq!(server.verify(&token, 150).unwrap().sub, Uuid::nil());
+        assert!(server.signing_key().is_none());
+        assert!(matches!(
+            server.sign(&claims(100, 200)),
+            Err(KeyError::NoSigningKey)
+        ));
+        // Another issuer's token does not verify; nor does anything without keys.
+        let other = keyset().sign(&claims(100, 200)).unwrap();
+        assert_eq!(server.verify(&other, 150), Err(TokenError::UnknownKey));
+        let empty = JwkSet { keys: vec![] };
+        assert!(matches!(
+            KeySet::from_jwks(&empty, "iss", "aud", 0),
+            Err(KeyError::NoKey)
+        ));
+        // A verification-only set from keys drops their signing halves.
+        let signing = Key::generate_ed25519().unwrap();
+        let only = KeySet::verification_only([signing], "iss", "aud", 0).unwrap();
+        assert!(matches!(
+            only.sign(&claims(100, 200)),
+            Err(KeyError::NoSigningKey)
+        ));
     }
 
     // From the same fuzz target: `exp` must be a NumericDate, so a negative one is
