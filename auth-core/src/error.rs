@@ -9,6 +9,7 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Errors an [`AuthStore`](crate::AuthStore) returns; backend-neutral.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// Another user already has this login (compared case-insensitively).
     #[error("login already taken")]
@@ -32,9 +33,11 @@ pub enum StoreError {
 
 /// Errors of [`AuthService`](crate::AuthService) calls.
 ///
-/// Each variant is a distinct outcome a caller maps to a response; the server maps
-/// them to HTTP statuses in one place.
+/// Each variant is a distinct outcome a caller maps to a response:
+/// [`AuthError::status`], [`AuthError::code`] and [`AuthError::retry_after`] say what
+/// to answer, so an application needs no table of its own.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// A field broke a validation rule; the message names the rule.
     #[error(transparent)]
@@ -112,6 +115,73 @@ pub enum AuthError {
     /// An internal failure (store or hashing); details are for logs only.
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+impl AuthError {
+    /// The HTTP status to answer with (a number, so no HTTP crate is needed): 400 bad
+    /// input, 401 bad credentials or token, 403 not allowed, 404, 409 conflict, 429
+    /// wait ([`AuthError::retry_after`]), 503 store unreachable, 500 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::Validation(_) | AuthError::InvalidVerificationCode => 400,
+            AuthError::InvalidCredentials
+            | AuthError::InvalidRefreshToken
+            | AuthError::RefreshTokenReused
+            | AuthError::InvalidToken => 401,
+            AuthError::Blocked
+            | AuthError::EmailNotVerified
+            | AuthError::WrongPassword
+            | AuthError::Forbidden => 403,
+            AuthError::NotFound(_) => 404,
+            AuthError::LoginTaken
+            | AuthError::EmailTaken
+            | AuthError::RoleExists
+            | AuthError::ProtectedRole
+            | AuthError::OwnAccount => 409,
+            AuthError::Throttled { .. }
+            | AuthError::RateLimited { .. }
+            | AuthError::TooManyAttempts { .. } => 429,
+            AuthError::Unavailable(_) => 503,
+            AuthError::Internal(_) => 500,
+        }
+    }
+
+    /// A stable snake_case code naming the outcome, for clients to branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Validation(_) => "validation_failed",
+            AuthError::LoginTaken => "login_taken",
+            AuthError::EmailTaken => "email_taken",
+            AuthError::RoleExists => "role_exists",
+            AuthError::ProtectedRole => "protected_role",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::Blocked => "account_blocked",
+            AuthError::EmailNotVerified => "email_not_verified",
+            AuthError::InvalidVerificationCode => "invalid_verification_code",
+            AuthError::Throttled { .. } => "throttled",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::TooManyAttempts { .. } => "too_many_attempts",
+            AuthError::InvalidRefreshToken => "invalid_refresh_token",
+            AuthError::RefreshTokenReused => "refresh_token_reused",
+            AuthError::InvalidToken => "invalid_token",
+            AuthError::WrongPassword => "wrong_password",
+            AuthError::Forbidden => "forbidden",
+            AuthError::OwnAccount => "own_account",
+            AuthError::NotFound(_) => "not_found",
+            AuthError::Unavailable(_) => "service_unavailable",
+            AuthError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// How long the caller should wait before trying again, for the 429s.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AuthError::Throttled { retry_after }
+            | AuthError::RateLimited { retry_after }
+            | AuthError::TooManyAttempts { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for AuthError {

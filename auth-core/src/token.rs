@@ -16,6 +16,7 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// Errors loading or creating keys.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The PEM or DER input is not a key of the expected kind.
     #[error("invalid key material: {0}")]
@@ -39,6 +40,7 @@ pub enum KeyError {
 
 /// Why an access token was rejected. Shown in logs only; clients get one answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Not a JWT, or header/claims do not parse.
     #[error("malformed token")]

@@ -27,6 +27,7 @@ impl ValidationError {
 
 /// Errors an [`ExchangeStore`](crate::ExchangeStore) returns; backend-neutral.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A currency with this code already exists.
     #[error("currency already exists")]
@@ -52,7 +53,10 @@ pub enum StoreError {
 }
 
 /// Errors of [`ExchangeService`](crate::ExchangeService) calls.
+///
+/// [`ExchangeError::status`] and [`ExchangeError::code`] say what to answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExchangeError {
     /// Input broke a parsing rule.
     #[error(transparent)]
@@ -87,6 +91,43 @@ pub enum ExchangeError {
     /// Any other failure; details are for logs.
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+impl ExchangeError {
+    /// The HTTP status to answer with: 400 bad input, 404 nothing to convert with,
+    /// 409 conflict, 503 store unreachable, 500 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            ExchangeError::Validation(_)
+            | ExchangeError::SameCurrency
+            | ExchangeError::Overflow => 400,
+            ExchangeError::CurrencyNotFound
+            | ExchangeError::RateNotFound
+            | ExchangeError::NoRate => 404,
+            ExchangeError::CurrencyExists
+            | ExchangeError::PairExists
+            | ExchangeError::CurrencyInUse => 409,
+            ExchangeError::Unavailable(_) => 503,
+            ExchangeError::Internal(_) => 500,
+        }
+    }
+
+    /// A stable snake_case code naming the outcome.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::Validation(_) => "validation_failed",
+            ExchangeError::SameCurrency => "same_currency",
+            ExchangeError::CurrencyExists => "currency_exists",
+            ExchangeError::PairExists => "pair_exists",
+            ExchangeError::CurrencyInUse => "currency_in_use",
+            ExchangeError::CurrencyNotFound => "currency_not_found",
+            ExchangeError::RateNotFound => "rate_not_found",
+            ExchangeError::NoRate => "no_rate",
+            ExchangeError::Overflow => "amount_too_large",
+            ExchangeError::Unavailable(_) => "service_unavailable",
+            ExchangeError::Internal(_) => "internal_error",
+        }
+    }
 }
 
 impl From<StoreError> for ExchangeError {

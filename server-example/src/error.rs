@@ -12,7 +12,8 @@ pub use crate::codes::ErrorCode;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: ErrorCode,
+    /// The wire code: an [`ErrorCode`] of the server's, or a core error's own code.
+    code: &'static str,
     message: String,
     /// Extra fields merged into the body (e.g. `missing` for kv reads).
     extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
@@ -36,7 +37,7 @@ impl ApiError {
         let challenge = (status == StatusCode::UNAUTHORIZED).then_some(CHALLENGE);
         Self {
             status,
-            code,
+            code: code.as_str(),
             message: message.into(),
             extra: None,
             challenge,
@@ -82,7 +83,7 @@ impl ApiError {
         wait: std::time::Duration,
     ) -> Self {
         let mut e = Self::new(code, message);
-        e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        e.retry_after = Some(retry_secs(wait));
         e
     }
 
@@ -104,9 +105,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(status = %self.status, code = self.code.as_str(), error = ?self.source, "request failed");
+            tracing::error!(status = %self.status, code = self.code, error = ?self.source, "request failed");
         }
-        let mut body = json!({ "message": self.message, "code": self.code.as_str() });
+        let mut body = json!({ "message": self.message, "code": self.code });
         if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
             obj.extend(*extra);
         }
@@ -123,120 +124,66 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a core error: its status, code and wait as the core states them.
+    /// 5xx tell the client nothing of the cause (it is logged).
+    fn from_core(
+        status: u16,
+        code: &'static str,
+        retry_after: Option<std::time::Duration>,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (message, source) = match status {
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "the service is temporarily unavailable, try again shortly".to_owned(),
+                Some(error.into()),
+            ),
+            s if s.is_server_error() => (
+                "the server failed to handle this request".to_owned(),
+                Some(error.into()),
+            ),
+            _ => (error.to_string(), None),
+        };
+        Self {
+            status,
+            code,
+            message,
+            extra: None,
+            challenge: (status == StatusCode::UNAUTHORIZED).then_some(CHALLENGE),
+            retry_after: retry_after.map(retry_secs),
+            source,
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Validation(v) => Self::new(ErrorCode::ValidationFailed, v.message),
-            AuthError::LoginTaken => {
-                Self::new(ErrorCode::LoginTaken, "this login is already taken")
-            }
-            AuthError::EmailTaken => {
-                Self::new(ErrorCode::EmailTaken, "this email address is already used")
-            }
-            AuthError::RoleExists => Self::new(
-                ErrorCode::RoleExists,
-                "a role with this name already exists",
-            ),
-            AuthError::ProtectedRole => {
-                Self::new(ErrorCode::ProtectedRole, "the admin role cannot be deleted")
-            }
-            AuthError::InvalidCredentials => {
-                Self::new(ErrorCode::InvalidCredentials, "invalid login or password")
-            }
-            AuthError::Blocked => Self::new(ErrorCode::AccountBlocked, "this account is blocked"),
-            AuthError::EmailNotVerified => Self::new(
-                ErrorCode::EmailNotVerified,
-                "the email address must be verified first",
-            ),
-            AuthError::InvalidVerificationCode => Self::new(
-                ErrorCode::InvalidVerificationCode,
-                "the verification code is wrong or expired",
-            ),
-            AuthError::Throttled { retry_after } => Self::too_many(
-                ErrorCode::Throttled,
-                "too many failed attempts; try again later",
-                retry_after,
-            ),
-            AuthError::RateLimited { retry_after } => Self::too_many(
-                ErrorCode::RateLimited,
-                "too many requests of this kind; try again later",
-                retry_after,
-            ),
-            AuthError::TooManyAttempts { retry_after } => Self::too_many(
-                ErrorCode::TooManyAttempts,
-                "too many wrong codes for this login; try again later",
-                retry_after,
-            ),
-            AuthError::InvalidRefreshToken => Self::invalid_token(
-                ErrorCode::InvalidRefreshToken,
-                "the refresh token is invalid or expired",
-            ),
-            AuthError::RefreshTokenReused => Self::invalid_token(
-                ErrorCode::RefreshTokenReused,
-                "the refresh token was already used; sessions have been revoked",
-            ),
-            AuthError::InvalidToken => Self::invalid_token(
-                ErrorCode::InvalidToken,
-                "the access token is invalid, expired or revoked",
-            ),
-            AuthError::WrongPassword => {
-                Self::new(ErrorCode::WrongPassword, "the current password is wrong")
-            }
-            AuthError::Forbidden => Self::new(
-                ErrorCode::Forbidden,
-                "this action needs a role you do not have",
-            ),
-            AuthError::OwnAccount => Self::new(
-                ErrorCode::OwnAccount,
-                "administrators cannot block or delete their own account or remove their own admin role",
-            ),
-            AuthError::NotFound(what) => {
-                Self::new(ErrorCode::NotFound, format!("{what} not found"))
-            }
-            AuthError::Unavailable(e) => Self::unavailable(e),
-            AuthError::Internal(e) => Self::internal(e),
+        // A token that was sent and refused says so in its challenge.
+        let token_refused = matches!(
+            e,
+            AuthError::InvalidToken
+                | AuthError::InvalidRefreshToken
+                | AuthError::RefreshTokenReused
+        );
+        let api = Self::from_core(e.status(), e.code(), e.retry_after(), e);
+        if token_refused {
+            api.with_challenge(CHALLENGE_INVALID)
+        } else {
+            api
         }
     }
 }
 
 impl From<ExchangeError> for ApiError {
     fn from(e: ExchangeError) -> Self {
-        match e {
-            ExchangeError::Validation(v) => Self::new(ErrorCode::ValidationFailed, v.message),
-            ExchangeError::SameCurrency => Self::new(
-                ErrorCode::SameCurrency,
-                "base and target currency must differ",
-            ),
-            ExchangeError::CurrencyExists => Self::new(
-                ErrorCode::CurrencyExists,
-                "a currency with this code already exists",
-            ),
-            ExchangeError::PairExists => Self::new(
-                ErrorCode::PairExists,
-                "an exchange rate for this pair already exists",
-            ),
-            ExchangeError::CurrencyInUse => Self::new(
-                ErrorCode::CurrencyInUse,
-                "the currency is used by exchange rates",
-            ),
-            ExchangeError::CurrencyNotFound => {
-                Self::new(ErrorCode::CurrencyNotFound, "currency not found")
-            }
-            ExchangeError::RateNotFound => {
-                Self::new(ErrorCode::RateNotFound, "exchange rate not found")
-            }
-            ExchangeError::NoRate => Self::new(
-                ErrorCode::NoRate,
-                "no exchange rate can be derived for this pair",
-            ),
-            ExchangeError::Overflow => Self::new(
-                ErrorCode::AmountTooLarge,
-                "the amount is too large to convert at this rate",
-            ),
-            ExchangeError::Unavailable(e) => Self::unavailable(e),
-            ExchangeError::Internal(e) => Self::internal(e),
-        }
+        Self::from_core(e.status(), e.code(), None, e)
     }
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+fn retry_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// Gives framework-made error responses (404 of unknown routes, 405, 413, timeouts)
@@ -302,5 +249,104 @@ pub fn framework_error(status: StatusCode) -> (ErrorCode, &'static str) {
             ErrorCode::BadRequest,
             "the request is not valid HTTP or is otherwise unusable",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use auth_core::ValidationError as AuthValidation;
+    use exchange_core::ValidationError as ExchangeValidation;
+
+    use super::*;
+
+    fn every_auth_error() -> Vec<AuthError> {
+        let wait = Duration::from_secs(3);
+        vec![
+            AuthError::Validation(AuthValidation::new("login", "bad")),
+            AuthError::LoginTaken,
+            AuthError::EmailTaken,
+            AuthError::RoleExists,
+            AuthError::ProtectedRole,
+            AuthError::InvalidCredentials,
+            AuthError::Blocked,
+            AuthError::EmailNotVerified,
+            AuthError::InvalidVerificationCode,
+            AuthError::Throttled { retry_after: wait },
+            AuthError::RateLimited { retry_after: wait },
+            AuthError::TooManyAttempts { retry_after: wait },
+            AuthError::InvalidRefreshToken,
+            AuthError::RefreshTokenReused,
+            AuthError::InvalidToken,
+            AuthError::WrongPassword,
+            AuthError::Forbidden,
+            AuthError::OwnAccount,
+            AuthError::NotFound("user"),
+            AuthError::Unavailable("down".into()),
+            AuthError::Internal("broken".into()),
+        ]
+    }
+
+    fn every_exchange_error() -> Vec<ExchangeError> {
+        vec![
+            ExchangeError::Validation(ExchangeValidation {
+                field: "rate",
+                message: "bad".into(),
+            }),
+            ExchangeError::SameCurrency,
+            ExchangeError::CurrencyExists,
+            ExchangeError::PairExists,
+            ExchangeError::CurrencyInUse,
+            ExchangeError::CurrencyNotFound,
+            ExchangeError::RateNotFound,
+            ExchangeError::NoRate,
+            ExchangeError::Overflow,
+            ExchangeError::Unavailable("down".into()),
+            ExchangeError::Internal("broken".into()),
+        ]
+    }
+
+    /// The cores decide each error's code and status; the server's table lists every
+    /// wire code. They must agree.
+    #[test]
+    fn every_core_error_code_is_in_the_table_with_its_status() {
+        let codes: Vec<(&str, u16)> = every_auth_error()
+            .iter()
+            .map(|e| (e.code(), e.status()))
+            .chain(
+                every_exchange_error()
+                    .iter()
+                    .map(|e| (e.code(), e.status())),
+            )
+            .collect();
+        for (code, status) in codes {
+            let row = ErrorCode::ALL
+                .iter()
+                .find(|c| c.as_str() == code)
+                .unwrap_or_else(|| panic!("{code} is not in the ErrorCode table"));
+            assert_eq!(row.status().as_u16(), status, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn core_errors_answer_with_their_status_code_and_wait_and_hide_causes() {
+        for e in every_auth_error() {
+            let (status, code, wait) = (e.status(), e.code(), e.retry_after());
+            let resp = ApiError::from(e).into_response();
+            assert_eq!(resp.status().as_u16(), status, "{code}");
+            assert_eq!(
+                resp.headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.to_str().unwrap().to_owned()),
+                wait.map(|w| w.as_secs().to_string()),
+                "{code}"
+            );
+            let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json["code"], code);
+            let text = String::from_utf8_lossy(&body);
+            assert!(!text.contains("broken") && !text.contains("down"), "{text}");
+        }
     }
 }
