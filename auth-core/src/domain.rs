@@ -33,23 +33,28 @@ impl ValidationError {
 pub struct Login(String);
 
 impl Login {
-    /// The login rule as a regular expression, for schemas (the parser is the rule).
-    pub const PATTERN: &'static str = "^[A-Za-z0-9]{2,64}$";
-
-    /// Parses a login, naming the broken rule on failure.
+    /// Parses a login under the default [`LoginPolicy`] (letters and digits, 2 to 64).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::parse_with(raw, &LoginPolicy::default())
+    }
+
+    /// Parses a login under `policy`, naming the broken rule on failure.
+    pub fn parse_with(raw: &str, policy: &LoginPolicy) -> Result<Self, ValidationError> {
         let len = raw.chars().count();
-        if !(2..=64).contains(&len) {
+        if !(policy.min_len..=policy.max_len).contains(&len) {
             return Err(ValidationError::new(
                 "login",
-                "login must be 2 to 64 characters long",
+                format!(
+                    "login must be {} to {} characters long",
+                    policy.min_len, policy.max_len
+                ),
             ));
         }
-        if !raw.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(ValidationError::new(
-                "login",
-                "login may contain only Latin letters and digits",
-            ));
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || policy.extra_chars.contains(c))
+        {
+            return Err(ValidationError::new("login", policy.characters_rule()));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -63,6 +68,89 @@ impl Login {
 impl fmt::Display for Login {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Which logins may be registered: Latin letters and digits, plus any of `.`, `_`, `-`
+/// and `@` the policy allows (so email-like logins can work), within a length range.
+/// Uniqueness and lookups ignore case either way. `Default`: letters and digits, 2 to
+/// 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPolicy {
+    /// Fewest characters.
+    pub min_len: usize,
+    /// Most characters.
+    pub max_len: usize,
+    /// Characters allowed besides letters and digits: a subset of
+    /// [`LoginPolicy::ALLOWED_EXTRAS`].
+    pub extra_chars: String,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            min_len: 2,
+            max_len: 64,
+            extra_chars: String::new(),
+        }
+    }
+}
+
+impl LoginPolicy {
+    /// The characters a policy may allow besides letters and digits.
+    pub const ALLOWED_EXTRAS: &'static str = "._-@";
+
+    /// A policy allowing `extra_chars` besides letters and digits.
+    ///
+    /// Errors: a character outside [`LoginPolicy::ALLOWED_EXTRAS`], or `min_len` of 0
+    /// or above `max_len`.
+    pub fn new(min_len: usize, max_len: usize, extra_chars: &str) -> Result<Self, ValidationError> {
+        if let Some(c) = extra_chars
+            .chars()
+            .find(|c| !Self::ALLOWED_EXTRAS.contains(*c))
+        {
+            return Err(ValidationError::new(
+                "login_policy",
+                format!("logins may allow only . _ - @ besides letters and digits, not {c:?}"),
+            ));
+        }
+        if min_len == 0 || min_len > max_len {
+            return Err(ValidationError::new(
+                "login_policy",
+                "login lengths must satisfy 1 <= min <= max",
+            ));
+        }
+        let mut extra: Vec<char> = extra_chars.chars().collect();
+        extra.sort_unstable();
+        extra.dedup();
+        Ok(Self {
+            min_len,
+            max_len,
+            extra_chars: extra.into_iter().collect(),
+        })
+    }
+
+    /// The policy as a regular expression, for schemas (the parser is the rule).
+    pub fn pattern(&self) -> String {
+        // `-` last in the class; the others need no escape inside one.
+        let mut class = String::from("A-Za-z0-9");
+        class.extend(self.extra_chars.chars().filter(|&c| c != '-'));
+        if self.extra_chars.contains('-') {
+            class.push('-');
+        }
+        format!("^[{class}]{{{},{}}}$", self.min_len, self.max_len)
+    }
+
+    fn characters_rule(&self) -> String {
+        if self.extra_chars.is_empty() {
+            "login may contain only Latin letters and digits".to_owned()
+        } else {
+            let extras: Vec<String> = self.extra_chars.chars().map(|c| format!("'{c}'")).collect();
+            format!(
+                "login may contain only Latin letters, digits and {}",
+                extras.join(", ")
+            )
+        }
     }
 }
 
@@ -369,6 +457,29 @@ impl RoleName {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_login_policy_allows_what_it_names_and_states_its_pattern() {
+        let default = LoginPolicy::default();
+        assert_eq!(default.pattern(), "^[A-Za-z0-9]{2,64}$");
+        assert!(Login::parse("john.doe").is_err());
+        let email_like = LoginPolicy::new(3, 100, "@-._").unwrap();
+        assert_eq!(email_like.extra_chars, "-.@_");
+        assert_eq!(email_like.pattern(), "^[A-Za-z0-9.@_-]{3,100}$");
+        assert!(Login::parse_with("john.doe@example.com", &email_like).is_ok());
+        let err = Login::parse_with("john doe", &email_like).unwrap_err();
+        assert!(
+            err.message.contains("'.'") && err.message.contains("'@'"),
+            "{}",
+            err.message
+        );
+        assert!(Login::parse_with("jd", &email_like).is_err());
+        for bad in ["+", " ", "/"] {
+            assert!(LoginPolicy::new(2, 64, bad).is_err(), "{bad}");
+        }
+        assert!(LoginPolicy::new(0, 64, "").is_err());
+        assert!(LoginPolicy::new(10, 9, "").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -86,7 +86,9 @@ mod verified;
 pub use {async_trait, time, uuid};
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use domain::{Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError};
+pub use domain::{
+    Email, Login, LoginPolicy, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
+};
 pub use error::{AuthError, BoxError, StoreError};
 pub use limits::{RateLimit, RequestLimits};
 pub use mailer::{Mailer, MemoryMailer, NoopMailer};

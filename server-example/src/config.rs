@@ -108,6 +108,11 @@ pub struct Config {
     #[arg(long, env = "LOG_VERIFICATION_CODES", default_value_t = false, action = clap::ArgAction::Set)]
     pub log_verification_codes: bool,
 
+    /// Characters a login may hold besides Latin letters and digits: any of `._-@`
+    /// (`._-@` allows email-like logins).
+    #[arg(long, env = "LOGIN_EXTRA_CHARS", default_value = "")]
+    pub login_extra_chars: String,
+
     /// Failed logins allowed per login within THROTTLE_WINDOW_SECS before attempts get
     /// 429 (0: no per-login limit).
     #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = auth().throttle.max_failures_per_login)]

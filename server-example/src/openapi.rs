@@ -44,7 +44,13 @@ impl Modify for BearerAuth {
 /// The field rules of auth-core written into the schemas (utoipa takes patterns only
 /// as string literals, so they are set here from the domain types instead of being
 /// copied into attributes): which fields of which bodies follow which rule.
-pub(crate) struct DomainRules;
+#[derive(Debug, Clone, Default)]
+pub struct DomainRules {
+    /// The login policy in force.
+    pub login: auth_core::LoginPolicy,
+    /// The password policy in force.
+    pub password: auth_core::PasswordPolicy,
+}
 
 /// A rule for a string field: its pattern and length bounds.
 struct Rule {
@@ -55,14 +61,14 @@ struct Rule {
 
 impl DomainRules {
     /// Every (schema, field) that follows a rule of the domain.
-    fn table() -> Vec<(&'static str, &'static str, Rule)> {
-        use auth_core::{Login, PasswordPolicy, PersonName, RoleName};
+    fn table(&self) -> Vec<(&'static str, &'static str, Rule)> {
+        use auth_core::{PersonName, RoleName};
         let login = || Rule {
-            pattern: Login::PATTERN.into(),
+            pattern: self.login.pattern(),
             min: None,
             max: None,
         };
-        let policy = PasswordPolicy::default();
+        let policy = &self.password;
         let password = || Rule {
             pattern: policy.pattern(),
             min: Some(policy.min_len),
@@ -103,7 +109,7 @@ impl Modify for DomainRules {
         let Some(components) = doc.components.as_mut() else {
             return;
         };
-        for (schema, field, rule) in Self::table() {
+        for (schema, field, rule) in self.table() {
             let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut(schema) else {
                 continue;
             };
@@ -123,7 +129,7 @@ mod tests {
     #[test]
     fn every_domain_rule_lands_on_its_field() {
         let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
-        for (schema, field, rule) in DomainRules::table() {
+        for (schema, field, rule) in DomainRules::default().table() {
             let prop = &doc["components"]["schemas"][schema]["properties"][field];
             assert_eq!(prop["pattern"], rule.pattern.as_str(), "{schema}.{field}");
             assert_eq!(

@@ -59,7 +59,7 @@ impl AuthService {
         reg: Registration,
         client: &ClientInfo,
     ) -> Result<User, AuthError> {
-        let login = Login::parse(&reg.login)?;
+        let login = Login::parse_with(&reg.login, &self.config.login_policy)?;
         let password = Password::parse(&reg.password, &self.config.password_policy)?;
         let email = reg.email.as_deref().map(Email::parse).transpose()?;
         if email.is_none() && self.config.require_email_verification {

@@ -143,7 +143,7 @@ impl AuthService {
     /// Makes sure an administrator account exists: creates `login` with the `admin`
     /// role and a verified email if absent, or grants `admin` to the existing account.
     pub async fn ensure_admin(&self, login: &str, password: &str) -> Result<User, AuthError> {
-        let login = Login::parse(login)?;
+        let login = Login::parse_with(login, &self.config.login_policy)?;
         if let Some(user) = self.grant_admin_if_exists(&login).await? {
             return Ok(user);
         }

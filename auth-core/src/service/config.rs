@@ -64,6 +64,8 @@ pub struct AuthConfig {
     /// Wrong codes allowed per login under the [`ThrottlePolicy`] window and delays
     /// (default 5); a new code does not restore them.
     pub verification_max_attempts: u32,
+    /// Which logins may be registered (default: Latin letters and digits, 2 to 64).
+    pub login_policy: LoginPolicy,
     /// Rules for new passwords.
     pub password_policy: PasswordPolicy,
     /// Argon2id parameters for new hashes (default OWASP).
@@ -91,6 +93,7 @@ impl Default for AuthConfig {
             require_email_verification: false,
             verification_code_ttl: Duration::minutes(15),
             verification_max_attempts: 5,
+            login_policy: LoginPolicy::default(),
             password_policy: PasswordPolicy::default(),
             argon2: Argon2Params::default(),
             verified_token_cache: 10_000,

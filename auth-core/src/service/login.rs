@@ -50,7 +50,7 @@ impl AuthService {
             user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             ..client
         };
-        let parsed = Login::parse(login).ok();
+        let parsed = Login::parse_with(login, &self.config.login_policy).ok();
         let t = &self.config.throttle;
         let keys = [
             LimitKey::address(

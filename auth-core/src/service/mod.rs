@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{
-    Email, Login, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
+    Email, Login, LoginPolicy, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
 };
 use crate::error::{AuthError, StoreError};
 use crate::limits::{self, LimitKey, Refusal, RequestLimits};

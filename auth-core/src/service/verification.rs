@@ -40,7 +40,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         // No account has a login that breaks the rules: refusing one reveals nothing.
-        let login = Login::parse(login)?;
+        let login = Login::parse_with(login, &self.config.login_policy)?;
         let limits = &self.config.limits;
         let (per_ip, per_login) = (
             limits.resend_per_ip.attempt_limit(),
@@ -73,7 +73,7 @@ impl AuthService {
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let login = Login::parse(login).ok();
+        let login = Login::parse_with(login, &self.config.login_policy).ok();
         let t = &self.config.throttle;
         let budget = t.limit(self.config.verification_max_attempts);
         let keys = [

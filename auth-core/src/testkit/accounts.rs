@@ -284,6 +284,23 @@ macro_rules! __auth_conformance_accounts {
                     Err(StoreError::NotFound)
                 ));
             }
+
+            /// Logins a configured policy allows (dots, dashes, underscores, `@`) are
+            /// stored and found like any other, ignoring case.
+            async fn punctuated_logins_are_stored_and_found(store) {
+                let policy = LoginPolicy::new(2, 64, "._-@").unwrap();
+                let user = NewUser {
+                    login: Login::parse_with("John.Doe_1-x@example", &policy).unwrap(),
+                    ..new_user("placeholder", None)
+                };
+                store.create_user(user).await.unwrap();
+                let found = store
+                    .credentials_by_login(&Login::parse_with("john.doe_1-X@EXAMPLE", &policy).unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(found.user.login, "John.Doe_1-x@example");
+            }
         }
     };
 }

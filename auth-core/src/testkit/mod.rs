@@ -98,7 +98,7 @@ pub mod prelude {
     pub use uuid::Uuid;
 
     pub use crate::clock::truncate_to_micros;
-    pub use crate::domain::{Email, Login, PersonName, RoleName};
+    pub use crate::domain::{Email, Login, LoginPolicy, PersonName, RoleName};
     pub use crate::error::StoreError;
     pub use crate::store::*;
 

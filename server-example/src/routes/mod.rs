@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::{ApiError, ErrorCode, json_errors};
-use crate::openapi::ApiDoc;
+use crate::openapi::{ApiDoc, DomainRules};
 use crate::state::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,7 +72,10 @@ async fn refuse_declared_oversize(
 /// Every documented route and the OpenAPI document, from the one registry: each
 /// module registers its handlers with `routes!`, which reads their `#[utoipa::path]`,
 /// so no route is served undocumented and no document entry lacks its route.
-pub fn registry(cors_origins: Option<&[String]>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn registry(
+    cors_origins: Option<&[String]>,
+    rules: &DomainRules,
+) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
@@ -84,13 +87,13 @@ pub fn registry(cors_origins: Option<&[String]>) -> (Router<AppState>, utoipa::o
         .merge(ops::router())
         .split_for_parts();
     // The bodies' schemas exist only now: apply the domain's field rules to them.
-    utoipa::Modify::modify(&crate::openapi::DomainRules, &mut api);
+    utoipa::Modify::modify(rules, &mut api);
     (routes, api)
 }
 
-/// The OpenAPI document of every route, as served at `/openapi.json`.
+/// The OpenAPI document of every route under the default policies.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    registry(None).1
+    registry(None, &DomainRules::default()).1
 }
 
 /// The whole application: routes, error shape, limits, timeouts, CORS, request ids
@@ -108,7 +111,12 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
-    let (routes, api) = registry(state.cors_origins.as_deref());
+    // The document states the login and password rules in force.
+    let rules = DomainRules {
+        login: state.auth.config().login_policy.clone(),
+        password: state.auth.config().password_policy.clone(),
+    };
+    let (routes, api) = registry(state.cors_origins.as_deref(), &rules);
     let document = api.to_json().expect("the OpenAPI document serializes");
     routes
         .route(

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AuthConfig, AuthService, Mailer, NoopMailer, RateLimit, RequestLimits, ReusePolicy,
-    ThrottlePolicy,
+    AuthConfig, AuthService, LoginPolicy, Mailer, NoopMailer, RateLimit, RequestLimits,
+    ReusePolicy, ThrottlePolicy,
 };
 use exchange_core::{CurrencyCode, ExchangeService};
 
@@ -47,9 +47,17 @@ pub enum StartupError {
     Data(String),
 }
 
-fn auth_config(config: &Config) -> AuthConfig {
+fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
     let minute = time::Duration::minutes(1);
-    AuthConfig {
+    let defaults = LoginPolicy::default();
+    let login_policy = LoginPolicy::new(
+        defaults.min_len,
+        defaults.max_len,
+        &config.login_extra_chars,
+    )
+    .map_err(|e| StartupError::Config(format!("LOGIN_EXTRA_CHARS: {}", e.message)))?;
+    Ok(AuthConfig {
+        login_policy,
         access_ttl: time::Duration::seconds(config.access_ttl_secs),
         session_ttl: time::Duration::seconds(config.session_ttl_secs),
         idle_ttl: time::Duration::seconds(config.idle_ttl_secs),
@@ -81,7 +89,7 @@ fn auth_config(config: &Config) -> AuthConfig {
         },
         max_sessions_per_user: config.max_sessions_per_user,
         ..AuthConfig::default()
-    }
+    })
 }
 
 /// Logs verification codes instead of sending them; for local development only.
@@ -125,7 +133,7 @@ impl AppState {
             auth_store,
             load_keys(config)?,
             &load_refresh_secret(config)?,
-            auth_config(config),
+            auth_config(config)?,
         )
         .map_err(|e| StartupError::Config(e.to_string()))?
         .with_mailer(mailer);

@@ -536,3 +536,44 @@ on_both! {
             .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
     }
 }
+
+mod login_policy {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_configured_policy_allows_email_like_logins_and_the_document_says_so() {
+        for backend in [Backend::Memory, Backend::Postgres] {
+            let app = TestApp::start_with(backend, |c| c.login_extra_chars = "._-@".into()).await;
+            let r = app
+                .post(
+                    "/auth/register",
+                    None,
+                    json!({"login": "john.doe@example", "password": PASSWORD}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{backend:?}: {}", r.text);
+            app.login("John.Doe@Example", PASSWORD).await;
+            app.post(
+                "/auth/register",
+                None,
+                json!({"login": "john doe", "password": PASSWORD}),
+            )
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+            let doc = app.get("/openapi.json", None).await.json;
+            assert_eq!(
+                doc["components"]["schemas"]["RegisterBody"]["properties"]["login"]["pattern"],
+                "^[A-Za-z0-9.@_-]{2,64}$"
+            );
+        }
+        // The default refuses them.
+        let app = TestApp::start(Backend::Memory).await;
+        app.post(
+            "/auth/register",
+            None,
+            json!({"login": "john.doe", "password": PASSWORD}),
+        )
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+    }
+}
