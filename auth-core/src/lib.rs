@@ -74,6 +74,7 @@ pub mod mailer;
 #[cfg(feature = "memory")]
 pub mod memory;
 pub mod password;
+mod persist;
 pub mod refresh;
 pub mod service;
 pub mod store;

@@ -36,6 +36,14 @@ pub enum KeyError {
     /// Signing failed (the claims did not serialize, say).
     #[error("signing failed: {0}")]
     Sign(String),
+    /// A key or secret file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// Why an access token was rejected. Shown in logs only; clients get one answer.

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use auth_core::{Key, KeySet, RefreshSecret};
-use base64::Engine;
 
 use super::StartupError;
 use crate::config::Config;
@@ -18,19 +17,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StartupError + '_ {
 
 fn read(path: &Path) -> Result<String, StartupError> {
     std::fs::read_to_string(path).map_err(io_err(path))
-}
-
-/// Writes a secret file readable by its owner only.
-fn write_secret(path: &Path, contents: &[u8]) -> Result<(), StartupError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(io_err(path))?;
-    std::io::Write::write_all(&mut f, contents).map_err(io_err(path))
 }
 
 pub(super) fn load_keys(config: &Config) -> Result<KeySet, StartupError> {
@@ -50,15 +36,11 @@ pub(super) fn load_keys(config: &Config) -> Result<KeySet, StartupError> {
         Key::ed25519_from_pem(&read(path)?)?
     } else {
         let path = config.data_dir.join("signing-key.pem");
-        if path.exists() {
-            Key::ed25519_from_pem(&read(&path)?)?
-        } else {
-            let key = Key::generate_ed25519()?;
-            let pem = key.to_pkcs8_pem().expect("generated keys are Ed25519");
-            write_secret(&path, pem.as_bytes())?;
+        let (key, generated) = Key::load_or_generate_ed25519(&path)?;
+        if generated {
             tracing::info!(path = %path.display(), kid = key.kid(), "generated a new Ed25519 signing key");
-            key
         }
+        key
     };
     Ok(KeySet::new(
         signing,
@@ -76,16 +58,9 @@ pub(super) fn load_refresh_secret(config: &Config) -> Result<RefreshSecret, Star
         });
     }
     let path = config.data_dir.join("refresh-secret");
-    let b64 = base64::engine::general_purpose::STANDARD;
-    if path.exists() {
-        let raw = b64
-            .decode(read(&path)?.trim())
-            .map_err(|_| StartupError::Config(format!("{} is not base64", path.display())))?;
-        return RefreshSecret::from_bytes(&raw)
-            .ok_or_else(|| StartupError::Config(format!("{} is too short", path.display())));
+    let (secret, generated) = RefreshSecret::load_or_generate(&path)?;
+    if generated {
+        tracing::info!(path = %path.display(), "generated a new refresh-token secret");
     }
-    let secret = RefreshSecret::generate();
-    write_secret(&path, b64.encode(secret.expose()).as_bytes())?;
-    tracing::info!(path = %path.display(), "generated a new refresh-token secret");
     Ok(secret)
 }
