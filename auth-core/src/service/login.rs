@@ -5,12 +5,12 @@ pub(super) const MAX_USER_AGENT: usize = 512;
 
 /// An access token and a refresh token, as returned by login and refresh.
 #[derive(Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TokenPair {
     /// JWT access token.
     pub access_token: String,
     /// Always `Bearer`.
-    pub token_type: &'static str,
+    pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// Opaque refresh token.
@@ -162,7 +162,7 @@ impl AuthService {
         let refresh_end = idle_end.min(session.expires_at);
         Ok(TokenPair {
             access_token,
-            token_type: "Bearer",
+            token_type: "Bearer".to_owned(),
             expires_in: secs(self.config.access_ttl),
             refresh_token: self.codec.encode(session.id, session.counter),
             refresh_expires_in: secs(refresh_end - now).max(0),

@@ -8,7 +8,7 @@ use crate::error::StoreError;
 
 /// Whether an account may sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum UserStatus {
     /// The account may sign in.
@@ -30,7 +30,7 @@ impl UserStatus {
 /// A stored account. The password hash is deliberately not part of it: see
 /// [`AccountStore::credentials_by_login`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct User {
     /// Stable id.
     pub id: Uuid,

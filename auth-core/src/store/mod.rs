@@ -13,8 +13,8 @@
 //! failures are [`StoreError::Unavailable`](crate::StoreError::Unavailable).
 
 /// Declares a capability trait (object safe, `#[async_trait]`) together with its
-/// implementations for `Arc<T>` and `Box<T>` and, in this crate's tests, for
-/// [`Spy`], which records each call before delegating.
+/// implementations for `Arc<T>` and `Box<T>` and (feature `testkit`) for `Spy`, which
+/// records each call before delegating.
 macro_rules! capability {
     (
         $(#[$doc:meta])*
@@ -52,7 +52,7 @@ macro_rules! capability {
             )*
         }
 
-        #[cfg(test)]
+        #[cfg(any(test, feature = "testkit"))]
         #[async_trait::async_trait]
         impl<S: $name> $name for crate::store::Spy<S> {
             $(
@@ -98,22 +98,43 @@ impl<T> AuthStore for T where
 }
 
 /// A store that records the name of every call before passing it to `inner`, and can
-/// make one method fail: for the service's unit tests, which check what reaches the
-/// store and in which order.
-#[cfg(test)]
+/// make one method fail (feature `testkit`): for testing service logic in isolation,
+/// what reaches the store and in which order, over a real store.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use auth_core::{AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret};
+/// use auth_core::{StoreError, memory::MemoryStore, store::Spy};
+///
+/// let store = Arc::new(Spy::new(MemoryStore::new()).failing("credentials_by_login", || {
+///     StoreError::Unavailable("down".into())
+/// }));
+/// let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
+/// let auth =
+///     AuthService::new(store.clone(), keys, &RefreshSecret::generate(), AuthConfig::default())
+///         .unwrap();
+/// assert!(auth.login("alice", "pw", ClientInfo::default()).await.is_err());
+/// assert_eq!(store.take_calls(), ["reserve_attempt", "credentials_by_login"]);
+/// # }
+/// ```
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Debug)]
-pub(crate) struct Spy<S> {
+pub struct Spy<S> {
+    /// The store that answers.
     pub inner: S,
     calls: std::sync::Mutex<Vec<&'static str>>,
     failing: Option<(&'static str, MakeError)>,
 }
 
 /// How [`Spy`] makes the error of a failing method.
-#[cfg(test)]
+#[cfg(any(test, feature = "testkit"))]
 type MakeError = fn() -> crate::error::StoreError;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "testkit"))]
 impl<S> Spy<S> {
+    /// A spy over `inner` that records every call and fails none.
     pub fn new(inner: S) -> Self {
         Self {
             inner,
@@ -122,23 +143,23 @@ impl<S> Spy<S> {
         }
     }
 
-    /// Makes every call of `method` fail with `error()`.
-    pub fn failing(
-        mut self,
-        method: &'static str,
-        error: fn() -> crate::error::StoreError,
-    ) -> Self {
+    /// Makes every call of `method` (its name, e.g. `"session_status"`) fail with
+    /// `error()`.
+    pub fn failing(mut self, method: &'static str, error: MakeError) -> Self {
         self.failing = Some((method, error));
         self
     }
 
     /// The methods called so far, in order; clears the record.
     pub fn take_calls(&self) -> Vec<&'static str> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn record(&self, method: &'static str) -> Result<(), crate::error::StoreError> {
-        self.calls.lock().unwrap().push(method);
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(method);
         match self.failing {
             Some((m, error)) if m == method => Err(error()),
             _ => Ok(()),

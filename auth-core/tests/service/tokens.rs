@@ -274,3 +274,17 @@ async fn keys_load_from_pem_and_round_trip() {
     assert!(Key::hs256("k", &[0u8; 31]).is_err());
     assert!(!format!("{k:?}").contains(&pem[30..60]));
 }
+
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn token_pairs_and_users_round_trip_through_serde() {
+    let f = fixture();
+    let (user, pair) = f.user_and_login("alice").await;
+    let back: TokenPair = serde_json::from_str(&serde_json::to_string(&pair).unwrap()).unwrap();
+    assert_eq!(back.access_token, pair.access_token);
+    assert_eq!(back.token_type, "Bearer");
+    let json = serde_json::to_value(&user).unwrap();
+    assert_eq!(json["status"], "active");
+    let again: User = serde_json::from_value(json).unwrap();
+    assert_eq!(again, user);
+}

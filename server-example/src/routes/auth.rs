@@ -247,7 +247,7 @@ mod wire {
         /// JWT access token.
         pub access_token: String,
         /// Always `Bearer`.
-        pub token_type: &'static str,
+        pub token_type: String,
         /// Seconds until the access token expires.
         pub expires_in: i64,
         /// Opaque refresh token.
