@@ -46,6 +46,11 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = pool().max_connections)]
     pub database_max_connections: u32,
 
+    /// The Postgres schema of the store's tables and migration history, apart from
+    /// any other application's tables in the same database.
+    #[arg(long, env = "DATABASE_SCHEMA", default_value_t = pool().schema)]
+    pub database_schema: String,
+
     /// How long a request waits for a Postgres connection before answering 503.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = millis(pool().acquire_timeout))]
     pub database_acquire_timeout_ms: u64,

@@ -9,6 +9,11 @@ pub enum PgStoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The schema name is not a plain lowercase identifier.
+    #[error(
+        "invalid schema name {0:?}: use lowercase letters, digits and '_', not starting with a digit"
+    )]
+    Schema(String),
 }
 
 /// Whether an error means "the database cannot be reached right now" (connection
@@ -84,7 +89,7 @@ impl From<PgStoreError> for auth_core::StoreError {
     fn from(e: PgStoreError) -> Self {
         match e {
             PgStoreError::Sqlx(e) => auth_error(e),
-            PgStoreError::Migrate(e) => auth_core::StoreError::Backend(Box::new(e)),
+            other => auth_core::StoreError::Backend(Box::new(other)),
         }
     }
 }
@@ -93,7 +98,7 @@ impl From<PgStoreError> for exchange_core::StoreError {
     fn from(e: PgStoreError) -> Self {
         match e {
             PgStoreError::Sqlx(e) => exchange_error(e),
-            PgStoreError::Migrate(e) => exchange_core::StoreError::Backend(Box::new(e)),
+            other => exchange_core::StoreError::Backend(Box::new(other)),
         }
     }
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 pub use error::{PgStoreError, is_unavailable};
 pub use sqlx;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// The embedded migrations. Migrations applied by the application to the same
 /// database (numbered apart, see `migrations/README.md`) are tolerated.
@@ -44,15 +44,24 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
-/// How [`PgStore::connect_with`] sizes and bounds its pool. `Default` is fit for a
-/// server: up to 16 connections and a 3-second acquire timeout, so a database outage
-/// turns into quick `Unavailable` errors instead of hung requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The schema the store keeps its tables and its migration history in, unless told
+/// otherwise: apart from an application's own tables (`users`, say) and its own sqlx
+/// migrations in the same database.
+pub const DEFAULT_SCHEMA: &str = "auth_exchange";
+
+/// How [`PgStore::connect_with`] sizes and bounds its pool, and where it keeps its
+/// tables. `Default` is fit for a server: up to 16 connections, a 3-second acquire
+/// timeout (a database outage turns into quick `Unavailable` errors instead of hung
+/// requests), schema [`DEFAULT_SCHEMA`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
     /// Most connections open at once.
     pub max_connections: u32,
     /// How long a call waits for a free connection before `Unavailable`.
     pub acquire_timeout: Duration,
+    /// The schema of the store's tables and migration history (created by
+    /// [`PgStore::migrate`]); the pool's connections use it as their `search_path`.
+    pub schema: String,
 }
 
 impl Default for PoolSettings {
@@ -60,15 +69,33 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(3),
+            schema: DEFAULT_SCHEMA.to_owned(),
         }
     }
 }
 
 impl PoolSettings {
-    fn options(self) -> PgPoolOptions {
+    fn options(&self) -> PgPoolOptions {
         PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
+    }
+
+    /// `url`'s connect options with the schema as `search_path`.
+    fn connect_options(&self, url: &str) -> Result<PgConnectOptions, PgStoreError> {
+        let valid = self.schema.len() <= 63
+            && self
+                .schema
+                .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && self
+                .schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(PgStoreError::Schema(self.schema.clone()));
+        }
+        let options: PgConnectOptions = url.parse()?;
+        Ok(options.options([("search_path", self.schema.as_str())]))
     }
 }
 
@@ -76,12 +103,16 @@ impl PoolSettings {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The schema [`PgStore::migrate`] creates, when the store chose it.
+    schema: Option<String>,
 }
 
 impl PgStore {
-    /// A store over an existing pool.
+    /// A store over an existing pool, used as it is: its connections' `search_path`
+    /// decides where the tables go. [`PgStore::connect_with`] keeps them apart in
+    /// their own schema instead.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, schema: None }
     }
 
     /// Connects with the default [`PoolSettings`].
@@ -89,21 +120,36 @@ impl PgStore {
         Self::connect_with(url, PoolSettings::default()).await
     }
 
-    /// Connects with these pool settings.
+    /// Connects with these pool settings, in `settings.schema`.
     pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
-        Ok(Self::new(settings.options().connect(url).await?))
+        let options = settings.connect_options(url)?;
+        let pool = settings.options().connect_with(options).await?;
+        Ok(Self {
+            pool,
+            schema: Some(settings.schema),
+        })
     }
 
     /// Like [`PgStore::connect`] but connects on first use, so a server can start
     /// while the database is still down.
     pub fn connect_lazy(url: &str) -> Result<Self, PgStoreError> {
-        Ok(Self::new(
-            PoolSettings::default().options().connect_lazy(url)?,
-        ))
+        let settings = PoolSettings::default();
+        let options = settings.connect_options(url)?;
+        Ok(Self {
+            pool: settings.options().connect_lazy_with(options),
+            schema: Some(settings.schema),
+        })
     }
 
-    /// Applies pending migrations; a no-op when the schema is current.
+    /// Creates the store's schema if it chose one, then applies pending migrations,
+    /// recording them in that schema's own history; a no-op when current.
     pub async fn migrate(&self) -> Result<(), PgStoreError> {
+        if let Some(schema) = &self.schema {
+            // The name was checked to be a plain identifier when connecting.
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&self.pool)
+                .await?;
+        }
         migrator().run(&self.pool).await?;
         Ok(())
     }

@@ -1,10 +1,10 @@
 //! Throwaway databases for tests: each test gets its own, so tests run in parallel
 //! without sharing state.
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::PgStore;
+use crate::{PgStore, PoolSettings};
 
 /// The server tests connect to when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -39,18 +39,17 @@ impl TestDatabase {
             .expect("create test database");
         conn.close().await.ok();
         let options = admin.clone().database(&name);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect_with(options.clone())
+        let url = options.to_url_lossy().to_string();
+        // As an application connects: in the store's own schema.
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        let store = PgStore::connect_with(&url, settings)
             .await
             .expect("connect to test database");
-        let store = PgStore::new(pool);
         store.migrate().await.expect("migrate test database");
-        Self {
-            url: options.to_url_lossy().to_string(),
-            name,
-            store,
-        }
+        Self { url, name, store }
     }
 
     /// The store over this database.

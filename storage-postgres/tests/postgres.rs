@@ -50,7 +50,7 @@ mod migrations {
     async fn columns(store: &PgStore, table: &str) -> Vec<String> {
         sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
         )
         .bind(table)
         .fetch_all(store.pool())
@@ -73,6 +73,72 @@ mod migrations {
         store.migrate().await.unwrap();
         assert_eq!(applied().await, before);
         assert_eq!(before, storage_postgres::migrator().iter().count() as i64);
+        db.drop_database().await;
+    }
+
+    /// An application with its own `users` table and its own sqlx migrations in the
+    /// same database: both start, each in its own schema with its own history.
+    #[tokio::test]
+    async fn the_store_lives_beside_an_applications_tables_and_migrations() {
+        use sqlx::migrate::{Migration, MigrationType, Migrator};
+        use sqlx::{Connection, PgConnection};
+        use storage_postgres::{DEFAULT_SCHEMA, PoolSettings};
+
+        let db = TestDatabase::create(2).await;
+        // The application: a `users` table of its own, migration version 1, in public.
+        let mut app = PgConnection::connect(db.url()).await.unwrap();
+        let mut app_migrator = Migrator::DEFAULT;
+        let sql = "CREATE TABLE users (id bigint PRIMARY KEY, nickname text NOT NULL)";
+        app_migrator.migrations = std::borrow::Cow::Owned(vec![Migration::new(
+            1,
+            "application users".into(),
+            MigrationType::Simple,
+            sql.into(),
+            false,
+        )]);
+        app_migrator.run(&mut app).await.unwrap();
+        sqlx::query("INSERT INTO users (id, nickname) VALUES (1, 'app')")
+            .execute(&mut app)
+            .await
+            .unwrap();
+        // A second store on the same database migrates again, untroubled.
+        let settings = PoolSettings {
+            max_connections: 2,
+            ..PoolSettings::default()
+        };
+        let store = PgStore::connect_with(db.url(), settings).await.unwrap();
+        store.migrate().await.unwrap();
+        let ours: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {DEFAULT_SCHEMA}._sqlx_migrations"
+        ))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(ours, storage_postgres::migrator().iter().count() as i64);
+        // The application's migrator still sees only its own history.
+        app_migrator.run(&mut app).await.unwrap();
+        let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM public._sqlx_migrations")
+            .fetch_one(&mut app)
+            .await
+            .unwrap();
+        assert_eq!(theirs, 1);
+        let nickname: String = sqlx::query_scalar("SELECT nickname FROM public.users WHERE id = 1")
+            .fetch_one(&mut app)
+            .await
+            .unwrap();
+        assert_eq!(nickname, "app");
+        assert!(
+            PgStore::connect_with(
+                db.url(),
+                PoolSettings {
+                    schema: "Robert'); DROP".into(),
+                    ..PoolSettings::default()
+                }
+            )
+            .await
+            .is_err()
+        );
+        app.close().await.unwrap();
         db.drop_database().await;
     }
 

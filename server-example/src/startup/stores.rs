@@ -37,6 +37,7 @@ pub(super) async fn open_stores(config: &Config) -> Result<Stores, StartupError>
     let settings = PoolSettings {
         max_connections: config.database_max_connections,
         acquire_timeout: Duration::from_millis(config.database_acquire_timeout_ms),
+        schema: config.database_schema.clone(),
     };
     let store = PgStore::connect_with(url, settings).await?;
     store.migrate().await?;
