@@ -118,7 +118,10 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// Parses a form body whose decoded text must be UTF-8: the usual decoder would put
 /// U+FFFD in place of bad bytes and store that.
 fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if std::str::from_utf8(&percent_decode(body)).is_err() {
+    if percent_encoding::percent_decode(body)
+        .decode_utf8()
+        .is_err()
+    {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             "the form body is not valid UTF-8 once decoded",
@@ -130,28 +133,6 @@ fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             format!("Failed to deserialize form body: {e}"),
         )
     })
-}
-
-/// `%XX` escapes decoded; everything else (a malformed escape included) kept as is.
-fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                s.get(i + 1).copied().and_then(hex),
-                s.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(s[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Query string; bad parameters are 400.
