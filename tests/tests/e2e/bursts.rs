@@ -174,6 +174,19 @@ on_all_targets! {
         verify(&fresh).await.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
     }
 
+    async fn parallel_resends_send_one_code_per_cooldown(kind) {
+        let t = Target::start(kind, |c| c.require_email_verification = true).await;
+        let body = json!({"login": "alice", "password": PASSWORD, "email": "alice@example.com"});
+        assert_eq!(t.first().post("/auth/register", None, body).await.status, StatusCode::CREATED);
+        let mails_before = t.apps.iter().map(|a| a.mailer.sent().len()).sum::<usize>();
+        let replies = t
+            .burst(30, |_| (Method::POST, "/auth/verify-email/resend", None, json!({"login": "alice"})))
+            .await;
+        assert_eq!(tally(&replies), BTreeMap::from([(202, 1), (429, 29)]));
+        let sent = t.apps.iter().map(|a| a.mailer.sent().len()).sum::<usize>();
+        assert_eq!(sent - mails_before, 1, "one code per cooldown");
+    }
+
     async fn parallel_codes_from_one_address_get_only_the_address_limit_checked(kind) {
         let t = Target::start(kind, |_| {}).await;
         let names: Vec<String> = (0..100).map(|i| format!("nobody{i}")).collect();
