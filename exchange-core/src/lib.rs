@@ -57,6 +57,8 @@ pub use {async_trait, rust_decimal};
 pub use error::{BoxError, ExchangeError, StoreError, ValidationError};
 pub use service::{DEFAULT_PIVOT, ExchangeService, convert_with};
 pub use store::{ConversionCandidates, ExchangeStore, RateQuote};
+#[cfg(feature = "serde")]
+pub use types::exact_decimal;
 pub use types::{
     Amount, Conversion, Currency, CurrencyCode, CurrencyPair, ExchangeRate, MAX_AMOUNT, MAX_RATE,
     MAX_SCALE, NewCurrency, Rate, round_half_away,

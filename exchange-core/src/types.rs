@@ -237,9 +237,18 @@ impl NewCurrency {
     }
 }
 
+/// Serializes a decimal as a JSON number with exactly its digits (`0.99`, never
+/// `0.98999999` and never a string), for `#[serde(serialize_with = ...)]`.
+///
+/// The number travels as a `serde_json` raw value, so no feature of `serde_json` that
+/// would change how the rest of an application parses JSON is needed. Meant for
+/// `serde_json`; other formats see the raw value's wrapper.
 #[cfg(feature = "serde")]
-fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    rust_decimal::serde::arbitrary_precision::serialize(d, s)
+pub fn exact_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    serde_json::value::RawValue::from_string(d.to_string())
+        .map_err(S::Error::custom)?
+        .serialize(s)
 }
 
 /// An exchange rate between two currencies.
@@ -253,7 +262,7 @@ pub struct ExchangeRate {
     /// Target currency.
     pub target_currency: Currency,
     /// Units of target per unit of base; an exact JSON number.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub rate: Decimal,
 }
 
@@ -266,13 +275,13 @@ pub struct Conversion {
     /// Currency converted to.
     pub target_currency: Currency,
     /// The rate used, rounded to 6 decimal places.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub rate: Decimal,
     /// The amount given.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub amount: Decimal,
     /// `amount` times the unrounded rate, rounded half away from zero to 2 places.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "exact"))]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub converted_amount: Decimal,
 }
 

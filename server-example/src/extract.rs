@@ -1,5 +1,6 @@
 //! Extractors whose rejections answer in the API's JSON error shape.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use auth_core::{ClientInfo, Principal, RoleName};
@@ -9,6 +10,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -85,12 +87,19 @@ pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 #[derive(Debug)]
 pub struct FormOrJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
+/// A body read by [`FormOrJson`].
+pub trait FormBody: DeserializeOwned {
+    /// Fields holding decimals. A JSON number there reaches the field as its exact
+    /// text, as a form would send it, instead of being rounded through `f64`.
+    const DECIMAL_FIELDS: &'static [&'static str];
+}
+
+impl<T: FormBody, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if is_json(req.headers()) {
-            json_object(&read_body(req, state).await?).map(Self)
+            json_form(&read_body(req, state).await?).map(Self)
         } else if is_form(req.headers()) {
             form(&read_body(req, state).await?).map(Self)
         } else {
@@ -101,6 +110,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
             ))
         }
     }
+}
+
+/// A JSON object whose numbers in [`FormBody::DECIMAL_FIELDS`] are read as their text.
+fn json_form<T: FormBody>(body: &[u8]) -> Result<T, ApiError> {
+    let raw: BTreeMap<String, Box<RawValue>> = json_object(body)?;
+    let mut fields = serde_json::Map::new();
+    for (name, value) in raw {
+        let text = value.get();
+        let value = if T::DECIMAL_FIELDS.contains(&name.as_str())
+            && text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        {
+            serde_json::Value::String(text.to_owned())
+        } else {
+            serde_json::from_str(text).map_err(|e| invalid_json(&e))?
+        };
+        fields.insert(name, value);
+    }
+    T::deserialize(serde_json::Value::Object(fields)).map_err(|e| invalid_json(&e))
+}
+
+fn invalid_json(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidBody,
+        format!("Failed to deserialize the JSON body into the target type: {e}"),
+    )
 }
 
 /// `application/x-www-form-urlencoded`, parameters ignored.

@@ -4,8 +4,97 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// A stored value: JSON text, kept exactly as written (numbers keep their digits).
+pub type Value = Box<RawValue>;
 use uuid::Uuid;
+
+/// Why a value cannot be stored alike by every [`KvStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ValueProblem {
+    /// A string holds NUL, which no Postgres text or jsonb value can hold.
+    #[error("holds a NUL character (\\u0000)")]
+    Nul,
+    /// A number beyond Postgres `numeric`: more than 131,072 digits before the point or
+    /// 16,383 after it.
+    #[error("holds a number beyond 131072 digits before the point or 16383 after it")]
+    NumberOutOfRange,
+}
+
+/// Most digits of a stored number before the decimal point (Postgres `numeric`).
+const MAX_INTEGER_DIGITS: i64 = 131_072;
+/// Most digits of a stored number after the decimal point (Postgres `numeric`).
+const MAX_FRACTION_DIGITS: i64 = 16_383;
+
+/// A valid JSON text without its insignificant whitespace, numbers and strings kept
+/// exactly as written; refused when no store could keep it.
+pub fn compact(json: &str) -> Result<String, ValueProblem> {
+    let mut out = String::with_capacity(json.len());
+    let mut chars = json.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {}
+            '"' => {
+                out.push(c);
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            let escaped = chars.next().unwrap_or('\\');
+                            out.push(escaped);
+                            if escaped == 'u' {
+                                let hex: String = chars.by_ref().take(4).collect();
+                                if hex == "0000" {
+                                    return Err(ValueProblem::Nul);
+                                }
+                                out.push_str(&hex);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '-' | '0'..='9' => {
+                let start = out.len();
+                out.push(c);
+                while let Some(&d) = chars.peek() {
+                    if !matches!(d, '0'..='9' | '.' | 'e' | 'E' | '+' | '-') {
+                        break;
+                    }
+                    out.push(d);
+                    chars.next();
+                }
+                check_number(&out[start..])?;
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a JSON number's digits before and after the point, exponent applied.
+fn check_number(number: &str) -> Result<(), ValueProblem> {
+    let (mantissa, exponent) = match number.find(['e', 'E']) {
+        Some(i) => (&number[..i], number[i + 1..].parse::<i64>().ok()),
+        None => (number, Some(0)),
+    };
+    // An exponent too long for an i64 is far out of range either way.
+    let exponent = exponent.ok_or(ValueProblem::NumberOutOfRange)?;
+    let mantissa = mantissa.trim_start_matches('-');
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let fraction_digits = frac.len() as i64 - exponent;
+    let leading = int
+        .chars()
+        .chain(frac.chars())
+        .position(|d| d != '0')
+        .map(|i| int.len() as i64 - i as i64 + exponent);
+    if fraction_digits > MAX_FRACTION_DIGITS || leading.is_some_and(|n| n > MAX_INTEGER_DIGITS) {
+        return Err(ValueProblem::NumberOutOfRange);
+    }
+    Ok(())
+}
 
 /// Errors of a [`KvStore`].
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +178,7 @@ impl KvStore for PgKv {
         entries: Vec<(String, Value)>,
     ) -> Result<(Vec<String>, Vec<String>), KvError> {
         let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-        let values: Vec<String> = entries.iter().map(|(_, v)| v.to_string()).collect();
+        let values: Vec<&str> = entries.iter().map(|(_, v)| v.get()).collect();
         // One statement: concurrent writers of the same key cannot both win.
         let inserted: Vec<String> = sqlx::query_scalar(
             "INSERT INTO kv_entries (user_id, key, value) \
@@ -116,10 +205,62 @@ impl KvStore for PgKv {
         .await?;
         rows.into_iter()
             .map(|(k, v)| {
-                serde_json::from_str(&v)
+                // jsonb writes a space after each `:` and `,`; answer as memory does.
+                let text = compact(&v).unwrap_or(v);
+                RawValue::from_string(text)
                     .map(|v| (k, v))
                     .map_err(|e| KvError::Backend(Box::new(e)))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_drops_whitespace_outside_strings_and_keeps_numbers_exact() {
+        assert_eq!(
+            compact(
+                " { \"a b\" : [ 1.50 , -2e3 ,\n\t123456789012345678901234567890.123456789 ] } "
+            )
+            .unwrap(),
+            r#"{"a b":[1.50,-2e3,123456789012345678901234567890.123456789]}"#
+        );
+        assert_eq!(
+            compact(r#"{"q":"say \"hi\" \\ ok"}"#).unwrap(),
+            r#"{"q":"say \"hi\" \\ ok"}"#
+        );
+    }
+
+    #[test]
+    fn compact_refuses_nul_but_not_an_escaped_backslash_before_u0000() {
+        assert_eq!(compact(r#""a\u0000""#), Err(ValueProblem::Nul));
+        assert_eq!(compact(r#"{"k\u0000":1}"#), Err(ValueProblem::Nul));
+        assert_eq!(compact(r#""\\u0000""#).unwrap(), r#""\\u0000""#);
+        assert_eq!(compact(r#""\u0001""#).unwrap(), r#""\u0001""#);
+    }
+
+    #[test]
+    fn compact_refuses_numbers_postgres_numeric_cannot_hold() {
+        for ok in [
+            "1e131071",
+            "9.9e131071",
+            "1e-16383",
+            "0.0001e131075",
+            "0",
+            "-0.0",
+        ] {
+            assert!(compact(ok).is_ok(), "{ok}");
+        }
+        for out in [
+            "1e131072",
+            "1e-16384",
+            "1.0e-16383",
+            "1e99999999999999999999",
+        ] {
+            assert_eq!(compact(out), Err(ValueProblem::NumberOutOfRange), "{out}");
+        }
     }
 }

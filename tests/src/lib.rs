@@ -62,6 +62,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The exact JSON text of a top-level field (numbers keep their written digits).
+    #[track_caller]
+    pub fn raw(&self, field: &str) -> String {
+        let fields: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(&self.text).expect("a JSON object");
+        fields.get(field).expect(field).get().to_owned()
+    }
+
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

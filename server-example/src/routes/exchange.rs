@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormOrJson};
+use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormBody, FormOrJson};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -69,9 +69,8 @@ fn required_number(
 ) -> Result<String, ApiError> {
     let text = match value {
         None | Some(serde_json::Value::Null) => None,
+        // A JSON number arrives as its exact text too (`FormBody::DECIMAL_FIELDS`).
         Some(serde_json::Value::String(s)) => Some(s),
-        // Exact: serde_json keeps the number's original digits.
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
             return Err(ApiError::new(
                 ErrorCode::ValidationFailed,
@@ -80,6 +79,18 @@ fn required_number(
         }
     };
     required(name, text)
+}
+
+impl FormBody for CurrencyForm {
+    const DECIMAL_FIELDS: &'static [&'static str] = &[];
+}
+
+impl FormBody for RateForm {
+    const DECIMAL_FIELDS: &'static [&'static str] = &["rate"];
+}
+
+impl FormBody for RatePatchForm {
+    const DECIMAL_FIELDS: &'static [&'static str] = &["rate"];
 }
 
 async fn missing_code() -> ApiError {
@@ -280,14 +291,11 @@ pub use wire::*;
 /// The wire types of these routes; each derives its OpenAPI schema.
 mod wire {
 
+    use exchange_core::exact_decimal as exact;
     use rust_decimal::Decimal;
-    use serde::{Deserialize, Serialize, Serializer};
+    use serde::{Deserialize, Serialize};
 
     use utoipa::ToSchema;
-
-    fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        rust_decimal::serde::arbitrary_precision::serialize(d, s)
-    }
 
     /// A currency.
     #[derive(Debug, Serialize, ToSchema)]

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, Bearer};
-use crate::kv::KvError;
+use crate::kv::{KvError, compact};
 use crate::state::AppState;
+use serde_json::value::RawValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -49,15 +50,6 @@ fn check_key(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn holds_nul(v: &serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(holds_nul),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
-    }
-}
-
 fn check_count(n: usize) -> Result<(), ApiError> {
     if n == 0 {
         return Err(ApiError::new(
@@ -90,21 +82,20 @@ pub async fn write(
     let mut entries = Vec::with_capacity(b.data.len());
     for (k, v) in b.data {
         check_key(&k)?;
-        if serde_json::to_vec(&v).map_or(usize::MAX, |b| b.len()) > MAX_VALUE_BYTES {
+        let text = compact(v.get()).map_err(|problem| {
+            ApiError::new(
+                ErrorCode::InvalidValue,
+                format!("the value of `{k}` {problem}, which cannot be stored"),
+            )
+        })?;
+        if text.len() > MAX_VALUE_BYTES {
             return Err(ApiError::new(
                 ErrorCode::ValueTooLarge,
                 format!("the value of `{k}` is over {MAX_VALUE_BYTES} bytes"),
             ));
         }
-        if holds_nul(&v) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidValue,
-                format!(
-                    "the value of `{k}` holds a NUL character (\\u0000), which cannot be stored"
-                ),
-            ));
-        }
-        entries.push((k, v));
+        let value = RawValue::from_string(text).map_err(ApiError::internal)?;
+        entries.push((k, value));
     }
     let (written, skipped) = s.kv.write(who.user_id, entries).await?;
     Ok((
@@ -165,7 +156,7 @@ mod wire {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Serialize};
-
+    use serde_json::value::RawValue;
     use utoipa::ToSchema;
 
     /// Values to store under the caller's namespace.
@@ -173,7 +164,7 @@ mod wire {
     pub struct KvWriteBody {
         /// Key (1 to 256 bytes) to any JSON value (at most 64 KiB); at most 1000 keys.
         #[schema(value_type = Object)]
-        pub data: serde_json::Map<String, serde_json::Value>,
+        pub data: BTreeMap<String, Box<RawValue>>,
     }
 
     /// What a write did.
@@ -198,7 +189,7 @@ mod wire {
     pub struct KvReadResult {
         /// Key to value.
         #[schema(value_type = Object)]
-        pub data: BTreeMap<String, serde_json::Value>,
+        pub data: BTreeMap<String, Box<RawValue>>,
     }
 
     /// Error body of `/kv/read` when keys are missing.

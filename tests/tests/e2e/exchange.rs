@@ -103,6 +103,19 @@ on_both! {
             .send(app.request(Method::PATCH, "/exchangeRate/USDGBP").bearer_auth(&token).header("content-type", "application/json").body(r#"{"rate": 0.79}"#))
             .await;
         assert!(precise.text.ends_with(r#""rate":0.79}"#), "{}", precise.text);
+        // More digits than an f64 holds: read and written exactly.
+        let exact = app
+            .send(app.request(Method::PATCH, "/exchangeRate/USDGBP").bearer_auth(&token).header("content-type", "application/json").body(r#"{"rate": 123456789012.123456789012}"#))
+            .await;
+        assert_eq!(exact.status, StatusCode::OK, "{}", exact.text);
+        assert_eq!(exact.raw("rate"), "123456789012.123456789012");
+        assert_eq!(app.get("/exchangeRate/USDGBP", None).await.raw("rate"), "123456789012.123456789012");
+        let not_text = app
+            .call(Method::PATCH, "/exchangeRate/USDGBP", Some(&token), Some(json!({"rate": [1]})))
+            .await;
+        not_text.assert_error(StatusCode::BAD_REQUEST, "validation_failed");
+        let named_by_number = app.post("/currencies", Some(&token), json!({"name": 5, "code": "CHF", "sign": "F"})).await;
+        named_by_number.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
         let list = app.get("/exchangeRates", None).await;
         assert_eq!(list.json.as_array().unwrap().len(), 2);
         let mut keys: Vec<&str> = list.json[0].as_object().unwrap().keys().map(String::as_str).collect();
@@ -156,13 +169,13 @@ on_both! {
         assert_eq!(direct.status, StatusCode::OK, "{}", direct.text);
         assert!(direct.text.ends_with(r#""rate":0.9,"amount":10,"convertedAmount":9.0}"#), "{}", direct.text);
         let inverse = app.get("/exchange?from=EUR&to=USD&amount=10", None).await;
-        assert_eq!(inverse.json["rate"].to_string(), "1.111111");
-        assert_eq!(inverse.json["convertedAmount"].to_string(), "11.11");
+        assert_eq!(inverse.raw("rate"), "1.111111");
+        assert_eq!(inverse.raw("convertedAmount"), "11.11");
         let cross = app.get("/exchange?from=EUR&to=GBP&amount=10", None).await;
         assert_eq!(cross.json["baseCurrency"]["code"], "EUR");
         assert_eq!(cross.json["targetCurrency"]["code"], "GBP");
-        assert_eq!(cross.json["rate"].to_string(), "0.888889");
-        assert_eq!(cross.json["convertedAmount"].to_string(), "8.89");
+        assert_eq!(cross.raw("rate"), "0.888889");
+        assert_eq!(cross.raw("convertedAmount"), "8.89");
         let mut keys: Vec<&str> = cross.json.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["amount", "baseCurrency", "convertedAmount", "rate", "targetCurrency"]);
@@ -170,12 +183,12 @@ on_both! {
 
     async fn a_changed_rate_is_used_by_the_next_conversion(app) {
         let token = seed(&app).await;
-        assert_eq!(app.get("/exchange?from=USD&to=EUR&amount=10", None).await.json["rate"].to_string(), "0.9");
+        assert_eq!(app.get("/exchange?from=USD&to=EUR&amount=10", None).await.raw("rate"), "0.9");
         app.send(app.request(Method::PATCH, "/exchangeRate/USDEUR").bearer_auth(&token).form(&[("rate", "0.5")]))
             .await;
         let r = app.get("/exchange?from=USD&to=EUR&amount=10", None).await;
-        assert_eq!(r.json["rate"].to_string(), "0.5");
-        assert_eq!(r.json["convertedAmount"].to_string(), "5.0");
+        assert_eq!(r.raw("rate"), "0.5");
+        assert_eq!(r.raw("convertedAmount"), "5.0");
     }
 
     async fn conversion_rejects_bad_input_and_underivable_pairs(app) {
@@ -283,7 +296,7 @@ mod public_writes {
         let app = TestApp::start_with(Backend::Memory, |c| c.seed_demo_data = None).await;
         let r = app.get("/exchange?from=EUR&to=GBP&amount=10", None).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert_eq!(r.json["convertedAmount"].to_string(), "8.59");
+        assert_eq!(r.raw("convertedAmount"), "8.59");
         assert!(
             app.get("/currencies", None)
                 .await

@@ -18,6 +18,23 @@ on_both! {
         assert_eq!(r.json, json!({"data": {"a": 1, "b": {"nested": [true, null]}, "c": "x"}}));
     }
 
+    async fn values_keep_exact_numbers_and_refuse_what_no_store_holds(app) {
+        let (_, token, _) = app.signup("alice").await;
+        let body = r#"{"data": {"n": 123456789012345678901234567890.123456789, "o": { "x" : [ 1.50, "\\u0000" ] }}}"#;
+        let w = app.send(app.request(Method::POST, "/kv/write").bearer_auth(&token).header("content-type", "application/json").body(body)).await;
+        assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+        let r = app.post("/kv/read", Some(&token), json!({"keys": ["n", "o"]})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.text, r#"{"data":{"n":123456789012345678901234567890.123456789,"o":{"x":[1.50,"\\u0000"]}}}"#);
+        for (value, why) in [(r#""a\u0000""#, "NUL"), (r#"{"k\u0000": 1}"#, "NUL"), ("1e131072", "number"), ("1e-16384", "number")] {
+            let body = format!(r#"{{"data": {{"bad": {value}}}}}"#);
+            let w = app.send(app.request(Method::POST, "/kv/write").bearer_auth(&token).header("content-type", "application/json").body(body)).await;
+            w.assert_error(StatusCode::BAD_REQUEST, "invalid_value");
+            assert!(w.json["message"].as_str().unwrap().contains(why), "{}", w.text);
+        }
+        app.post("/kv/read", Some(&token), json!({"keys": ["bad"]})).await.assert_error(StatusCode::NOT_FOUND, "keys_not_found");
+    }
+
     async fn missing_keys_are_404_with_the_list(app) {
         let (_, token, _) = app.signup("alice").await;
         app.post("/kv/write", Some(&token), json!({"data": {"a": 1}})).await;
