@@ -84,7 +84,7 @@ pub mod token;
 mod verified;
 
 /// The crates of the public API, so an application uses the same versions.
-pub use {async_trait, time, uuid};
+pub use {async_trait, serde_json, time, uuid};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::{
@@ -96,8 +96,8 @@ pub use mailer::{Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
 pub use service::{
-    AuthConfig, AuthService, ClientInfo, LogoutScope, Principal, ProfileUpdate, Registration,
-    SessionInfo, ThrottlePolicy, TokenPair,
+    AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, Principal, ProfileUpdate,
+    Registration, SessionInfo, ThrottlePolicy, TokenPair,
 };
 pub use store::{
     AccountStore, AttemptLimit, AttemptStore, AuthStore, Credentials, LoginEvent,
@@ -105,4 +105,7 @@ pub use store::{
     RoleStore, Session, SessionStatus, SessionStore, User, UserStatus, UserUpdate,
     VerificationCode, VerificationStore,
 };
-pub use token::{AccessClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, TokenError};
+pub use token::{
+    AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,
+    TokenError,
+};

@@ -97,7 +97,19 @@ pub struct AccessClaims {
     /// Role names at issue time.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The application's own claims (see [`crate::AuthService::with_custom_claims`]):
+    /// every other member of the payload. Names of the claims above are never here.
+    #[serde(flatten)]
+    pub custom: CustomClaims,
 }
+
+/// Claims an application adds to its access tokens, by name.
+pub type CustomClaims = serde_json::Map<String, serde_json::Value>;
+
+/// Claim names this crate writes itself; custom claims by these names are dropped.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss", "aud", "sub", "sid", "iat", "exp", "jti", "nbf", "roles",
+];
 
 fn check_typ(header: &Header) -> Result<(), TokenError> {
     let ok = header.typ.as_deref().is_some_and(|t| {
@@ -590,6 +602,7 @@ mod tests {
             jti: Uuid::nil(),
             nbf: None,
             roles: vec![],
+            custom: CustomClaims::new(),
         }
     }
 
@@ -732,7 +745,7 @@ mod tests {
             let keys = keyset();
             let claims = AccessClaims {
                 iss: "iss".into(), aud: "aud".into(), sub: Uuid::nil(), sid: Uuid::nil(),
-                iat: 100, exp: 200, jti: Uuid::nil(), nbf: None, roles: vec![],
+                iat: 100, exp: 200, jti: Uuid::nil(), nbf: None, roles: vec![], custom: CustomClaims::new(),
             };
             let token = keys.sign(&claims).unwrap();
             let pos = pos % token.len();

@@ -7,18 +7,19 @@
 //! the session and user are still read from the store on every call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
-use crate::token::AccessClaims;
+use crate::token::{AccessClaims, CustomClaims};
 
 const SHARDS: usize = 16;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Verified {
     pub sub: Uuid,
     pub sid: Uuid,
+    pub custom: Arc<CustomClaims>,
     /// First second (inclusive) the token is accepted, leeway included.
     valid_from: i64,
     /// First second the token is refused, leeway included.
@@ -58,14 +59,21 @@ impl VerifiedTokens {
         let shard = self.shard(token)?;
         let map = shard.lock().unwrap_or_else(|p| p.into_inner());
         map.get(token)
-            .copied()
             .filter(|v| v.valid_from <= now && now < v.valid_until)
+            .cloned()
     }
 
     /// Remembers a token that just passed verification.
-    pub fn insert(&self, token: &str, claims: &AccessClaims, leeway: i64, now: i64) {
+    pub fn insert(&self, token: &str, claims: &AccessClaims, leeway: i64, now: i64) -> Verified {
+        let verified = Verified {
+            sub: claims.sub,
+            sid: claims.sid,
+            custom: Arc::new(claims.custom.clone()),
+            valid_from: claims.iat - leeway,
+            valid_until: claims.exp + leeway,
+        };
         let Some(shard) = self.shard(token) else {
-            return;
+            return verified;
         };
         let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= self.per_shard {
@@ -75,15 +83,8 @@ impl VerifiedTokens {
                 map.clear();
             }
         }
-        map.insert(
-            token.into(),
-            Verified {
-                sub: claims.sub,
-                sid: claims.sid,
-                valid_from: claims.iat - leeway,
-                valid_until: claims.exp + leeway,
-            },
-        );
+        map.insert(token.into(), verified.clone());
+        verified
     }
 }
 
@@ -102,6 +103,7 @@ mod tests {
             jti: Uuid::new_v4(),
             nbf: None,
             roles: vec![],
+            custom: Default::default(),
         }
     }
 

@@ -152,6 +152,7 @@ impl AuthService {
             exp: iat + secs(self.config.access_ttl),
             jti: Uuid::new_v4(),
             nbf: None,
+            custom: self.custom_claims(session.user_id, &roles),
             roles,
         };
         let access_token = self

@@ -17,7 +17,7 @@ use crate::mailer::{Mailer, NoopMailer};
 use crate::password::{Argon2Params, PasswordHasher};
 use crate::refresh::{RefreshSecret, RefreshTokenCodec};
 use crate::store::*;
-use crate::token::{AccessClaims, JwkSet, KeySet, TokenError};
+use crate::token::{AccessClaims, CustomClaims, JwkSet, KeySet, RESERVED_CLAIMS, TokenError};
 use crate::verified::VerifiedTokens;
 
 mod accounts;
@@ -52,8 +52,12 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     verified: VerifiedTokens,
+    claims: Option<Arc<ClaimsFn>>,
     config: AuthConfig,
 }
+
+/// Computes an application's claims for an access token from the user id and roles.
+pub type ClaimsFn = dyn Fn(Uuid, &[String]) -> CustomClaims + Send + Sync;
 
 impl fmt::Debug for AuthService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,8 +90,32 @@ impl AuthService {
             clock: Arc::new(SystemClock),
             mailer: Arc::new(NoopMailer),
             verified: VerifiedTokens::new(config.verified_token_cache),
+            claims: None,
             config,
         })
+    }
+
+    /// Adds the application's own claims to every access token issued from now on, at
+    /// login and at each refresh: `claims(user_id, roles)`. They are signed with the
+    /// token and come back in [`AccessClaims::custom`] from [`AuthService::verify`]
+    /// and in [`Principal::custom`] from [`AuthService::authenticate`]. Claims named
+    /// like this crate's own ([`RESERVED_CLAIMS`]) are dropped. Keep them small: every
+    /// request carries them.
+    pub fn with_custom_claims(
+        mut self,
+        claims: impl Fn(Uuid, &[String]) -> CustomClaims + Send + Sync + 'static,
+    ) -> Self {
+        self.claims = Some(Arc::new(claims));
+        self
+    }
+
+    pub(super) fn custom_claims(&self, user: Uuid, roles: &[String]) -> CustomClaims {
+        let Some(claims) = &self.claims else {
+            return CustomClaims::new();
+        };
+        let mut custom = claims(user, roles);
+        custom.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));
+        custom
     }
 
     /// Replaces the clock (tests move time without sleeping).

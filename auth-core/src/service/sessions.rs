@@ -10,6 +10,9 @@ pub struct Principal {
     pub session_id: Uuid,
     /// Current roles (read from the store, so revoking a role takes effect at once).
     pub roles: Vec<String>,
+    /// The application's claims carried by the access token, as signed at issue
+    /// (see [`AuthService::with_custom_claims`]); empty when it added none.
+    pub custom: Arc<CustomClaims>,
 }
 
 impl Principal {
@@ -125,15 +128,15 @@ impl AuthService {
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
         let unix = now.unix_timestamp();
-        let (sub, sid) = match self.verified.get(access_token, unix) {
-            Some(v) => (v.sub, v.sid),
+        let verified = match self.verified.get(access_token, unix) {
+            Some(v) => v,
             None => {
                 let claims = self.verify(access_token)?;
                 self.verified
-                    .insert(access_token, &claims, self.keys.leeway(), unix);
-                (claims.sub, claims.sid)
+                    .insert(access_token, &claims, self.keys.leeway(), unix)
             }
         };
+        let (sub, sid) = (verified.sub, verified.sid);
         let status = self
             .store
             .session_status(sid)
@@ -151,6 +154,7 @@ impl AuthService {
             user_id: sub,
             session_id: sid,
             roles: status.roles,
+            custom: verified.custom,
         })
     }
 

@@ -288,3 +288,62 @@ async fn token_pairs_and_users_round_trip_through_serde() {
     let again: User = serde_json::from_value(json).unwrap();
     assert_eq!(again, user);
 }
+
+#[tokio::test]
+async fn custom_claims_are_signed_and_returned_by_verify_authenticate_and_refresh() {
+    let store = Arc::new(MemoryStore::new());
+    let auth = AuthService::new(
+        store,
+        keys(),
+        &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
+        AuthConfig::default(),
+    )
+    .unwrap()
+    .with_custom_claims(|user, roles| {
+        let mut c = CustomClaims::new();
+        c.insert("tenant".into(), "acme".into());
+        c.insert("weight".into(), serde_json::json!(0.25));
+        c.insert("user_copy".into(), user.to_string().into());
+        c.insert("role_count".into(), roles.len().into());
+        // Reserved names never override the crate's own claims.
+        c.insert("sub".into(), "someone-else".into());
+        c.insert("exp".into(), i64::MAX.into());
+        c
+    });
+    let user = auth
+        .register(registration("alice"), &ClientInfo::default())
+        .await
+        .unwrap();
+    let pair = auth
+        .login("alice", PASSWORD, ClientInfo::default())
+        .await
+        .unwrap();
+    let (_, payload, _) = parts(&pair.access_token);
+    assert_eq!(payload["tenant"], "acme");
+    assert_eq!(payload["sub"], user.id.to_string());
+    let claims = auth.verify(&pair.access_token).unwrap();
+    assert_eq!(claims.sub, user.id);
+    assert!(claims.exp < i64::MAX);
+    assert_eq!(claims.custom["tenant"], "acme");
+    assert_eq!(claims.custom["weight"], 0.25);
+    assert_eq!(claims.custom["user_copy"], user.id.to_string());
+    assert_eq!(claims.custom["role_count"], 0);
+    assert!(!claims.custom.contains_key("sub") && !claims.custom.contains_key("exp"));
+    for _ in 0..2 {
+        // Once verified and once from the verified-token cache.
+        let who = auth.authenticate(&pair.access_token).await.unwrap();
+        assert_eq!(who.custom.as_ref(), &claims.custom);
+    }
+    let refreshed = auth
+        .refresh(&pair.refresh_token, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.verify(&refreshed.access_token).unwrap().custom,
+        claims.custom
+    );
+    // A service without the hook adds nothing.
+    let f = fixture();
+    let plain = f.auth.verify(&issued(&f).await.access_token).unwrap();
+    assert!(plain.custom.is_empty());
+}
