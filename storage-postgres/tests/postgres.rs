@@ -76,69 +76,21 @@ mod migrations {
         db.drop_database().await;
     }
 
-    /// An application with its own `users` table and its own sqlx migrations in the
-    /// same database: both start, each in its own schema with its own history.
+    // Beside an application's own tables and migrations: `consumer/tests/postgres.rs`.
     #[tokio::test]
-    async fn the_store_lives_beside_an_applications_tables_and_migrations() {
-        use sqlx::migrate::{Migration, MigrationType, Migrator};
-        use sqlx::{Connection, PgConnection};
-        use storage_postgres::{DEFAULT_SCHEMA, PoolSettings};
-
-        let db = TestDatabase::create(2).await;
-        // The application: a `users` table of its own, migration version 1, in public.
-        let mut app = PgConnection::connect(db.url()).await.unwrap();
-        let mut app_migrator = Migrator::DEFAULT;
-        let sql = "CREATE TABLE users (id bigint PRIMARY KEY, nickname text NOT NULL)";
-        app_migrator.migrations = std::borrow::Cow::Owned(vec![Migration::new(
-            1,
-            "application users".into(),
-            MigrationType::Simple,
-            sql.into(),
-            false,
-        )]);
-        app_migrator.run(&mut app).await.unwrap();
-        sqlx::query("INSERT INTO users (id, nickname) VALUES (1, 'app')")
-            .execute(&mut app)
-            .await
-            .unwrap();
-        // A second store on the same database migrates again, untroubled.
-        let settings = PoolSettings {
-            max_connections: 2,
-            ..PoolSettings::default()
-        };
-        let store = PgStore::connect_with(db.url(), settings).await.unwrap();
-        store.migrate().await.unwrap();
-        let ours: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM {DEFAULT_SCHEMA}._sqlx_migrations"
-        ))
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-        assert_eq!(ours, storage_postgres::migrator().iter().count() as i64);
-        // The application's migrator still sees only its own history.
-        app_migrator.run(&mut app).await.unwrap();
-        let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM public._sqlx_migrations")
-            .fetch_one(&mut app)
-            .await
-            .unwrap();
-        assert_eq!(theirs, 1);
-        let nickname: String = sqlx::query_scalar("SELECT nickname FROM public.users WHERE id = 1")
-            .fetch_one(&mut app)
-            .await
-            .unwrap();
-        assert_eq!(nickname, "app");
-        assert!(
-            PgStore::connect_with(
-                db.url(),
-                PoolSettings {
-                    schema: "Robert'); DROP".into(),
-                    ..PoolSettings::default()
-                }
-            )
-            .await
-            .is_err()
-        );
-        app.close().await.unwrap();
+    async fn a_schema_name_that_is_not_an_identifier_is_refused() {
+        use storage_postgres::PoolSettings;
+        let db = TestDatabase::create(1).await;
+        for schema in ["Robert'); DROP", "", "1abc", "a\"b"] {
+            let settings = PoolSettings {
+                schema: schema.into(),
+                ..PoolSettings::default()
+            };
+            assert!(
+                PgStore::connect_with(db.url(), settings).await.is_err(),
+                "{schema:?}"
+            );
+        }
         db.drop_database().await;
     }
 
