@@ -71,21 +71,21 @@ pub enum AuthError {
     #[error("too many failed attempts; retry later")]
     Throttled {
         /// How long to wait.
-        retry_after: std::time::Duration,
+        retry_after: time::Duration,
     },
     /// Too many requests of this kind from this address or account (registrations,
     /// refreshes, email changes, code resends); try again after `retry_after`.
     #[error("too many requests; retry later")]
     RateLimited {
         /// How long to wait.
-        retry_after: std::time::Duration,
+        retry_after: time::Duration,
     },
     /// The login's budget of verification attempts is used up (a new code does not
     /// restore it); try again after `retry_after`. Nothing was checked.
     #[error("too many verification attempts")]
     TooManyAttempts {
         /// How long to wait.
-        retry_after: std::time::Duration,
+        retry_after: time::Duration,
     },
     /// The refresh token is malformed, forged, expired, revoked or unknown.
     #[error("invalid refresh token")]
@@ -174,7 +174,7 @@ impl AuthError {
     }
 
     /// How long the caller should wait before trying again, for the 429s.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    pub fn retry_after(&self) -> Option<time::Duration> {
         match self {
             AuthError::Throttled { retry_after }
             | AuthError::RateLimited { retry_after }

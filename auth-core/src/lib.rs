@@ -15,6 +15,13 @@
 //!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
 //!   blocking take effect at once.
 //!
+//! # Durations
+//!
+//! Every duration of this crate's API (lifetimes and windows in [`AuthConfig`] and
+//! [`RequestLimits`], [`AuthError::retry_after`]) is a [`time::Duration`], the type
+//! its clock's [`time::OffsetDateTime`] arithmetic uses; `time` is re-exported so an
+//! application uses the same version.
+//!
 //! # Runtime
 //!
 //! Password hashing runs on tokio's blocking pool (`spawn_blocking`), so the service

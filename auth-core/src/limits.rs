@@ -153,9 +153,7 @@ pub(crate) async fn reserve(
             Reservation::Granted { .. } => granted.keys.push(key),
             Reservation::Refused { until } => {
                 granted.not_counted(store).await?;
-                let wait = std::time::Duration::from_millis(
-                    u64::try_from((until - now).whole_milliseconds()).unwrap_or(0),
-                );
+                let wait = (until - now).max(Duration::ZERO);
                 return Err(match key.refusal {
                     Refusal::Throttled => AuthError::Throttled { retry_after: wait },
                     Refusal::RateLimited => AuthError::RateLimited { retry_after: wait },

@@ -10,6 +10,10 @@
 //! no floating point anywhere. Rates, amounts and converted amounts serialize as
 //! exact JSON numbers.
 //!
+//! The one duration of the API, the rate snapshot's lifetime
+//! ([`ExchangeService::with_rate_snapshot`]), is a `std::time::Duration`: it is
+//! measured with the monotonic clock, not against a date.
+//!
 //! # Example
 //!
 //! ```

@@ -76,17 +76,6 @@ impl ApiError {
         Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
     }
 
-    /// 429 with `Retry-After` (whole seconds, at least 1).
-    pub fn too_many(
-        code: ErrorCode,
-        message: impl Into<String>,
-        wait: std::time::Duration,
-    ) -> Self {
-        let mut e = Self::new(code, message);
-        e.retry_after = Some(retry_secs(wait));
-        e
-    }
-
     /// Sets the `WWW-Authenticate` challenge.
     pub fn with_challenge(mut self, challenge: &'static str) -> Self {
         self.challenge = Some(challenge);
@@ -130,7 +119,7 @@ impl ApiError {
     fn from_core(
         status: u16,
         code: &'static str,
-        retry_after: Option<std::time::Duration>,
+        retry_after: Option<time::Duration>,
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -182,8 +171,8 @@ impl From<ExchangeError> for ApiError {
 }
 
 /// `Retry-After` in whole seconds, at least 1.
-fn retry_secs(wait: std::time::Duration) -> u64 {
-    wait.as_secs_f64().ceil().max(1.0) as u64
+fn retry_secs(wait: time::Duration) -> u64 {
+    wait.as_seconds_f64().ceil().max(1.0) as u64
 }
 
 /// Gives framework-made error responses (404 of unknown routes, 405, 413, timeouts)
@@ -254,7 +243,7 @@ pub fn framework_error(status: StatusCode) -> (ErrorCode, &'static str) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use time::Duration;
 
     use auth_core::ValidationError as AuthValidation;
     use exchange_core::ValidationError as ExchangeValidation;
@@ -262,7 +251,7 @@ mod tests {
     use super::*;
 
     fn every_auth_error() -> Vec<AuthError> {
-        let wait = Duration::from_secs(3);
+        let wait = Duration::seconds(3);
         vec![
             AuthError::Validation(AuthValidation::new("login", "bad")),
             AuthError::LoginTaken,
@@ -339,7 +328,7 @@ mod tests {
                 resp.headers()
                     .get(header::RETRY_AFTER)
                     .map(|v| v.to_str().unwrap().to_owned()),
-                wait.map(|w| w.as_secs().to_string()),
+                wait.map(|w| w.whole_seconds().to_string()),
                 "{code}"
             );
             let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();

@@ -7,6 +7,9 @@
 //! and foreign-key violations become the cores' conflict and not-found errors; lost
 //! connections and pool timeouts become `Unavailable`.
 //!
+//! [`PoolSettings::acquire_timeout`] is a `std::time::Duration`, as sqlx takes it; the
+//! cores' own durations are theirs (`time::Duration` in auth-core).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use storage_postgres::PgStore;

@@ -128,7 +128,7 @@ async fn a_refused_address_gives_back_nothing_and_checks_nothing() {
     let AuthError::Throttled { retry_after } = err else {
         panic!("expected Throttled, got {err:?}");
     };
-    assert!(retry_after.as_secs() > 25 && retry_after.as_secs() <= 30);
+    assert!(retry_after.whole_seconds() > 25 && retry_after.whole_seconds() <= 30);
     // The address is asked first; no login key, lookup or hashing follows.
     assert_eq!(calls, ["reserve_attempt"]);
 }
