@@ -66,6 +66,9 @@ pub enum AuthError {
     /// The verification code is wrong, expired or was never issued.
     #[error("invalid or expired verification code")]
     InvalidVerificationCode,
+    /// The password reset token is wrong, used or expired.
+    #[error("invalid or expired password reset token")]
+    InvalidResetToken,
     /// Too many failed attempts from this login or address; try again after
     /// `retry_after`. Nothing was checked.
     #[error("too many failed attempts; retry later")]
@@ -123,7 +126,9 @@ impl AuthError {
     /// wait ([`AuthError::retry_after`]), 503 store unreachable, 500 otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::Validation(_) | AuthError::InvalidVerificationCode => 400,
+            AuthError::Validation(_)
+            | AuthError::InvalidVerificationCode
+            | AuthError::InvalidResetToken => 400,
             AuthError::InvalidCredentials
             | AuthError::InvalidRefreshToken
             | AuthError::RefreshTokenReused
@@ -158,6 +163,7 @@ impl AuthError {
             AuthError::Blocked => "account_blocked",
             AuthError::EmailNotVerified => "email_not_verified",
             AuthError::InvalidVerificationCode => "invalid_verification_code",
+            AuthError::InvalidResetToken => "invalid_reset_token",
             AuthError::Throttled { .. } => "throttled",
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::TooManyAttempts { .. } => "too_many_attempts",

@@ -99,7 +99,7 @@ pub use domain::{
 };
 pub use error::{AuthError, BoxError, StoreError};
 pub use limits::{RateLimit, RequestLimits};
-pub use mailer::{Mailer, MemoryMailer, NoopMailer};
+pub use mailer::{Mail, MailKind, Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
 pub use service::{

@@ -54,6 +54,10 @@ pub struct RequestLimits {
     pub resend_per_login: RateLimit,
     /// Verification code resends per client address (default 10 per 15 minutes).
     pub resend_per_ip: RateLimit,
+    /// Password reset requests per email address, known or not (default 3 per hour).
+    pub reset_per_email: RateLimit,
+    /// Password reset requests per client address (default 10 per 15 minutes).
+    pub reset_per_ip: RateLimit,
 }
 
 impl Default for RequestLimits {
@@ -64,6 +68,8 @@ impl Default for RequestLimits {
             email_changes_per_user: RateLimit::new(5, Duration::hours(1)),
             resend_per_login: RateLimit::new(1, Duration::minutes(1)),
             resend_per_ip: RateLimit::new(10, Duration::minutes(15)),
+            reset_per_email: RateLimit::new(3, Duration::hours(1)),
+            reset_per_ip: RateLimit::new(10, Duration::minutes(15)),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Delivery of verification codes, implemented by the application.
+//! Delivery of mail (verification codes, password reset tokens), implemented by the
+//! application.
 
 use std::sync::Mutex;
 
@@ -6,45 +7,79 @@ use async_trait::async_trait;
 
 use crate::error::BoxError;
 
-/// Sends verification codes to users. The application implements it (SMTP, an email
-/// API, a queue); the library never logs the code itself.
-#[async_trait]
-pub trait Mailer: Send + Sync + std::fmt::Debug + 'static {
-    /// Sends `code` to `email` for the account `login`.
-    async fn send_verification_code(
-        &self,
-        email: &str,
-        login: &str,
-        code: &str,
-    ) -> Result<(), BoxError>;
+/// What a mail carries: the secret the user needs.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MailKind {
+    /// A code confirming the account's email address.
+    VerifyEmail {
+        /// The six-digit code.
+        code: String,
+    },
+    /// A one-time token that sets a new password.
+    PasswordReset {
+        /// The token, to be put in a link or pasted by the user.
+        token: String,
+    },
 }
 
-/// A mailer that sends nothing; the default when email verification is off.
+impl MailKind {
+    /// A stable name: `verify_email` or `password_reset`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MailKind::VerifyEmail { .. } => "verify_email",
+            MailKind::PasswordReset { .. } => "password_reset",
+        }
+    }
+}
+
+/// One mail to send. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Recipient address.
+    pub to: String,
+    /// The account's login.
+    pub login: String,
+    /// What it carries.
+    pub kind: MailKind,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("login", &self.login)
+            .field("kind", &self.kind.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends mail. The application implements it (SMTP, an email API, a queue); the
+/// library never logs a mail's secret. The service gives each send
+/// [`AuthConfig::mail_timeout`](crate::AuthConfig::mail_timeout) and logs a failure
+/// (the request still succeeds); password reset mail is sent in the background, so the
+/// answer takes the same time whether or not the address has an account.
+#[async_trait]
+pub trait Mailer: Send + Sync + std::fmt::Debug + 'static {
+    /// Sends `mail`.
+    async fn send(&self, mail: &Mail) -> Result<(), BoxError>;
+}
+
+/// A mailer that sends nothing; the default.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoopMailer;
 
 #[async_trait]
 impl Mailer for NoopMailer {
-    async fn send_verification_code(&self, _: &str, _: &str, _: &str) -> Result<(), BoxError> {
+    async fn send(&self, _: &Mail) -> Result<(), BoxError> {
         Ok(())
     }
-}
-
-/// A message recorded by [`MemoryMailer`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentCode {
-    /// Recipient.
-    pub email: String,
-    /// Account login.
-    pub login: String,
-    /// The code.
-    pub code: String,
 }
 
 /// A mailer that keeps messages in memory; for tests and local development.
 #[derive(Debug, Default)]
 pub struct MemoryMailer {
-    sent: Mutex<Vec<SentCode>>,
+    sent: Mutex<Vec<Mail>>,
 }
 
 impl MemoryMailer {
@@ -53,37 +88,43 @@ impl MemoryMailer {
         Self::default()
     }
 
-    /// The last code sent to `email`, if any.
-    pub fn last_code_for(&self, email: &str) -> Option<String> {
+    fn last_for(&self, email: &str, pick: impl Fn(&MailKind) -> Option<&String>) -> Option<String> {
         let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.iter()
             .rev()
-            .find(|m| m.email.eq_ignore_ascii_case(email))
-            .map(|m| m.code.clone())
+            .filter(|m| m.to.eq_ignore_ascii_case(email))
+            .find_map(|m| pick(&m.kind).cloned())
+    }
+
+    /// The last verification code sent to `email`, if any.
+    pub fn last_code_for(&self, email: &str) -> Option<String> {
+        self.last_for(email, |k| match k {
+            MailKind::VerifyEmail { code } => Some(code),
+            _ => None,
+        })
+    }
+
+    /// The last password reset token sent to `email`, if any.
+    pub fn last_reset_token_for(&self, email: &str) -> Option<String> {
+        self.last_for(email, |k| match k {
+            MailKind::PasswordReset { token } => Some(token),
+            _ => None,
+        })
     }
 
     /// Every message sent so far.
-    pub fn sent(&self) -> Vec<SentCode> {
+    pub fn sent(&self) -> Vec<Mail> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 #[async_trait]
 impl Mailer for MemoryMailer {
-    async fn send_verification_code(
-        &self,
-        email: &str,
-        login: &str,
-        code: &str,
-    ) -> Result<(), BoxError> {
+    async fn send(&self, mail: &Mail) -> Result<(), BoxError> {
         self.sent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(SentCode {
-                email: email.to_owned(),
-                login: login.to_owned(),
-                code: code.to_owned(),
-            });
+            .push(mail.clone());
         Ok(())
     }
 }

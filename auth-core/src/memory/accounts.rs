@@ -133,6 +133,7 @@ impl AccountStore for MemoryStore {
         st.sessions.retain(|_, s| s.user_id != id);
         st.logins.retain(|e| e.user_id != id);
         st.codes.remove(&id);
+        st.resets.remove(&id);
         Ok(())
     }
 

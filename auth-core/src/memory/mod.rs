@@ -13,6 +13,7 @@ use crate::store::*;
 mod accounts;
 mod attempts;
 mod history;
+mod reset;
 mod roles;
 mod sessions;
 mod verification;
@@ -41,6 +42,14 @@ pub(crate) struct State {
     pub(crate) logins: Vec<LoginEvent>,
     pub(crate) codes: HashMap<Uuid, VerificationCode>,
     pub(crate) attempts: HashMap<String, Counter>,
+    pub(crate) resets: HashMap<Uuid, ResetRow>,
+}
+
+/// A user's password reset token, as a hash.
+#[derive(Debug, Clone)]
+pub(crate) struct ResetRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) expires_at: OffsetDateTime,
 }
 
 /// What [`AttemptStore::reserve_attempt`] keeps per key.

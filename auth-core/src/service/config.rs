@@ -80,6 +80,11 @@ pub struct AuthConfig {
     /// How many verified access tokens `authenticate` remembers so each token's
     /// signature is checked once (default 10 000; 0 turns the cache off).
     pub verified_token_cache: usize,
+    /// Lifetime of a password reset token (default 30 minutes).
+    pub reset_token_ttl: Duration,
+    /// How long one mail may take to send before it is given up and logged (default
+    /// 10 s).
+    pub mail_timeout: Duration,
 }
 
 impl Default for AuthConfig {
@@ -100,6 +105,8 @@ impl Default for AuthConfig {
             throttle: ThrottlePolicy::default(),
             limits: RequestLimits::default(),
             max_sessions_per_user: 100,
+            reset_token_ttl: Duration::minutes(30),
+            mail_timeout: Duration::seconds(10),
         }
     }
 }
@@ -115,6 +122,8 @@ impl AuthConfig {
             l.email_changes_per_user.window,
             l.resend_per_login.window,
             l.resend_per_ip.window,
+            l.reset_per_email.window,
+            l.reset_per_ip.window,
         ]
         .into_iter()
         .max()

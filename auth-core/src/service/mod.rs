@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::error::{AuthError, StoreError};
 use crate::limits::{self, LimitKey, Refusal, RequestLimits};
-use crate::mailer::{Mailer, NoopMailer};
+use crate::mailer::{Mail, MailKind, Mailer, NoopMailer};
 use crate::password::{Argon2Params, PasswordHasher};
 use crate::refresh::{RefreshSecret, RefreshTokenCodec};
 use crate::store::*;
@@ -24,6 +24,8 @@ mod accounts;
 mod admin;
 mod config;
 mod login;
+mod mail;
+mod reset;
 mod sessions;
 #[cfg(all(test, feature = "memory"))]
 mod tests;
@@ -168,18 +170,20 @@ impl AuthService {
         ))
     }
 
-    /// Deletes dead sessions and expired verification codes; returns how many rows.
+    /// Deletes dead sessions, expired verification codes and reset tokens, and dead
+    /// attempt counters; returns how many rows.
     pub async fn purge_expired(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         let sessions = self.store.purge_sessions(now, self.config.idle_ttl).await?;
         let codes = self.store.purge_codes(now).await?;
+        let resets = self.store.purge_reset_tokens(now).await?;
         // A counter is dead once a whole window has passed since its last attempt: its
         // window has ended and its lock (never longer than the window) too.
         let attempts = self
             .store
             .purge_attempts(now - self.config.longest_limit_window())
             .await?;
-        Ok(sessions + codes + attempts)
+        Ok(sessions + codes + resets + attempts)
     }
 }
 

@@ -16,14 +16,13 @@ impl AuthService {
                 expires_at: self.clock.now() + self.config.verification_code_ttl,
             })
             .await?;
-        if let Err(e) = self
-            .mailer
-            .send_verification_code(email, &user.login, &code)
-            .await
-        {
-            // The account exists either way; a new code can be requested.
-            tracing::warn!(user_id = %user.id, error = %e, "verification code not delivered");
-        }
+        // The account exists either way; a new code can be requested.
+        self.deliver(Mail {
+            to: email.clone(),
+            login: user.login.clone(),
+            kind: MailKind::VerifyEmail { code },
+        })
+        .await;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The storage contract of auth-core, one trait per capability.
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
-//! [`VerificationStore`] and [`AttemptStore`] each cover one capability and state the
+//! [`VerificationStore`], [`AttemptStore`] and [`ResetStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -68,6 +68,7 @@ macro_rules! capability {
 mod accounts;
 mod attempts;
 mod history;
+mod reset;
 mod roles;
 mod sessions;
 mod verification;
@@ -75,6 +76,7 @@ mod verification;
 pub use accounts::*;
 pub use attempts::*;
 pub use history::*;
+pub use reset::*;
 pub use roles::*;
 pub use sessions::*;
 pub use verification::*;
@@ -82,7 +84,13 @@ pub use verification::*;
 /// Everything auth-core stores: every capability trait at once. Implemented for any
 /// type that implements them all; hold it as `Arc<dyn AuthStore>`.
 pub trait AuthStore:
-    AccountStore + RoleStore + SessionStore + LoginHistoryStore + VerificationStore + AttemptStore
+    AccountStore
+    + RoleStore
+    + SessionStore
+    + LoginHistoryStore
+    + VerificationStore
+    + AttemptStore
+    + ResetStore
 {
 }
 
@@ -93,6 +101,7 @@ impl<T> AuthStore for T where
         + LoginHistoryStore
         + VerificationStore
         + AttemptStore
+        + ResetStore
         + ?Sized
 {
 }

@@ -38,6 +38,7 @@ use crate::store::AuthStore;
 mod accounts;
 mod attempts;
 mod history;
+mod reset;
 mod roles;
 mod sessions;
 mod verification;
@@ -63,6 +64,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_history!($harness);
         $crate::__auth_conformance_verification!($harness);
         $crate::__auth_conformance_attempts!($harness);
+        $crate::__auth_conformance_reset!($harness);
     };
 }
 

@@ -14,6 +14,7 @@ use crate::error::auth_error;
 mod accounts;
 mod attempts;
 mod history;
+mod reset;
 mod roles;
 mod sessions;
 mod verification;

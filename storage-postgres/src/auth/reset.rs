@@ -1,0 +1,101 @@
+//! [`ResetStore`] of the [`PgStore`]: password reset tokens.
+
+use async_trait::async_trait;
+use auth_core::store::*;
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+use crate::PgStore;
+
+#[async_trait]
+impl ResetStore for PgStore {
+    async fn put_reset_token(
+        &self,
+        email: &str,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<Option<ResetTarget>> {
+        // One statement: the lookup and the upsert see the same user.
+        let row = sqlx::query(
+            "WITH u AS (SELECT id, login, email FROM users WHERE lower(email) = lower($1)), \
+             put AS (INSERT INTO password_resets (user_id, token_hash, expires_at) \
+                     SELECT id, $2, $3 FROM u \
+                     ON CONFLICT (user_id) DO UPDATE \
+                     SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at \
+                     RETURNING user_id) \
+             SELECT u.id, u.login, u.email FROM u JOIN put ON put.user_id = u.id",
+        )
+        .bind(email)
+        .bind(token_hash)
+        .bind(expires_at)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(|r| {
+            Ok(ResetTarget {
+                user_id: r.try_get("id").db()?,
+                login: r.try_get("login").db()?,
+                email: r.try_get("email").db()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn reset_token_user(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .db()
+    }
+
+    async fn consume_reset_token(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+        password_hash: &str,
+    ) -> Result<Option<(Uuid, u64)>> {
+        // One statement: of concurrent uses only one deletes the row.
+        let row = sqlx::query(
+            "WITH used AS (DELETE FROM password_resets \
+                           WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id), \
+             pw AS (UPDATE users SET password_hash = $3 FROM used \
+                    WHERE users.id = used.user_id RETURNING users.id), \
+             revoked AS (UPDATE sessions SET revoked = true FROM pw \
+                         WHERE sessions.user_id = pw.id AND NOT sessions.revoked \
+                         RETURNING sessions.id) \
+             SELECT pw.id, (SELECT count(*) FROM revoked) AS revoked FROM pw",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(password_hash)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(|r| {
+            let revoked: i64 = r.try_get("revoked").db()?;
+            Ok((r.try_get("id").db()?, revoked as u64))
+        })
+        .transpose()
+    }
+
+    async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
+                .bind(now)
+                .execute(self.pool())
+                .await
+                .db()?
+                .rows_affected(),
+        )
+    }
+}
