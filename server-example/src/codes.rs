@@ -50,6 +50,8 @@ error_codes! {
     AmountTooLarge = ("amount_too_large", BAD_REQUEST),
     /// The verification code is wrong or expired (or the login unknown or verified).
     InvalidVerificationCode = ("invalid_verification_code", BAD_REQUEST),
+    /// The password reset token is wrong, used or expired.
+    InvalidResetToken = ("invalid_reset_token", BAD_REQUEST),
     /// A key-value request names no key.
     NoKeys = ("no_keys", BAD_REQUEST),
     /// A key-value request names more keys than allowed.

@@ -162,6 +162,40 @@ pub struct Config {
     #[arg(long, env = "RESEND_LIMIT_PER_IP", default_value_t = auth().limits.resend_per_ip.max)]
     pub resend_limit_per_ip: u32,
 
+    /// The server's public base URL (e.g. `https://auth.example.com`), for the
+    /// discovery document's `jwks_uri`. Unset: the issuer when it is a URL, else the
+    /// request's `Host`.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds a password reset token stays valid.
+    #[arg(long, env = "RESET_TOKEN_TTL_SECS", default_value_t = auth().reset_token_ttl.whole_seconds())]
+    pub reset_token_ttl_secs: i64,
+
+    /// Password reset requests allowed per email address (known or not) per hour
+    /// (0: unlimited).
+    #[arg(long, env = "RESET_LIMIT_PER_EMAIL", default_value_t = auth().limits.reset_per_email.max)]
+    pub reset_limit_per_email: u32,
+
+    /// Password reset requests allowed per client address per 15 minutes
+    /// (0: unlimited).
+    #[arg(long, env = "RESET_LIMIT_PER_IP", default_value_t = auth().limits.reset_per_ip.max)]
+    pub reset_limit_per_ip: u32,
+
+    /// Send mail through this SMTP server: `smtp://host:25` (plain), `smtp://host:587?tls=required`
+    /// (STARTTLS), `smtps://host:465` (TLS); credentials as `smtps://user:pass@host`.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "no-reply@localhost")]
+    pub mail_from: String,
+
+    /// Development: write each mail as a JSON file into this directory instead of
+    /// sending it (when SMTP_URL is unset).
+    #[arg(long, env = "MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
     /// Live sessions a user may have; a login past it revokes the oldest (0: no cap).
     #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = auth().max_sessions_per_user)]
     pub max_sessions_per_user: u32,

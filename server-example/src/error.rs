@@ -262,6 +262,7 @@ mod tests {
             AuthError::Blocked,
             AuthError::EmailNotVerified,
             AuthError::InvalidVerificationCode,
+            AuthError::InvalidResetToken,
             AuthError::Throttled { retry_after: wait },
             AuthError::RateLimited { retry_after: wait },
             AuthError::TooManyAttempts { retry_after: wait },

@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod kv;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod serve;

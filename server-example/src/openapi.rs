@@ -85,6 +85,7 @@ impl DomainRules {
             ("ResendBody", "login", login()),
             ("RegisterBody", "password", password()),
             ("PasswordBody", "new_password", password()),
+            ("PasswordResetConfirmBody", "new_password", password()),
             (
                 "RoleBody",
                 "name",

@@ -50,4 +50,7 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Limits on client connections.
     pub connections: Connections,
+    /// The server's public base URL (`PUBLIC_URL`), for absolute links such as the
+    /// discovery document's `jwks_uri`.
+    pub public_url: Option<String>,
 }

@@ -60,6 +60,8 @@ run_backend() {
         EMAIL_CHANGE_LIMIT_PER_HOUR=0
         RESEND_COOLDOWN_SECS=0
         RESEND_LIMIT_PER_IP=0
+        RESET_LIMIT_PER_EMAIL=0
+        RESET_LIMIT_PER_IP=0
         # The auth hook logs in again and again; a session cap would revoke its token.
         MAX_SESSIONS_PER_USER=0
         RUST_LOG=warn

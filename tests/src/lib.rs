@@ -147,7 +147,9 @@ impl TestApp {
     /// A server with exactly this configuration.
     pub async fn start_config(config: Config) -> Self {
         let mailer = Arc::new(MemoryMailer::new());
-        let state = AppState::from_config(&config, Some(mailer.clone()))
+        // A configured mailer (SMTP_URL, MAIL_DIR) is used as configured.
+        let configured = config.smtp_url.is_some() || config.mail_dir.is_some();
+        let state = AppState::from_config(&config, (!configured).then(|| mailer.clone() as _))
             .await
             .expect("server state builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -385,3 +387,43 @@ impl Drop for ToggleProxy {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The newest mail of `kind` to `to` in a `MAIL_DIR`, waiting up to 5 s for it (mail
+/// is sent in the background).
+pub async fn mail_in_dir(dir: &std::path::Path, to: &str, kind: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let mut found: Vec<(String, Value)> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| {
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let mail: Value = serde_json::from_str(&text).ok()?;
+                (mail["to"] == to && mail["kind"] == kind)
+                    .then(|| (e.file_name().to_string_lossy().into_owned(), mail))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some((_, mail)) = found.pop() {
+            return mail;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {kind} mail to {to} in {}",
+            dir.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// How many mails a `MAIL_DIR` holds.
+pub fn mails_in_dir(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}

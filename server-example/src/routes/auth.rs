@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(jwks))
+        .routes(routes!(openid_configuration))
 }
 
 /// Register an account.
@@ -159,6 +160,47 @@ pub async fn jwks(State(s): State<AppState>) -> Json<JwksDto> {
     Json(s.auth.jwks().into())
 }
 
+/// Where JWT middleware finds the keys by issuer (OpenID Connect Discovery 1.0, the
+/// parts that apply to access tokens).
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth",
+    responses((status = 200, description = "Discovery document", body = DiscoveryDto)))]
+pub async fn openid_configuration(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Json<DiscoveryDto> {
+    let keys = s.auth.keys();
+    let issuer = keys.issuer().to_owned();
+    let base = s
+        .public_url
+        .clone()
+        .or_else(|| {
+            issuer
+                .starts_with("https://")
+                .then(|| issuer.trim_end_matches('/').to_owned())
+        })
+        .unwrap_or_else(|| {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        });
+    let algorithm = keys.signing_key().map_or("EdDSA", |k| match k.algorithm() {
+        auth_core::KeyAlgorithm::EdDSA => "EdDSA",
+        auth_core::KeyAlgorithm::HS256 => "HS256",
+    });
+    Json(DiscoveryDto {
+        issuer,
+        jwks_uri: format!("{base}/.well-known/jwks.json"),
+        id_token_signing_alg_values_supported: vec![algorithm.to_owned()],
+        subject_types_supported: vec!["public".to_owned()],
+        claims_supported: auth_core::RESERVED_CLAIMS
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+    })
+}
+
 pub use wire::*;
 
 /// The wire types of these routes; each derives its OpenAPI schema.
@@ -167,6 +209,21 @@ mod wire {
     use serde::{Deserialize, Serialize};
 
     use utoipa::ToSchema;
+
+    /// The discovery document.
+    #[derive(Serialize, ToSchema)]
+    pub struct DiscoveryDto {
+        /// The `iss` of every access token.
+        pub issuer: String,
+        /// The JWK Set of the verification keys.
+        pub jwks_uri: String,
+        /// Algorithms access tokens are signed with.
+        pub id_token_signing_alg_values_supported: Vec<String>,
+        /// Always `public`: `sub` is the user id.
+        pub subject_types_supported: Vec<String>,
+        /// Claims of the access tokens.
+        pub claims_supported: Vec<String>,
+    }
 
     /// Registration.
     #[derive(Deserialize, ToSchema)]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod exchange;
 pub mod kv;
 pub mod ops;
+pub mod password_reset;
 pub mod users;
 
 use axum::Router;
@@ -78,6 +79,7 @@ pub fn registry(
 ) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(password_reset::router())
         .merge(users::router())
         .merge(admin::router())
         .merge(kv::router())

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AuthConfig, AuthService, LoginPolicy, Mailer, NoopMailer, RateLimit, RequestLimits,
-    ReusePolicy, ThrottlePolicy,
+    AuthConfig, AuthService, LoginPolicy, Mailer, RateLimit, RequestLimits, ReusePolicy,
+    ThrottlePolicy,
 };
 use exchange_core::{CurrencyCode, ExchangeService};
 
 use crate::config::{Config, ReusePolicyArg};
+use crate::mail::{DirMailer, LogMailer, Queued, SmtpMailer};
 use crate::serve::Connections;
 use crate::state::AppState;
 use secrets::{load_keys, load_refresh_secret};
@@ -48,14 +49,10 @@ pub enum StartupError {
 }
 
 fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
-    let minute = time::Duration::minutes(1);
-    let defaults = LoginPolicy::default();
-    let login_policy = LoginPolicy::new(
-        defaults.min_len,
-        defaults.max_len,
-        &config.login_extra_chars,
-    )
-    .map_err(|e| StartupError::Config(format!("LOGIN_EXTRA_CHARS: {}", e.message)))?;
+    let policy = LoginPolicy::default();
+    let defaults = RequestLimits::default();
+    let login_policy = LoginPolicy::new(policy.min_len, policy.max_len, &config.login_extra_chars)
+        .map_err(|e| StartupError::Config(format!("LOGIN_EXTRA_CHARS: {}", e.message)))?;
     Ok(AuthConfig {
         login_policy,
         access_ttl: time::Duration::seconds(config.access_ttl_secs),
@@ -75,38 +72,59 @@ fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
         },
         verification_max_attempts: config.verify_max_attempts,
         limits: RequestLimits {
-            register_per_ip: RateLimit::new(config.register_limit_per_minute, minute),
-            refresh_per_ip: RateLimit::new(config.refresh_limit_per_minute, minute),
+            register_per_ip: RateLimit::new(
+                config.register_limit_per_minute,
+                defaults.register_per_ip.window,
+            ),
+            refresh_per_ip: RateLimit::new(
+                config.refresh_limit_per_minute,
+                defaults.refresh_per_ip.window,
+            ),
             email_changes_per_user: RateLimit::new(
                 config.email_change_limit_per_hour,
-                time::Duration::hours(1),
+                defaults.email_changes_per_user.window,
             ),
             resend_per_login: RateLimit::new(
                 u32::from(config.resend_cooldown_secs > 0),
                 time::Duration::seconds(config.resend_cooldown_secs),
             ),
-            resend_per_ip: RateLimit::new(config.resend_limit_per_ip, time::Duration::minutes(15)),
+            resend_per_ip: RateLimit::new(
+                config.resend_limit_per_ip,
+                defaults.resend_per_ip.window,
+            ),
+            reset_per_email: RateLimit::new(
+                config.reset_limit_per_email,
+                defaults.reset_per_email.window,
+            ),
+            reset_per_ip: RateLimit::new(config.reset_limit_per_ip, defaults.reset_per_ip.window),
         },
+        reset_token_ttl: time::Duration::seconds(config.reset_token_ttl_secs),
         max_sessions_per_user: config.max_sessions_per_user,
         ..AuthConfig::default()
     })
 }
 
-/// Logs verification codes instead of sending them; for local development only.
-#[derive(Debug)]
-struct LogMailer;
-
-#[async_trait::async_trait]
-impl Mailer for LogMailer {
-    async fn send_verification_code(
-        &self,
-        email: &str,
-        login: &str,
-        code: &str,
-    ) -> Result<(), auth_core::BoxError> {
-        tracing::warn!(%email, %login, %code, "verification code (LOG_VERIFICATION_CODES is on)");
-        Ok(())
+/// The mailer the configuration asks for: SMTP, else a mail directory, else a log line.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartupError> {
+    if let Some(url) = config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+        let timeout = AuthConfig::default()
+            .mail_timeout
+            .try_into()
+            .unwrap_or(Duration::from_secs(10));
+        let smtp =
+            SmtpMailer::new(url, &config.mail_from, timeout).map_err(StartupError::Config)?;
+        return Ok(Arc::new(Queued::new(smtp)));
     }
+    if let Some(dir) = &config.mail_dir {
+        let mailer = DirMailer::new(dir.clone()).map_err(|source| StartupError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        return Ok(Arc::new(mailer));
+    }
+    Ok(Arc::new(LogMailer {
+        show_secrets: config.log_verification_codes,
+    }))
 }
 
 impl AppState {
@@ -122,13 +140,10 @@ impl AppState {
             kv,
             health,
         } = open_stores(config).await?;
-        let mailer = mailer.unwrap_or_else(|| {
-            if config.log_verification_codes {
-                Arc::new(LogMailer)
-            } else {
-                Arc::new(NoopMailer)
-            }
-        });
+        let mailer = match mailer {
+            Some(m) => m,
+            None => self::mailer(config)?,
+        };
         let auth = AuthService::new(
             auth_store,
             load_keys(config)?,
@@ -170,6 +185,11 @@ impl AppState {
             kv,
             health,
             exchange_public_writes: config.exchange_public_writes,
+            public_url: config
+                .public_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty()),
             cors_origins,
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),

@@ -33,4 +33,6 @@ mod exchange;
 mod kv;
 mod ops;
 mod outage;
+mod password_reset;
+mod smtp;
 mod users;
