@@ -109,6 +109,21 @@ pub enum AuthError {
     /// their own `admin` role; another administrator can.
     #[error("administrators cannot lock their own account out")]
     OwnAccount,
+    /// The password was right and the account has a second factor: not a failure,
+    /// but no tokens yet. Answer with the challenge;
+    /// [`AuthService::verify_mfa`](crate::AuthService::verify_mfa) completes the login. An application unaware of
+    /// second factors answers 401 `mfa_required`, which issues nothing.
+    #[error("a second factor is required")]
+    MfaRequired(crate::service::MfaChallenge),
+    /// The second-factor code (TOTP or recovery code) is wrong or already used.
+    #[error("invalid second-factor code")]
+    InvalidMfaCode,
+    /// The MFA challenge token is malformed, forged or expired.
+    #[error("invalid or expired MFA token")]
+    InvalidMfaToken,
+    /// A second factor is already active; disable it before enrolling again.
+    #[error("a second factor is already active")]
+    MfaActive,
     /// The named user, session or role does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -132,7 +147,10 @@ impl AuthError {
             AuthError::InvalidCredentials
             | AuthError::InvalidRefreshToken
             | AuthError::RefreshTokenReused
-            | AuthError::InvalidToken => 401,
+            | AuthError::InvalidToken
+            | AuthError::MfaRequired(_)
+            | AuthError::InvalidMfaCode
+            | AuthError::InvalidMfaToken => 401,
             AuthError::Blocked
             | AuthError::EmailNotVerified
             | AuthError::WrongPassword
@@ -142,7 +160,8 @@ impl AuthError {
             | AuthError::EmailTaken
             | AuthError::RoleExists
             | AuthError::ProtectedRole
-            | AuthError::OwnAccount => 409,
+            | AuthError::OwnAccount
+            | AuthError::MfaActive => 409,
             AuthError::Throttled { .. }
             | AuthError::RateLimited { .. }
             | AuthError::TooManyAttempts { .. } => 429,
@@ -173,6 +192,10 @@ impl AuthError {
             AuthError::WrongPassword => "wrong_password",
             AuthError::Forbidden => "forbidden",
             AuthError::OwnAccount => "own_account",
+            AuthError::MfaRequired(_) => "mfa_required",
+            AuthError::InvalidMfaCode => "invalid_mfa_code",
+            AuthError::InvalidMfaToken => "invalid_mfa_token",
+            AuthError::MfaActive => "mfa_active",
             AuthError::NotFound(_) => "not_found",
             AuthError::Unavailable(_) => "service_unavailable",
             AuthError::Internal(_) => "internal_error",

@@ -88,6 +88,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
+pub mod totp;
 mod verified;
 
 /// The crates of the public API, so an application uses the same versions.
@@ -103,14 +104,15 @@ pub use mailer::{Mail, MailKind, Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
 pub use service::{
-    AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, Principal, ProfileUpdate,
-    Registration, SessionInfo, ThrottlePolicy, TokenPair,
+    AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, MfaChallenge, Principal,
+    ProfileUpdate, RECOVERY_CODES, Registration, SessionInfo, ThrottlePolicy, TokenPair,
+    TotpEnrolment,
 };
 pub use store::{
     AccountStore, AttemptLimit, AttemptStore, AuthStore, Credentials, LoginEvent,
-    LoginHistoryStore, NewUser, RefreshOutcome, RefreshRequest, Reservation, ReusePolicy, Role,
-    RoleStore, Session, SessionStatus, SessionStore, User, UserStatus, UserUpdate,
-    VerificationCode, VerificationStore,
+    LoginHistoryStore, MfaStore, NewUser, RefreshOutcome, RefreshRequest, Reservation, ResetStore,
+    ResetTarget, ReusePolicy, Role, RoleStore, Session, SessionStatus, SessionStore, TotpFactor,
+    User, UserStatus, UserUpdate, VerificationCode, VerificationStore,
 };
 pub use token::{
     AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,

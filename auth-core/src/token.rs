@@ -97,6 +97,10 @@ pub struct AccessClaims {
     /// Role names at issue time.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// How the user signed in (RFC 8176): `["pwd"]`, or `["pwd", "otp"]` after a
+    /// second factor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The application's own claims (see [`crate::AuthService::with_custom_claims`]):
     /// every other member of the payload. Names of the claims above are never here.
     #[serde(flatten)]
@@ -108,7 +112,7 @@ pub type CustomClaims = serde_json::Map<String, serde_json::Value>;
 
 /// Claim names this crate writes itself; custom claims by these names are dropped.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "aud", "sub", "sid", "iat", "exp", "jti", "nbf", "roles",
+    "iss", "aud", "sub", "sid", "iat", "exp", "jti", "nbf", "roles", "amr",
 ];
 
 fn check_typ(header: &Header) -> Result<(), TokenError> {
@@ -602,6 +606,7 @@ mod tests {
             jti: Uuid::nil(),
             nbf: None,
             roles: vec![],
+            amr: vec![],
             custom: CustomClaims::new(),
         }
     }
@@ -745,7 +750,7 @@ mod tests {
             let keys = keyset();
             let claims = AccessClaims {
                 iss: "iss".into(), aud: "aud".into(), sub: Uuid::nil(), sid: Uuid::nil(),
-                iat: 100, exp: 200, jti: Uuid::nil(), nbf: None, roles: vec![], custom: CustomClaims::new(),
+                iat: 100, exp: 200, jti: Uuid::nil(), nbf: None, roles: vec![], amr: vec![], custom: CustomClaims::new(),
             };
             let token = keys.sign(&claims).unwrap();
             let pos = pos % token.len();

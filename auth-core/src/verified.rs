@@ -103,6 +103,7 @@ mod tests {
             jti: Uuid::new_v4(),
             nbf: None,
             roles: vec![],
+            amr: vec![],
             custom: Default::default(),
         }
     }

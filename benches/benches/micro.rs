@@ -31,6 +31,7 @@ fn claims() -> AccessClaims {
         jti: Uuid::new_v4(),
         nbf: None,
         roles: vec!["admin".into()],
+        amr: vec![],
         custom: Default::default(),
     }
 }

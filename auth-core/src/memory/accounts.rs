@@ -134,6 +134,8 @@ impl AccountStore for MemoryStore {
         st.logins.retain(|e| e.user_id != id);
         st.codes.remove(&id);
         st.resets.remove(&id);
+        st.totp.remove(&id);
+        st.recovery.remove(&id);
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use crate::store::*;
 mod accounts;
 mod attempts;
 mod history;
+mod mfa;
 mod reset;
 mod roles;
 mod sessions;
@@ -43,6 +44,8 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<Uuid, VerificationCode>,
     pub(crate) attempts: HashMap<String, Counter>,
     pub(crate) resets: HashMap<Uuid, ResetRow>,
+    pub(crate) totp: HashMap<Uuid, TotpFactor>,
+    pub(crate) recovery: HashMap<Uuid, Vec<Vec<u8>>>,
 }
 
 /// A user's password reset token, as a hash.

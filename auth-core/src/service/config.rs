@@ -82,6 +82,9 @@ pub struct AuthConfig {
     pub verified_token_cache: usize,
     /// Lifetime of a password reset token (default 30 minutes).
     pub reset_token_ttl: Duration,
+    /// Lifetime of the challenge token of a login that needs a second factor
+    /// (default 5 minutes).
+    pub mfa_challenge_ttl: Duration,
     /// How long one mail may take to send before it is given up and logged (default
     /// 10 s).
     pub mail_timeout: Duration,
@@ -106,6 +109,7 @@ impl Default for AuthConfig {
             limits: RequestLimits::default(),
             max_sessions_per_user: 100,
             reset_token_ttl: Duration::minutes(30),
+            mfa_challenge_ttl: Duration::minutes(5),
             mail_timeout: Duration::seconds(10),
         }
     }

@@ -39,6 +39,10 @@ impl AuthService {
     /// [`AuthError::Throttled`] before any hashing. A blocked account ([`AuthError::Blocked`]) or an
     /// unverified email ([`AuthError::EmailNotVerified`]) is only revealed to a caller
     /// who knows the password. Every attempt on a known account is recorded.
+    ///
+    /// An account with an active second factor gets [`AuthError::MfaRequired`] with a
+    /// challenge instead of tokens: the password was right, and
+    /// [`AuthService::verify_mfa`] completes the login with a code.
     pub async fn login(
         &self,
         login: &str,
@@ -115,9 +119,29 @@ impl AuthService {
             let fresh = self.hasher.hash(&password).await?;
             self.store.set_password_hash(user.id, &fresh, None).await?;
         }
+        if self
+            .store
+            .totp_factor(user.id)
+            .await?
+            .is_some_and(|f| f.active)
+        {
+            return Err(AuthError::MfaRequired(self.mfa_challenge(user.id)));
+        }
+        self.open_session(user.id, user.roles, client, false).await
+    }
+
+    /// Creates a session for a user who just signed in and issues its first pair.
+    pub(super) async fn open_session(
+        &self,
+        user_id: Uuid,
+        roles: Vec<String>,
+        client: ClientInfo,
+        second_factor: bool,
+    ) -> Result<TokenPair, AuthError> {
+        let now = self.clock.now();
         let session = Session {
             id: Uuid::new_v4(),
-            user_id: user.id,
+            user_id,
             counter: 0,
             created_at: now,
             last_refreshed_at: now,
@@ -125,15 +149,16 @@ impl AuthService {
             revoked: false,
             ip: client.ip,
             user_agent: client.user_agent,
+            second_factor,
         };
         let evicted = self
             .store
             .create_session(session.clone(), self.config.max_sessions_per_user)
             .await?;
         if evicted > 0 {
-            tracing::info!(user_id = %user.id, evicted, "session cap reached; oldest sessions revoked");
+            tracing::info!(%user_id, evicted, "session cap reached; oldest sessions revoked");
         }
-        self.issue_pair(&session, user.roles, now)
+        self.issue_pair(&session, roles, now)
     }
 
     pub(super) fn issue_pair(
@@ -152,6 +177,11 @@ impl AuthService {
             exp: iat + secs(self.config.access_ttl),
             jti: Uuid::new_v4(),
             nbf: None,
+            amr: if session.second_factor {
+                vec!["pwd".to_owned(), "otp".to_owned()]
+            } else {
+                vec!["pwd".to_owned()]
+            },
             custom: self.custom_claims(session.user_id, &roles),
             roles,
         };

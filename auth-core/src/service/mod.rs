@@ -25,6 +25,7 @@ mod admin;
 mod config;
 mod login;
 mod mail;
+mod mfa;
 mod reset;
 mod sessions;
 #[cfg(all(test, feature = "memory"))]
@@ -34,6 +35,7 @@ mod verification;
 pub use accounts::{ProfileUpdate, Registration};
 pub use config::{AuthConfig, ThrottlePolicy};
 pub use login::TokenPair;
+pub use mfa::{MfaChallenge, RECOVERY_CODES, TotpEnrolment};
 pub use sessions::{LogoutScope, Principal, SessionInfo};
 
 /// Where a request came from; recorded with sessions and login history.

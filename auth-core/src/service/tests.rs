@@ -88,6 +88,7 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
             jti: Uuid::new_v4(),
             nbf: None,
             roles: vec![],
+            amr: vec![],
             custom: Default::default(),
         })
         .unwrap();

@@ -1,7 +1,7 @@
 //! The storage contract of auth-core, one trait per capability.
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
-//! [`VerificationStore`], [`AttemptStore`] and [`ResetStore`] each cover one capability and state the
+//! [`VerificationStore`], [`AttemptStore`], [`ResetStore`] and [`MfaStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -68,6 +68,7 @@ macro_rules! capability {
 mod accounts;
 mod attempts;
 mod history;
+mod mfa;
 mod reset;
 mod roles;
 mod sessions;
@@ -76,6 +77,7 @@ mod verification;
 pub use accounts::*;
 pub use attempts::*;
 pub use history::*;
+pub use mfa::*;
 pub use reset::*;
 pub use roles::*;
 pub use sessions::*;
@@ -91,6 +93,7 @@ pub trait AuthStore:
     + VerificationStore
     + AttemptStore
     + ResetStore
+    + MfaStore
 {
 }
 
@@ -102,6 +105,7 @@ impl<T> AuthStore for T where
         + VerificationStore
         + AttemptStore
         + ResetStore
+        + MfaStore
         + ?Sized
 {
 }

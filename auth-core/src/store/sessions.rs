@@ -29,6 +29,9 @@ pub struct Session {
     pub ip: Option<IpAddr>,
     /// Client user agent at login.
     pub user_agent: Option<String>,
+    /// Whether the login passed a second factor; the session's access tokens then
+    /// carry `amr: ["pwd", "otp"]`.
+    pub second_factor: bool,
 }
 
 /// What [`SessionStore::session_status`] returns for `authenticate`.

@@ -38,6 +38,7 @@ use crate::store::AuthStore;
 mod accounts;
 mod attempts;
 mod history;
+mod mfa;
 mod reset;
 mod roles;
 mod sessions;
@@ -65,6 +66,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_verification!($harness);
         $crate::__auth_conformance_attempts!($harness);
         $crate::__auth_conformance_reset!($harness);
+        $crate::__auth_conformance_mfa!($harness);
     };
 }
 
@@ -136,6 +138,7 @@ pub mod prelude {
             revoked: false,
             ip: Some("192.0.2.7".parse().expect("valid ip")),
             user_agent: Some("testkit/1.0".into()),
+            second_factor: false,
         }
     }
 

@@ -110,6 +110,7 @@ impl Fixture {
 mod admin;
 mod email_verification;
 mod login;
+mod mfa;
 mod password_reset;
 mod refresh;
 mod registration;

@@ -18,8 +18,8 @@ impl SessionStore for PgStore {
         let inserted = sqlx::query(
             "WITH u AS (SELECT id FROM users WHERE id = $2 FOR NO KEY UPDATE) \
              INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
-             expires_at, revoked, ip, user_agent) \
-             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9 FROM u",
+             expires_at, revoked, ip, user_agent, second_factor) \
+             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9, $10 FROM u",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -30,6 +30,7 @@ impl SessionStore for PgStore {
         .bind(s.revoked)
         .bind(ip_text(s.ip))
         .bind(&s.user_agent)
+        .bind(s.second_factor)
         .execute(&mut *tx)
         .await
         .db()?
