@@ -76,6 +76,13 @@ error_codes! {
     InvalidRefreshToken = ("invalid_refresh_token", UNAUTHORIZED),
     /// An old refresh token was used again; its sessions are revoked.
     RefreshTokenReused = ("refresh_token_reused", UNAUTHORIZED),
+    /// A second factor is needed: answered by a core unaware of it (the login route
+    /// answers the challenge instead).
+    MfaRequired = ("mfa_required", UNAUTHORIZED),
+    /// The TOTP or recovery code is wrong or already used.
+    InvalidMfaCode = ("invalid_mfa_code", UNAUTHORIZED),
+    /// The MFA challenge token is malformed, forged or expired.
+    InvalidMfaToken = ("invalid_mfa_token", UNAUTHORIZED),
     /// The caller lacks the role the route needs.
     Forbidden = ("forbidden", FORBIDDEN),
     /// The account is blocked.
@@ -106,6 +113,8 @@ error_codes! {
     ProtectedRole = ("protected_role", CONFLICT),
     /// An administrator acted on their own account or admin role.
     OwnAccount = ("own_account", CONFLICT),
+    /// A second factor is already active.
+    MfaActive = ("mfa_active", CONFLICT),
     /// A currency with this code exists.
     CurrencyExists = ("currency_exists", CONFLICT),
     /// An exchange rate for this pair exists.

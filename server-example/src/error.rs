@@ -263,6 +263,13 @@ mod tests {
             AuthError::EmailNotVerified,
             AuthError::InvalidVerificationCode,
             AuthError::InvalidResetToken,
+            AuthError::MfaRequired(auth_core::MfaChallenge {
+                mfa_token: "t".into(),
+                expires_in: 300,
+            }),
+            AuthError::InvalidMfaCode,
+            AuthError::InvalidMfaToken,
+            AuthError::MfaActive,
             AuthError::Throttled { retry_after: wait },
             AuthError::RateLimited { retry_after: wait },
             AuthError::TooManyAttempts { retry_after: wait },

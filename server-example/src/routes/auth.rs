@@ -87,10 +87,10 @@ pub async fn resend_verification(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Log in and get a token pair.
+/// Log in and get a token pair, or the challenge of a second factor.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses(
-        (status = 200, description = "Token pair", body = TokenPairDto),
+        (status = 200, description = "Token pair; for an account with a second factor, the MFA challenge to send to /auth/mfa/verify", body = LoginAnswer),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Invalid login or password", body = ErrorBody),
         (status = 403, description = "Blocked, or email not verified", body = ErrorBody),
@@ -100,10 +100,16 @@ pub async fn login(
     State(s): State<AppState>,
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<LoginBody>,
-) -> Result<Json<TokenPairDto>, ApiError> {
-    Ok(Json(
-        s.auth.login(&b.login, &b.password, client).await?.into(),
-    ))
+) -> Result<Json<LoginAnswer>, ApiError> {
+    match s.auth.login(&b.login, &b.password, client).await {
+        Ok(pair) => Ok(Json(LoginAnswer::Tokens(pair.into()))),
+        Err(auth_core::AuthError::MfaRequired(c)) => Ok(Json(LoginAnswer::Mfa(MfaChallengeDto {
+            mfa_required: true,
+            mfa_token: c.mfa_token,
+            expires_in: c.expires_in,
+        }))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Exchange a refresh token for a new pair (rotation).
@@ -296,6 +302,27 @@ mod wire {
         /// Which sessions to end; `local` by default.
         #[serde(default)]
         pub scope: Option<LogoutScopeDto>,
+    }
+
+    /// What a login answers.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum LoginAnswer {
+        /// Signed in.
+        Tokens(TokenPairDto),
+        /// The password was right; a second factor is needed.
+        Mfa(MfaChallengeDto),
+    }
+
+    /// The challenge of a login that needs a second factor.
+    #[derive(Serialize, ToSchema)]
+    pub struct MfaChallengeDto {
+        /// Always `true`.
+        pub mfa_required: bool,
+        /// Send it with a code to `/auth/mfa/verify`; valid for `expires_in` seconds.
+        pub mfa_token: String,
+        /// Seconds until the token expires.
+        pub expires_in: i64,
     }
 
     /// An access token and a refresh token.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod exchange;
 pub mod kv;
+pub mod mfa;
 pub mod ops;
 pub mod password_reset;
 pub mod users;
@@ -80,6 +81,7 @@ pub fn registry(
     let (routes, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(password_reset::router())
+        .merge(mfa::router())
         .merge(users::router())
         .merge(admin::router())
         .merge(kv::router())

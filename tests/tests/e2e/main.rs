@@ -31,6 +31,7 @@ mod bursts;
 mod connections;
 mod exchange;
 mod kv;
+mod mfa;
 mod ops;
 mod outage;
 mod password_reset;
