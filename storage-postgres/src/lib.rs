@@ -82,6 +82,10 @@ impl PoolSettings {
         PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
+            // No ping before each use (a round trip per statement): a connection that
+            // broke meanwhile fails its statement, which is reported `Unavailable`,
+            // and the pool drops it.
+            .test_before_acquire(false)
     }
 
     /// `url`'s connect options with the schema as `search_path`.

@@ -198,6 +198,55 @@ mod outages {
     }
 
     #[tokio::test]
+    async fn a_connection_broken_while_idle_is_unavailable_once_then_replaced() {
+        use storage_postgres::PoolSettings;
+        let db = TestDatabase::create(1).await;
+        let settings = PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        };
+        let store = PgStore::connect_with(db.url(), settings).await.unwrap();
+        let id = uuid::Uuid::new_v4();
+        assert!(store.session_status(id).await.unwrap().is_none());
+        // Kill the pool's one connection from outside while it is idle.
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let admin = PgStore::connect_with(db.url(), PoolSettings::default())
+            .await
+            .unwrap();
+        let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .fetch_one(admin.pool())
+            .await
+            .unwrap();
+        assert!(killed);
+        // Wait (with a deadline) until the killed backend is gone.
+        for attempt in 0.. {
+            let alive: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+                    .bind(pid)
+                    .fetch_one(admin.pool())
+                    .await
+                    .unwrap();
+            if !alive {
+                break;
+            }
+            assert!(attempt < 500, "the backend outlived its termination");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(matches!(
+            store.session_status(id).await,
+            Err(auth_core::StoreError::Unavailable(_))
+        ));
+        // The broken connection is gone; the next call opens a new one.
+        assert!(store.session_status(id).await.unwrap().is_none());
+        drop((store, admin));
+        db.drop_database().await;
+    }
+
+    #[tokio::test]
     async fn an_unreachable_database_is_reported_as_unavailable() {
         let store = unreachable();
         assert!(matches!(
