@@ -127,8 +127,15 @@ mod migrations {
                     "revoked",
                     "ip",
                     "user_agent",
+                    "second_factor",
                 ],
             ),
+            ("password_resets", &["user_id", "token_hash", "expires_at"]),
+            (
+                "totp_factors",
+                &["user_id", "secret", "active", "last_step"],
+            ),
+            ("recovery_codes", &["user_id", "code_hash"]),
             (
                 "login_events",
                 &["id", "user_id", "at", "ip", "user_agent", "success"],

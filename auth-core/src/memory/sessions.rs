@@ -49,12 +49,10 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         };
         Ok(Some(SessionStatus {
-            user_id: s.user_id,
             revoked: s.revoked,
             expires_at: s.expires_at,
             last_refreshed_at: s.last_refreshed_at,
-            user_status: u.status,
-            roles: st.roles_of(u.id),
+            user: st.user(u),
         }))
     }
 

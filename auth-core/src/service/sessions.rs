@@ -10,6 +10,9 @@ pub struct Principal {
     pub session_id: Uuid,
     /// Current roles (read from the store, so revoking a role takes effect at once).
     pub roles: Vec<String>,
+    /// The caller's account as this request read it, with the session in one store
+    /// read: a handler showing the user needs no second query.
+    pub user: User,
     /// The application's claims carried by the access token, as signed at issue
     /// (see [`AuthService::with_custom_claims`]); empty when it added none.
     pub custom: Arc<CustomClaims>,
@@ -142,18 +145,19 @@ impl AuthService {
             .session_status(sid)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        let alive = status.user_id == sub
+        let alive = status.user.id == sub
             && !status.revoked
             && status.expires_at > now
             && status.last_refreshed_at + self.config.idle_ttl > now
-            && status.user_status == UserStatus::Active;
+            && status.user.status == UserStatus::Active;
         if !alive {
             return Err(AuthError::InvalidToken);
         }
         Ok(Principal {
             user_id: sub,
             session_id: sid,
-            roles: status.roles,
+            roles: status.user.roles.clone(),
+            user: status.user,
             custom: verified.custom,
         })
     }

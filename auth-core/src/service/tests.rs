@@ -167,3 +167,28 @@ fn verification_codes_are_six_digits() {
         assert!(c.bytes().all(|b| b.is_ascii_digit()));
     }
 }
+
+#[tokio::test]
+async fn authenticate_reads_the_session_and_its_user_in_one_store_call() {
+    let store = Arc::new(Spy::new(MemoryStore::new()));
+    let auth = service_over(store.clone(), AuthConfig::default());
+    let registration = Registration {
+        login: "alice".into(),
+        password: "Passw0rd!".into(),
+        email: Some("alice@example.com".into()),
+        ..Default::default()
+    };
+    auth.register(registration, &ClientInfo::default())
+        .await
+        .unwrap();
+    let pair = auth
+        .login("alice", "Passw0rd!", ClientInfo::default())
+        .await
+        .unwrap();
+    store.take_calls();
+    let who = auth.authenticate(&pair.access_token).await.unwrap();
+    assert_eq!(store.take_calls(), ["session_status"]);
+    assert_eq!(who.user.login, "alice");
+    assert_eq!(who.user.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(who.user.id, who.user_id);
+}

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::UserStatus;
+use super::User;
 use crate::error::StoreError;
 
 /// A login session: one per device that signed in.
@@ -34,21 +34,19 @@ pub struct Session {
     pub second_factor: bool,
 }
 
-/// What [`SessionStore::session_status`] returns for `authenticate`.
+/// What [`SessionStore::session_status`] returns for `authenticate`: the session and
+/// its owner, from one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStatus {
-    /// Owner of the session.
-    pub user_id: Uuid,
     /// Whether the session was revoked.
     pub revoked: bool,
     /// Absolute expiry.
     pub expires_at: OffsetDateTime,
     /// Time of the last rotation.
     pub last_refreshed_at: OffsetDateTime,
-    /// The owner's status.
-    pub user_status: UserStatus,
-    /// The owner's current roles, sorted.
-    pub roles: Vec<String>,
+    /// The owner as it is now: status and current roles (sorted) included, so a
+    /// request needs no second read for them.
+    pub user: User,
 }
 
 /// What to revoke when a refresh token is reused.

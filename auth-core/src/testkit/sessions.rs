@@ -204,17 +204,15 @@ macro_rules! __auth_conformance_sessions {
                 assert_eq!(
                     st,
                     SessionStatus {
-                        user_id: user.id,
                         revoked: false,
                         expires_at: s.expires_at,
                         last_refreshed_at: s.last_refreshed_at,
-                        user_status: UserStatus::Active,
-                        roles: vec![],
+                        user: store.user_by_id(user.id).await.unwrap().unwrap(),
                     }
                 );
                 store.grant_role(user.id, &role("admin")).await.unwrap();
                 assert_eq!(
-                    store.session_status(s.id).await.unwrap().unwrap().roles,
+                    store.session_status(s.id).await.unwrap().unwrap().user.roles,
                     ["admin"]
                 );
                 store
@@ -223,7 +221,7 @@ macro_rules! __auth_conformance_sessions {
                     .unwrap();
                 let st = store.session_status(s.id).await.unwrap().unwrap();
                 assert!(st.revoked);
-                assert_eq!(st.user_status, UserStatus::Blocked);
+                assert_eq!(st.user.status, UserStatus::Blocked);
                 assert!(
                     store
                         .session_status(Uuid::new_v4())

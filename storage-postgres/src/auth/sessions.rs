@@ -70,25 +70,23 @@ impl SessionStore for PgStore {
 
     async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>> {
         // One primary-key lookup joined to its user: the hot path of every request.
-        let row = sqlx::query(
-            "SELECT s.user_id, s.revoked, s.expires_at, s.last_refreshed_at, u.status, \
-             ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT s.revoked, s.expires_at, s.last_refreshed_at, {USER_COLUMNS} \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool())
-        .await.db()?;
+        .await
+        .db()?;
         let Some(row) = row else {
             return Ok(None);
         };
         let get = || -> Result<SessionStatus> {
             Ok(SessionStatus {
-                user_id: row.try_get("user_id").db()?,
                 revoked: row.try_get("revoked").db()?,
                 expires_at: row.try_get("expires_at").db()?,
                 last_refreshed_at: row.try_get("last_refreshed_at").db()?,
-                user_status: status(row.try_get("status").db()?),
-                roles: row.try_get("roles").db()?,
+                user: user_from(&row)?,
             })
         };
         Ok(Some(get()?))

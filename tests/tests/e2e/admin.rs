@@ -180,7 +180,7 @@ on_both! {
                 checked += 1;
             }
         }
-        // 13 admin operations plus the two exchange deletes.
-        assert_eq!(checked, 15);
+        // 14 admin operations plus the two exchange deletes.
+        assert_eq!(checked, 16);
     }
 }
