@@ -8,6 +8,7 @@ use argon2::password_hash::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::domain::Password;
@@ -47,14 +48,18 @@ pub struct Verification {
 /// Hashes and verifies passwords with Argon2id.
 ///
 /// Each hash runs on tokio's blocking pool behind a semaphore sized to the number of
-/// cores, so a burst of logins queues instead of starving the executor. Each permit
-/// reuses one Argon2 memory buffer, so memory stays at permits x `m_cost` however many
-/// threads the blocking pool uses, and no hash pays for faulting in fresh pages.
+/// cores, so a burst of logins queues instead of starving the executor. While hashes
+/// follow one another, each permit reuses one Argon2 memory buffer, so memory stays at
+/// permits x `m_cost` however many threads the blocking pool uses and no hash pays for
+/// faulting in fresh pages; when the last running hash ends, the buffers are freed, so
+/// an idle service does not keep them.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     params: Argon2Params,
     permits: Arc<Semaphore>,
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Hashes waiting or running; the buffers are freed when it falls to 0.
+    busy: Arc<AtomicUsize>,
     dummy: Arc<OnceCell<String>>,
 }
 
@@ -76,6 +81,7 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             buffers: Arc::default(),
+            busy: Arc::default(),
             dummy: Arc::new(OnceCell::new()),
         })
     }
@@ -115,6 +121,7 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce(&mut Vec<Block>) -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, AuthError> {
+        let _busy = Busy::enter(self);
         let _permit = self.permits.acquire().await.map_err(internal)?;
         // At most one buffer per permit exists, since a buffer is only taken under one.
         let mut mem = self
@@ -139,6 +146,27 @@ impl PasswordHasher {
             .unwrap_or_else(|p| p.into_inner())
             .push(mem);
         result
+    }
+}
+
+/// One hash waiting or running. The last to leave frees the pooled buffers (also when
+/// its future is dropped midway).
+struct Busy<'a>(&'a PasswordHasher);
+
+impl<'a> Busy<'a> {
+    fn enter(hasher: &'a PasswordHasher) -> Self {
+        hasher.busy.fetch_add(1, Ordering::AcqRel);
+        Self(hasher)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut pool = self.0.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        if self.0.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            pool.clear();
+            pool.shrink_to_fit();
+        }
     }
 }
 
@@ -378,8 +406,22 @@ mod tests {
     async fn buffers_are_bounded_by_the_permits() {
         let h = PasswordHasher::with_concurrency(cheap(), 2).unwrap();
         let p = Password::unchecked("Passw0rd!");
-        futures::future::join_all((0..16).map(|_| h.hash(&p))).await;
-        assert!(h.buffers.lock().unwrap().len() <= 2);
+        let burst = futures::future::join_all((0..16).map(|_| h.hash(&p)));
+        let watch = async {
+            let mut most = 0;
+            // The burst is polled first, so its hashes are counted before this runs.
+            while h.busy.load(Ordering::Acquire) > 0 {
+                most = most.max(h.buffers.lock().unwrap().len());
+                tokio::task::yield_now().await;
+            }
+            most
+        };
+        let (_, most) = tokio::join!(burst, watch);
+        assert!(most <= 2, "{most} buffers");
+        // Idle again: no buffer is kept.
+        assert!(h.buffers.lock().unwrap().is_empty());
+        h.hash(&p).await.unwrap();
+        assert!(h.buffers.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
