@@ -11,7 +11,7 @@ use auth_core::{
 };
 use aws_lc_rs::signature::Ed25519KeyPair;
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use exchange_core::ExchangeService;
+use exchange_core::{Amount, CurrencyCode, ExchangeService};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
@@ -220,6 +220,26 @@ fn conversion(c: &mut Criterion) {
         g.bench_function(format!("{name}_snapshot"), |b| {
             b.to_async(&rt)
                 .iter(|| async { snap.convert(from, to, "10").await.unwrap() })
+        });
+    }
+    // The conversion API for hot loops: a rate table, parsed codes and amounts.
+    let table = rt.block_on(snap.rate_table()).unwrap();
+    let ten = Amount::parse("10").unwrap();
+    for (name, from, to) in [
+        ("quote_direct", "USD", "EUR"),
+        ("quote_inverse", "EUR", "USD"),
+        ("quote_cross", "EUR", "GBP"),
+    ] {
+        let (from, to) = (
+            CurrencyCode::parse(from).unwrap(),
+            CurrencyCode::parse(to).unwrap(),
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                table
+                    .quote(black_box(from), black_box(to), black_box(ten))
+                    .unwrap()
+            })
         });
     }
     g.finish();

@@ -51,6 +51,7 @@ pub mod error;
 pub mod memory;
 pub mod service;
 pub mod store;
+pub mod table;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod types;
@@ -61,6 +62,7 @@ pub use {async_trait, rust_decimal};
 pub use error::{BoxError, ExchangeError, StoreError, ValidationError};
 pub use service::{DEFAULT_PIVOT, ExchangeService, convert_with};
 pub use store::{ConversionCandidates, ExchangeStore, RateQuote};
+pub use table::{Quote, RateTable};
 #[cfg(feature = "serde")]
 pub use types::exact_decimal;
 pub use types::{

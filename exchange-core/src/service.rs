@@ -1,14 +1,12 @@
 //! [`ExchangeService`]: validation and conversion over an [`ExchangeStore`].
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use rust_decimal::Decimal;
-
 use crate::error::{ExchangeError, StoreError};
 use crate::store::{ConversionCandidates, ExchangeStore};
+use crate::table::{RateTable, quote_by};
 use crate::types::*;
 
 /// The default pivot currency for cross rates.
@@ -22,12 +20,11 @@ pub struct ExchangeService {
     snapshot: Option<Arc<SnapshotCache>>,
 }
 
-/// Every currency and rate, as read at one instant.
+/// A rate table and when it was read.
 #[derive(Debug)]
 struct Snapshot {
     loaded: Instant,
-    currencies: HashMap<CurrencyCode, Currency>,
-    rates: HashMap<(CurrencyCode, CurrencyCode), Decimal>,
+    table: Arc<RateTable>,
 }
 
 /// Conversions read rates from an in-memory snapshot reloaded after `ttl`; writes made
@@ -52,7 +49,11 @@ impl SnapshotCache {
             .cloned()
     }
 
-    async fn get(&self, store: &dyn ExchangeStore) -> Result<Arc<Snapshot>, StoreError> {
+    async fn get(
+        &self,
+        store: &dyn ExchangeStore,
+        pivot: CurrencyCode,
+    ) -> Result<Arc<Snapshot>, StoreError> {
         if let Some(s) = self.fresh() {
             return Ok(s);
         }
@@ -63,26 +64,9 @@ impl SnapshotCache {
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let loaded = Instant::now();
-        let mut currencies: HashMap<CurrencyCode, Currency> = store
-            .list_currencies()
-            .await?
-            .into_iter()
-            .map(|c| (c.code, c))
-            .collect();
-        let mut rates = HashMap::new();
-        for r in store.list_rates().await? {
-            rates.insert((r.base_currency.code, r.target_currency.code), r.rate);
-            currencies
-                .entry(r.base_currency.code)
-                .or_insert(r.base_currency);
-            currencies
-                .entry(r.target_currency.code)
-                .or_insert(r.target_currency);
-        }
         let snapshot = Arc::new(Snapshot {
             loaded,
-            currencies,
-            rates,
+            table: Arc::new(load_table(store, pivot).await?),
         });
         if self.generation.load(Ordering::SeqCst) == generation {
             *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
@@ -94,6 +78,16 @@ impl SnapshotCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
+}
+
+/// Reads every currency and rate into a table (two store reads).
+async fn load_table(
+    store: &dyn ExchangeStore,
+    pivot: CurrencyCode,
+) -> Result<RateTable, StoreError> {
+    let currencies = store.list_currencies().await?;
+    let rates = store.list_rates().await?;
+    Ok(RateTable::new(pivot, currencies, rates))
 }
 
 fn not_found_as(e: StoreError, as_: ExchangeError) -> ExchangeError {
@@ -234,6 +228,16 @@ impl ExchangeService {
         )
     }
 
+    /// Every currency and rate as one table for conversions without I/O: the current
+    /// snapshot with [`ExchangeService::with_rate_snapshot`], else freshly read (two
+    /// store reads). Convert through it with [`RateTable::quote`].
+    pub async fn rate_table(&self) -> Result<Arc<RateTable>, ExchangeError> {
+        Ok(match &self.snapshot {
+            Some(cache) => cache.get(&*self.store, self.pivot).await?.table.clone(),
+            None => Arc::new(load_table(&*self.store, self.pivot).await?),
+        })
+    }
+
     /// Converts `amount` of `from` into `to`: the direct rate, else the inverse of the
     /// reverse rate, else a cross rate through the pivot. The shown rate is rounded to
     /// 6 places; the converted amount is `amount` times the unrounded rate, rounded half
@@ -251,18 +255,15 @@ impl ExchangeService {
         let to = CurrencyCode::parse_field("to", to)?;
         let amount = Amount::parse(amount)?;
         if let Some(cache) = &self.snapshot {
-            let snap = cache.get(&*self.store).await?;
-            let (Some(base), Some(target)) = (snap.currencies.get(&from), snap.currencies.get(&to))
-            else {
-                return Err(ExchangeError::CurrencyNotFound);
+            let table = cache.get(&*self.store, self.pivot).await?.table.clone();
+            let quote = table.quote(from, to, amount)?;
+            let record = |code| {
+                table
+                    .currency(code)
+                    .cloned()
+                    .ok_or(ExchangeError::CurrencyNotFound)
             };
-            return convert_by(
-                |b, t| snap.rates.get(&(b, t)).copied(),
-                base.clone(),
-                target.clone(),
-                self.pivot,
-                amount,
-            );
+            return Ok(Conversion::of(record(from)?, record(to)?, quote));
         }
         let candidates = self
             .store
@@ -270,18 +271,6 @@ impl ExchangeService {
             .await?;
         convert_with(candidates, from, to, self.pivot, amount)
     }
-}
-
-/// Units of `to` per unit of `from`, directly or as the inverse of the reverse rate.
-fn direct_or_inverse(
-    lookup: &impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
-    from: CurrencyCode,
-    to: CurrencyCode,
-) -> Option<Decimal> {
-    if from == to {
-        return Some(Decimal::ONE);
-    }
-    lookup(from, to).or_else(|| lookup(to, from).and_then(|r| Decimal::ONE.checked_div(r)))
 }
 
 /// The conversion rule applied to already-read candidates; pure, so it can be tested
@@ -308,40 +297,8 @@ pub fn convert_with(
             .find(|q| q.base == b && q.target == t)
             .map(|q| q.rate)
     };
-    convert_by(lookup, base_currency, target_currency, pivot, amount)
-}
-
-/// Direct, else inverse, else cross through `pivot`; rates are looked up lazily, in
-/// that order, so the common direct case costs one lookup.
-fn convert_by(
-    lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
-    base_currency: Currency,
-    target_currency: Currency,
-    pivot: CurrencyCode,
-    amount: Amount,
-) -> Result<Conversion, ExchangeError> {
-    let (from, to) = (base_currency.code, target_currency.code);
-    let rate = match direct_or_inverse(&lookup, from, to) {
-        Some(r) => r,
-        None => {
-            let via_from = direct_or_inverse(&lookup, pivot, from).ok_or(ExchangeError::NoRate)?;
-            let via_to = direct_or_inverse(&lookup, pivot, to).ok_or(ExchangeError::NoRate)?;
-            via_to
-                .checked_div(via_from)
-                .ok_or(ExchangeError::Overflow)?
-        }
-    };
-    let converted = amount
-        .value()
-        .checked_mul(rate)
-        .ok_or(ExchangeError::Overflow)?;
-    Ok(Conversion {
-        base_currency,
-        target_currency,
-        rate: round_half_away(rate, 6).normalize(),
-        amount: amount.value(),
-        converted_amount: round_half_away(converted, 2),
-    })
+    let quote = quote_by(lookup, from, to, pivot, amount)?;
+    Ok(Conversion::of(base_currency, target_currency, quote))
 }
 
 #[cfg(test)]
@@ -354,6 +311,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::store::{MockExchangeStore, RateQuote};
     use crate::types::ExchangeRate;
+    use rust_decimal::Decimal;
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

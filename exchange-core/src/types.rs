@@ -30,6 +30,11 @@ impl CurrencyCode {
         Self::parse_field("code", raw)
     }
 
+    /// The three letters as one number, for maps keyed by code.
+    pub(crate) fn key(self) -> u32 {
+        u32::from_be_bytes([0, self.0[0], self.0[1], self.0[2]])
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("parsed from ASCII letters")
@@ -283,6 +288,19 @@ pub struct Conversion {
     /// `amount` times the unrounded rate, rounded half away from zero to 2 places.
     #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub converted_amount: Decimal,
+}
+
+impl Conversion {
+    /// A conversion between these currencies with the figures of `quote`.
+    pub fn of(base_currency: Currency, target_currency: Currency, quote: crate::Quote) -> Self {
+        Self {
+            base_currency,
+            target_currency,
+            rate: quote.rate,
+            amount: quote.amount,
+            converted_amount: quote.converted_amount,
+        }
+    }
 }
 
 /// Rounds half away from zero to `dp` places.
