@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Memory of the release server in memory mode: resident set after start (an admin
-# created, so one password was hashed), its peak during a storm of parallel logins
-# (bounded by the hashing semaphore: one Argon2 buffer per core), and after the storm.
+# Memory of the release server in memory mode: resident set once idle after start (an
+# admin created, so one password was hashed), its peak during a storm of parallel
+# logins (bounded by the hashing semaphore: one Argon2 buffer per core), and once idle
+# again. "Idle" is 12 s without requests: tokio lets idle blocking threads (where
+# hashes run) exit after 10 s.
 # Usage: bash benches/rss.sh [parallel logins, default 64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,14 +21,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$pid/status"; }
-sleep 1
+sleep 12
 idle=$(kib VmRSS)
 for _ in $(seq "$storm"); do
     curl -s -o /dev/null -X POST -H 'content-type: application/json' \
         -d '{"login":"root","password":"Adm1n-pass!"}' "http://127.0.0.1:$port/auth/login" &
 done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
-sleep 1
+sleep 12
 after=$(kib VmRSS)
 peak=$(kib VmHWM)
 echo "idle after start: $((idle / 1024)) MiB ($idle KiB)"
