@@ -4,3 +4,36 @@
 
 /// The application's own migrations (its own `users` table), run beside the store's.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+use std::sync::Arc;
+
+use auth_core::{
+    AuthConfig, AuthService, AuthStore, ClientInfo, Key, KeySet, RefreshSecret, Registration,
+};
+
+/// The application's password for its test accounts.
+pub const PASSWORD: &str = "Passw0rd!";
+
+/// An auth service over `store` with a fresh Ed25519 key for `issuer`/`audience`.
+pub fn auth_service(
+    store: Arc<dyn AuthStore>,
+    issuer: &str,
+    audience: &str,
+    config: AuthConfig,
+) -> AuthService {
+    let key = Key::generate_ed25519().expect("a fresh key");
+    let keys = KeySet::new(key, [], issuer, audience, 0).expect("one signing key");
+    AuthService::new(store, keys, &RefreshSecret::generate(), config).expect("a valid config")
+}
+
+/// Registers `login` with [`PASSWORD`].
+pub async fn register(auth: &AuthService, login: &str) -> auth_core::User {
+    let registration = Registration {
+        login: login.into(),
+        password: PASSWORD.into(),
+        ..Default::default()
+    };
+    auth.register(registration, &ClientInfo::default())
+        .await
+        .unwrap_or_else(|e| panic!("{login}: {e}"))
+}

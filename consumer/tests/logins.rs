@@ -3,25 +3,22 @@
 use std::sync::Arc;
 
 use auth_core::memory::MemoryStore;
-use auth_core::{
-    AuthConfig, AuthError, AuthService, AuthStore, ClientInfo, Key, KeySet, LoginPolicy,
-    RefreshSecret, Registration,
-};
+use auth_core::{AuthConfig, AuthError, AuthService, AuthStore, ClientInfo, LoginPolicy};
+use consumer::{PASSWORD, auth_service, register};
 use storage_postgres::testing::TestDatabase;
 
 fn service(store: Arc<dyn AuthStore>, policy: LoginPolicy) -> AuthService {
-    let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
     let config = AuthConfig {
         login_policy: policy,
         ..AuthConfig::default()
     };
-    AuthService::new(store, keys, &RefreshSecret::generate(), config).unwrap()
+    auth_service(store, "iss", "aud", config)
 }
 
-fn registration(login: &str) -> Registration {
-    Registration {
+fn registration(login: &str) -> auth_core::Registration {
+    auth_core::Registration {
         login: login.into(),
-        password: "Passw0rd!".into(),
+        password: PASSWORD.into(),
         ..Default::default()
     }
 }
@@ -29,10 +26,8 @@ fn registration(login: &str) -> Registration {
 async fn email_like_logins_register_and_sign_in(store: Arc<dyn AuthStore>) {
     let auth = service(store, LoginPolicy::new(3, 64, "._-@").unwrap());
     for login in ["john.doe", "ann_lee", "x-y-z", "ann@example.com"] {
-        auth.register(registration(login), &ClientInfo::default())
-            .await
-            .unwrap_or_else(|e| panic!("{login}: {e}"));
-        auth.login(login, "Passw0rd!", ClientInfo::default())
+        register(&auth, login).await;
+        auth.login(login, PASSWORD, ClientInfo::default())
             .await
             .unwrap_or_else(|e| panic!("{login}: {e}"));
     }

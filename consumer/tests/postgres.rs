@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use auth_core::{AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret, Registration};
-use consumer::MIGRATOR;
+use auth_core::AuthConfig;
+use consumer::{MIGRATOR, auth_service, register};
 use sqlx::PgPool;
 use storage_postgres::testing::TestDatabase;
 use storage_postgres::{DEFAULT_SCHEMA, PgStore, PoolSettings};
@@ -24,25 +24,8 @@ async fn the_store_and_the_application_share_a_database_without_clashing() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
-    let auth = AuthService::new(
-        Arc::new(store.clone()),
-        keys,
-        &RefreshSecret::generate(),
-        AuthConfig::default(),
-    )
-    .unwrap();
-    let user = auth
-        .register(
-            Registration {
-                login: "alice".into(),
-                password: "Passw0rd!".into(),
-                ..Default::default()
-            },
-            &ClientInfo::default(),
-        )
-        .await
-        .unwrap();
+    let auth = auth_service(Arc::new(store.clone()), "iss", "aud", AuthConfig::default());
+    let user = register(&auth, "alice").await;
     // Each side keeps its own history and its own users.
     MIGRATOR.run(&app).await.unwrap();
     let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM public._sqlx_migrations")

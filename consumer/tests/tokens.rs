@@ -3,23 +3,19 @@
 use std::sync::Arc;
 
 use auth_core::memory::MemoryStore;
-use auth_core::{
-    AuthConfig, AuthService, ClientInfo, CustomClaims, JwkSet, Key, KeyError, KeySet,
-    RefreshSecret, Registration,
-};
+use auth_core::{AuthConfig, AuthService, ClientInfo, CustomClaims, JwkSet, KeyError, KeySet};
+use consumer::{PASSWORD, auth_service, register};
 
 const ISSUER: &str = "https://auth.example";
 const AUDIENCE: &str = "orders-api";
 
 fn issuer_service() -> AuthService {
-    let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], ISSUER, AUDIENCE, 0).unwrap();
-    AuthService::new(
+    auth_service(
         Arc::new(MemoryStore::new()),
-        keys,
-        &RefreshSecret::generate(),
+        ISSUER,
+        AUDIENCE,
         AuthConfig::default(),
     )
-    .unwrap()
     .with_custom_claims(|_, _| {
         let mut c = CustomClaims::new();
         c.insert("tenant".into(), "acme".into());
@@ -28,17 +24,8 @@ fn issuer_service() -> AuthService {
 }
 
 async fn token(auth: &AuthService) -> String {
-    auth.register(
-        Registration {
-            login: "alice".into(),
-            password: "Passw0rd!".into(),
-            ..Default::default()
-        },
-        &ClientInfo::default(),
-    )
-    .await
-    .unwrap();
-    auth.login("alice", "Passw0rd!", ClientInfo::default())
+    register(auth, "alice").await;
+    auth.login("alice", PASSWORD, ClientInfo::default())
         .await
         .unwrap()
         .access_token

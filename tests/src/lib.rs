@@ -252,6 +252,19 @@ impl TestApp {
         r.json
     }
 
+    /// Registers `login` with [`PASSWORD`] and `email`; returns the user.
+    pub async fn register_with_email(&self, login: &str, email: &str) -> Value {
+        let r = self
+            .post(
+                "/auth/register",
+                None,
+                json!({ "login": login, "password": PASSWORD, "email": email }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "register: {}", r.text);
+        r.json
+    }
+
     /// Logs in; returns the token pair.
     pub async fn login(&self, login: &str, password: &str) -> Value {
         let r = self

@@ -99,6 +99,20 @@ impl Fixture {
         self.auth.authenticate(&pair.access_token).await.unwrap()
     }
 
+    /// The reset token mailed to `email` other than `previous`, waiting for the
+    /// background send.
+    async fn mailed_reset_token(&self, email: &str, previous: Option<&str>) -> String {
+        for _ in 0..500 {
+            if let Some(t) = self.mailer.last_reset_token_for(email)
+                && Some(t.as_str()) != previous
+            {
+                return t;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("no reset mail for {email}");
+    }
+
     async fn login(&self, login: &str) -> TokenPair {
         self.auth
             .login(login, PASSWORD, ClientInfo::default())

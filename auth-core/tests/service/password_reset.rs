@@ -1,18 +1,5 @@
 use super::*;
 
-/// The reset token mailed to `email`, waiting for the background send.
-async fn mailed_token(f: &Fixture, email: &str, previous: Option<&str>) -> String {
-    for _ in 0..500 {
-        if let Some(t) = f.mailer.last_reset_token_for(email)
-            && Some(t.as_str()) != previous
-        {
-            return t;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    panic!("no reset mail for {email}");
-}
-
 async fn alice_with_email(f: &Fixture) -> (User, TokenPair) {
     let user = f
         .auth
@@ -38,7 +25,7 @@ async fn a_reset_sets_the_password_revokes_sessions_and_is_single_use() {
         .request_password_reset("Alice@Example.com", &ClientInfo::default())
         .await
         .unwrap();
-    let token = mailed_token(&f, "alice@example.com", None).await;
+    let token = f.mailed_reset_token("alice@example.com", None).await;
     assert_eq!(token.len(), 43);
     assert_eq!(
         f.auth
@@ -83,7 +70,7 @@ async fn an_unknown_address_answers_the_same_and_mails_nothing() {
         .request_password_reset("alice@example.com", &ClientInfo::default())
         .await
         .unwrap();
-    mailed_token(&f, "alice@example.com", None).await;
+    f.mailed_reset_token("alice@example.com", None).await;
     let resets: Vec<_> = f
         .mailer
         .sent()
@@ -107,9 +94,11 @@ async fn a_token_expires_and_a_new_request_replaces_the_old_one() {
     let client = ClientInfo::default();
     let ask = || f.auth.request_password_reset("alice@example.com", &client);
     ask().await.unwrap();
-    let first = mailed_token(&f, "alice@example.com", None).await;
+    let first = f.mailed_reset_token("alice@example.com", None).await;
     ask().await.unwrap();
-    let second = mailed_token(&f, "alice@example.com", Some(&first)).await;
+    let second = f
+        .mailed_reset_token("alice@example.com", Some(&first))
+        .await;
     assert!(matches!(
         f.auth.confirm_password_reset(&first, "N3w-passw0rd").await,
         Err(AuthError::InvalidResetToken)

@@ -9,14 +9,7 @@ async fn forgotten_password_through_mail_dir(backend: Backend) {
         c.require_email_verification = true;
     })
     .await;
-    let r = app
-        .post(
-            "/auth/register",
-            None,
-            json!({"login": "alice", "password": "Passw0rd!", "email": "alice@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.register_with_email("alice", "alice@example.com").await;
     let verify = mail_in_dir(&dir, "alice@example.com", "verify_email").await;
     assert!(verify["sent_at"].is_string() && verify.get("token").is_none());
     let v = app

@@ -94,14 +94,7 @@ async fn reset_mail_goes_through_a_real_smtp_listener() {
         c.mail_from = "auth@example.test".into();
     })
     .await;
-    let r = app
-        .post(
-            "/auth/register",
-            None,
-            json!({"login": "alice", "password": "Passw0rd!", "email": "alice@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.register_with_email("alice", "alice@example.com").await;
     let verify = sink
         .message("alice@example.com", "verify the email address of alice")
         .await;
@@ -148,14 +141,7 @@ async fn a_silent_smtp_server_does_not_stall_requests() {
         }
     });
     let app = TestApp::start_with(Backend::Memory, move |c| c.smtp_url = Some(url)).await;
-    let r = app
-        .post(
-            "/auth/register",
-            None,
-            json!({"login": "alice", "password": "Passw0rd!", "email": "alice@example.com"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.register_with_email("alice", "alice@example.com").await;
     let r = app
         .post(
             "/auth/password-reset",
