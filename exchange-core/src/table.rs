@@ -1,8 +1,9 @@
-//! [`RateTable`]: every currency and rate of one moment, for conversions without I/O,
-//! locking or allocation; and the conversion arithmetic itself.
+//! [`RateTable`]: every currency and rate of one moment, for conversions without I/O
+//! or allocation; and the conversion arithmetic itself.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::RwLock;
 
 use rust_decimal::Decimal;
 
@@ -52,14 +53,23 @@ pub struct Quote {
     pub converted_amount: Decimal,
 }
 
+/// Most pairs whose derived rate a [`RateTable`] remembers; past it, further pairs are
+/// derived on every call.
+const MAX_DERIVED: usize = 65_536;
+
 /// Every currency and rate as read at one moment (from
 /// [`ExchangeService::rate_table`](crate::ExchangeService::rate_table)). Converting
-/// through it takes parsed codes and amounts and does no I/O, locking or allocation.
+/// through it takes parsed codes and amounts and does no I/O. The rate of a pair
+/// (direct, inverse or cross, at full precision, and rounded for display) is derived on
+/// its first conversion and remembered, so later conversions of the pair are a lookup
+/// and one multiplication.
 #[derive(Debug)]
 pub struct RateTable {
     pivot: CurrencyCode,
     currencies: HashMap<u32, Currency, Fast>,
     rates: HashMap<u64, Decimal, Fast>,
+    /// Pair -> (rate, rate rounded to 6 places).
+    derived: RwLock<HashMap<u64, (Decimal, Decimal), Fast>>,
 }
 
 impl RateTable {
@@ -73,6 +83,7 @@ impl RateTable {
             pivot,
             currencies: currencies.into_iter().map(|c| (c.code.key(), c)).collect(),
             rates: HashMap::default(),
+            derived: RwLock::default(),
         };
         for r in rates {
             let (base, target) = (r.base_currency.code, r.target_currency.code);
@@ -105,6 +116,16 @@ impl RateTable {
         to: CurrencyCode,
         amount: Amount,
     ) -> Result<Quote, ExchangeError> {
+        let key = pair_key(from, to);
+        let known = self
+            .derived
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied();
+        if let Some((rate, shown)) = known {
+            return finish(rate, shown, amount);
+        }
         let lookup = |b: CurrencyCode, t: CurrencyCode| self.rates.get(&pair_key(b, t)).copied();
         // A stored rate names two existing currencies; otherwise check them.
         if lookup(from, to).is_none()
@@ -112,7 +133,14 @@ impl RateTable {
         {
             return Err(ExchangeError::CurrencyNotFound);
         }
-        quote_by(lookup, from, to, self.pivot, amount)
+        let rate = rate_by(lookup, from, to, self.pivot)?;
+        let shown = shown_rate(rate);
+        let mut derived = self.derived.write().unwrap_or_else(|p| p.into_inner());
+        if derived.len() < MAX_DERIVED {
+            derived.insert(key, (rate, shown));
+        }
+        drop(derived);
+        finish(rate, shown, amount)
     }
 }
 
@@ -129,8 +157,40 @@ fn direct_or_inverse(
 }
 
 /// Direct, else inverse, else cross through `pivot`; rates are looked up lazily, in
-/// that order, so the common direct case costs one lookup. The one place of the
-/// conversion arithmetic.
+/// that order, so the common direct case costs one lookup.
+fn rate_by(
+    lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
+    from: CurrencyCode,
+    to: CurrencyCode,
+    pivot: CurrencyCode,
+) -> Result<Decimal, ExchangeError> {
+    if let Some(r) = direct_or_inverse(&lookup, from, to) {
+        return Ok(r);
+    }
+    let via_from = direct_or_inverse(&lookup, pivot, from).ok_or(ExchangeError::NoRate)?;
+    let via_to = direct_or_inverse(&lookup, pivot, to).ok_or(ExchangeError::NoRate)?;
+    via_to.checked_div(via_from).ok_or(ExchangeError::Overflow)
+}
+
+/// The rate as shown: rounded half away from zero to 6 places, trailing zeros dropped.
+fn shown_rate(rate: Decimal) -> Decimal {
+    round_half_away(rate, 6).normalize()
+}
+
+/// `amount` times the unrounded `rate`, rounded half away from zero to 2 places.
+fn finish(rate: Decimal, shown: Decimal, amount: Amount) -> Result<Quote, ExchangeError> {
+    let converted = amount
+        .value()
+        .checked_mul(rate)
+        .ok_or(ExchangeError::Overflow)?;
+    Ok(Quote {
+        rate: shown,
+        amount: amount.value(),
+        converted_amount: round_half_away(converted, 2),
+    })
+}
+
+/// The conversion arithmetic, in one place: [`rate_by`], then [`finish`].
 pub(crate) fn quote_by(
     lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
     from: CurrencyCode,
@@ -138,25 +198,8 @@ pub(crate) fn quote_by(
     pivot: CurrencyCode,
     amount: Amount,
 ) -> Result<Quote, ExchangeError> {
-    let rate = match direct_or_inverse(&lookup, from, to) {
-        Some(r) => r,
-        None => {
-            let via_from = direct_or_inverse(&lookup, pivot, from).ok_or(ExchangeError::NoRate)?;
-            let via_to = direct_or_inverse(&lookup, pivot, to).ok_or(ExchangeError::NoRate)?;
-            via_to
-                .checked_div(via_from)
-                .ok_or(ExchangeError::Overflow)?
-        }
-    };
-    let converted = amount
-        .value()
-        .checked_mul(rate)
-        .ok_or(ExchangeError::Overflow)?;
-    Ok(Quote {
-        rate: round_half_away(rate, 6).normalize(),
-        amount: amount.value(),
-        converted_amount: round_half_away(converted, 2),
-    })
+    let rate = rate_by(lookup, from, to, pivot)?;
+    finish(rate, shown_rate(rate), amount)
 }
 
 #[cfg(test)]
@@ -192,6 +235,8 @@ mod tests {
         ] {
             let amount = Amount::parse("123.45").unwrap();
             let quote = table.quote(code(from), code(to), amount).unwrap();
+            // The second conversion of the pair reads the remembered rate.
+            assert_eq!(table.quote(code(from), code(to), amount).unwrap(), quote);
             let c = svc.convert(from, to, "123.45").await.unwrap();
             assert_eq!(
                 (quote.rate, quote.amount, quote.converted_amount),
