@@ -52,7 +52,9 @@ pub struct Verification {
 /// follow one another, each permit reuses one Argon2 memory buffer, so memory stays at
 /// permits x `m_cost` however many threads the blocking pool uses and no hash pays for
 /// faulting in fresh pages; when the last running hash ends, the buffers are freed, so
-/// an idle service does not keep them.
+/// an idle service does not keep them. (On glibc, a freed buffer goes back to the
+/// system only while the allocator's mmap threshold stays below its size: set it with
+/// `mallopt(M_MMAP_THRESHOLD, 1 << 20)` at start or `MALLOC_MMAP_THRESHOLD_=1048576`.)
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     params: Argon2Params,
