@@ -20,6 +20,31 @@ use storage_postgres::testing::TestDatabase;
 
 const PASSWORD: &str = "Passw0rd!";
 
+/// Clients of the `pgbench` baselines, as the figures they are compared with.
+const PGBENCH_CLIENTS: u32 = 16;
+
+/// The database's own limit for one kind of statement: `pgbench` running `sql` from
+/// [`PGBENCH_CLIENTS`] clients for 5 s against `url`, in transactions per second, or
+/// `None` when `pgbench` is not installed or fails. `:client_id` names each client's
+/// own row.
+fn pgbench(url: &str, sql: &str) -> Option<f64> {
+    let script = std::env::temp_dir().join(format!("http-load-{}.sql", std::process::id()));
+    std::fs::write(&script, format!("{sql};\n")).ok()?;
+    let out = Command::new("pgbench")
+        .args(["-n", "-T", "5", "-j", "2", "-M", "prepared"])
+        .args(["-c", &PGBENCH_CLIENTS.to_string(), "-f"])
+        .arg(&script)
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    std::fs::remove_file(&script).ok();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
+}
+
 struct Args {
     server: PathBuf,
     modes: Vec<String>,
@@ -452,6 +477,44 @@ async fn mode(args: &Args, name: &str) {
             "missed"
         }
     );
+    if let Some(db) = &db {
+        // The limits of the statements underneath, right after our runs, on the same
+        // database: a primary-key SELECT and a one-row UPDATE ... RETURNING, each client
+        // on its own row (as each refresh client follows its own session).
+        // psql and pgbench take the URL without sqlx's own query parameters.
+        let url = db.url().split('?').next().unwrap_or_default();
+        let setup = "CREATE TABLE IF NOT EXISTS public.bench_rows (id int PRIMARY KEY, n bigint NOT NULL); \
+                     INSERT INTO public.bench_rows SELECT g, 0 FROM generate_series(0, 255) g ON CONFLICT DO NOTHING";
+        let ready = Command::new("psql")
+            .args(["-q", "-c", setup, url])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let select = ready
+            .then(|| pgbench(url, "SELECT n FROM public.bench_rows WHERE id = :client_id"))
+            .flatten();
+        let update = ready
+            .then(|| {
+                pgbench(
+                    url,
+                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = :client_id RETURNING n",
+                )
+            })
+            .flatten();
+        match (select, update) {
+            (Some(select), Some(update)) => {
+                println!(
+                    "pgbench ({PGBENCH_CLIENTS} clients): primary-key SELECT {select:.0} tps, one-row UPDATE ... RETURNING {update:.0} tps"
+                );
+                println!(
+                    "GET /users/me / primary-key SELECT: {:.2}x; POST /auth/refresh / UPDATE ... RETURNING: {:.2}x",
+                    me.rps / select,
+                    refresh.rps / update
+                );
+            }
+            _ => println!("pgbench baselines: not measured (pgbench or psql missing)"),
+        }
+    }
     if let Some(kib) = rss {
         println!(
             "server peak resident memory: {:.1} MiB",
