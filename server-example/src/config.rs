@@ -26,6 +26,11 @@ fn pool() -> storage_postgres::PoolSettings {
     storage_postgres::PoolSettings::default()
 }
 
+/// The session-cache defaults too.
+fn session_cache() -> storage_postgres::SessionCacheSettings {
+    storage_postgres::SessionCacheSettings::default()
+}
+
 fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -54,6 +59,21 @@ pub struct Config {
     /// How long a request waits for a Postgres connection before answering 503.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = millis(pool().acquire_timeout))]
     pub database_acquire_timeout_ms: u64,
+
+    /// Postgres: how long a session's status may be answered from memory, each
+    /// instance dropping a user's entries when the database notifies a change
+    /// (revocation, block, roles, password). 0 turns the cache off.
+    #[arg(long, env = "SESSION_CACHE_TTL_MS", default_value_t = millis(session_cache().ttl))]
+    pub session_cache_ttl_ms: u64,
+
+    /// Postgres: most sessions the cache holds.
+    #[arg(long, env = "SESSION_CACHE_CAPACITY", default_value_t = session_cache().capacity)]
+    pub session_cache_capacity: usize,
+
+    /// Postgres: a direct URL for the session cache's `LISTEN` connection, when
+    /// DATABASE_URL is a pooler in transaction mode. Unset: DATABASE_URL.
+    #[arg(long, env = "DATABASE_LISTEN_URL")]
+    pub database_listen_url: Option<String>,
 
     /// Directory for generated secrets (signing key, refresh secret), so restarts do
     /// not log everyone out.
@@ -265,6 +285,11 @@ impl std::fmt::Debug for Config {
                 "database_url",
                 &self.database_url.as_ref().map(|_| "[redacted]"),
             )
+            .field(
+                "database_listen_url",
+                &self.database_listen_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("session_cache_ttl_ms", &self.session_cache_ttl_ms)
             .field("data_dir", &self.data_dir)
             .field("signing_key_file", &self.signing_key_file)
             .field("verification_key_files", &self.verification_key_files)
@@ -302,8 +327,15 @@ mod tests {
         c.jwt_hs256_secret = Some("hs256-secret-hs256-secret-hs256-secret".into());
         c.refresh_secret = Some("refresh-secret-refresh-secret-refresh".into());
         c.database_url = Some("postgres://user:db-pass@host/db".into());
+        c.database_listen_url = Some("postgres://user:listen-pass@host/db".into());
         let out = format!("{c:?}");
-        for secret in ["Adm1n-secret!", "hs256-secret", "refresh-secret", "db-pass"] {
+        for secret in [
+            "Adm1n-secret!",
+            "hs256-secret",
+            "refresh-secret",
+            "db-pass",
+            "listen-pass",
+        ] {
             assert!(!out.contains(secret), "{secret} leaked: {out}");
         }
         assert!(out.contains("[redacted]"));

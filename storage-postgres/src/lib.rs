@@ -27,14 +27,20 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod cache;
 mod error;
 mod exchange;
+mod listener;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use cache::SessionCache;
+pub use cache::{SessionCacheSettings, SessionCacheStats};
 pub use error::{PgStoreError, is_unavailable};
+pub use listener::LISTENER_APPLICATION_NAME;
 pub use sqlx;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -55,7 +61,8 @@ pub const DEFAULT_SCHEMA: &str = "auth_exchange";
 /// How [`PgStore::connect_with`] sizes and bounds its pool, and where it keeps its
 /// tables. `Default` is fit for a server: up to 16 connections, a 3-second acquire
 /// timeout (a database outage turns into quick `Unavailable` errors instead of hung
-/// requests), schema [`DEFAULT_SCHEMA`].
+/// requests), schema [`DEFAULT_SCHEMA`], and the session-status cache on with its
+/// default settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
     /// Most connections open at once.
@@ -65,6 +72,11 @@ pub struct PoolSettings {
     /// The schema of the store's tables and migration history (created by
     /// [`PgStore::migrate`]); the pool's connections use it as their `search_path`.
     pub schema: String,
+    /// The session-status cache: `authenticate` answers recently seen sessions from
+    /// memory, and every instance drops a user's entries when the database notifies a
+    /// change to it (`LISTEN/NOTIFY`, see [`SessionCacheSettings`]). `None` reads the
+    /// database on every call.
+    pub session_cache: Option<SessionCacheSettings>,
 }
 
 impl Default for PoolSettings {
@@ -73,6 +85,7 @@ impl Default for PoolSettings {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(3),
             schema: DEFAULT_SCHEMA.to_owned(),
+            session_cache: Some(SessionCacheSettings::default()),
         }
     }
 }
@@ -106,12 +119,22 @@ impl PoolSettings {
     }
 }
 
-/// A PostgreSQL store for both cores. Cheap to clone (it shares the pool).
+/// A PostgreSQL store for both cores. Cheap to clone (it shares the pool and the
+/// session-status cache).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
     /// The schema [`PgStore::migrate`] creates, when the store chose it.
     schema: Option<String>,
+    cache: Option<Arc<CacheHandle>>,
+}
+
+/// The cache and its listener task, which stops when the last clone of the store
+/// drops this (and with it the sender).
+#[derive(Debug)]
+struct CacheHandle {
+    cache: Arc<SessionCache>,
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl PgStore {
@@ -119,7 +142,69 @@ impl PgStore {
     /// decides where the tables go. [`PgStore::connect_with`] keeps them apart in
     /// their own schema instead.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, schema: None }
+        Self {
+            pool,
+            schema: None,
+            cache: None,
+        }
+    }
+
+    /// Turns the session-status cache on (see [`PoolSettings::session_cache`]) and
+    /// starts its listener on the current tokio runtime. Outside a runtime, or if
+    /// `settings.listen_url` does not parse, the store stays uncached and a warning is
+    /// logged.
+    pub fn with_session_cache(mut self, settings: SessionCacheSettings) -> Self {
+        let options = match &settings.listen_url {
+            Some(url) => match url.parse::<PgConnectOptions>() {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "session cache off: listen_url does not parse");
+                    return self;
+                }
+            },
+            None => (*self.pool.connect_options()).clone(),
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            tracing::warn!("session cache off: no tokio runtime to run its listener");
+            return self;
+        }
+        let cache = Arc::new(SessionCache::new(&settings));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        listener::spawn(Arc::downgrade(&cache), options, stopped);
+        self.cache = Some(Arc::new(CacheHandle { cache, _stop: stop }));
+        self
+    }
+
+    /// What the session-status cache is doing; `None` when it is off.
+    pub fn session_cache_stats(&self) -> Option<SessionCacheStats> {
+        self.cache.as_ref().map(|h| h.cache.stats())
+    }
+
+    /// The session-status cache, when on.
+    fn cache(&self) -> Option<&SessionCache> {
+        self.cache.as_deref().map(|h| &*h.cache)
+    }
+
+    /// After a change this instance committed to `user`: its cached sessions go now,
+    /// before the notice comes back.
+    fn forget_user(&self, user: uuid::Uuid) {
+        if let Some(c) = self.cache() {
+            c.forget_user(user);
+        }
+    }
+
+    /// After this instance rotated `session`.
+    fn forget_session(&self, session: uuid::Uuid) {
+        if let Some(c) = self.cache() {
+            c.forget_session(session);
+        }
+    }
+
+    /// After a change this instance committed whose users it does not know.
+    fn forget_all(&self) {
+        if let Some(c) = self.cache() {
+            c.forget_all();
+        }
     }
 
     /// Connects with the default [`PoolSettings`].
@@ -131,21 +216,34 @@ impl PgStore {
     pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
         let options = settings.connect_options(url)?;
         let pool = settings.options().connect_with(options).await?;
-        Ok(Self {
+        Ok(Self::chosen(pool, settings))
+    }
+
+    /// A store over `pool` in `settings.schema`, cached as the settings say.
+    fn chosen(pool: PgPool, settings: PoolSettings) -> Self {
+        let store = Self {
             pool,
             schema: Some(settings.schema),
-        })
+            cache: None,
+        };
+        match settings.session_cache {
+            Some(cache) => store.with_session_cache(cache),
+            None => store,
+        }
     }
 
     /// Like [`PgStore::connect`] but connects on first use, so a server can start
     /// while the database is still down.
     pub fn connect_lazy(url: &str) -> Result<Self, PgStoreError> {
-        let settings = PoolSettings::default();
+        Self::connect_lazy_with(url, PoolSettings::default())
+    }
+
+    /// Like [`PgStore::connect_with`] but connects on first use. The session cache's
+    /// listener (started if a tokio runtime is current) keeps trying meanwhile.
+    pub fn connect_lazy_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
         let options = settings.connect_options(url)?;
-        Ok(Self {
-            pool: settings.options().connect_lazy_with(options),
-            schema: Some(settings.schema),
-        })
+        let pool = settings.options().connect_lazy_with(options);
+        Ok(Self::chosen(pool, settings))
     }
 
     /// Creates the store's schema if it chose one, then applies pending migrations,

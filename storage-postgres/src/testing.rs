@@ -1,8 +1,14 @@
 //! Throwaway databases for tests: each test gets its own, so tests run in parallel
 //! without sharing state.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 use crate::{PgStore, PoolSettings};
 
@@ -79,5 +85,65 @@ impl TestDatabase {
             .execute(&mut conn)
             .await;
         }
+    }
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones: a database outage
+/// without stopping the shared Postgres.
+pub struct ToggleProxy {
+    /// The address to connect to instead of the target.
+    pub addr: SocketAddr,
+    enabled: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl ToggleProxy {
+    /// Starts forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let enabled = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (en, cs) = (enabled.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !en.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                cs.lock().expect("lock").push(task);
+            }
+        });
+        Self {
+            addr,
+            enabled,
+            conns,
+            accept,
+        }
+    }
+
+    /// Cuts every open connection and refuses new ones.
+    pub fn disable(&self) {
+        self.enabled.store(false, Ordering::SeqCst);
+        for t in self.conns.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Forwards again.
+    pub fn enable(&self) {
+        self.enabled.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for ToggleProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.disable();
     }
 }

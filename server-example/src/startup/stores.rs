@@ -7,7 +7,7 @@ use auth_core::AuthStore;
 use auth_core::memory::MemoryStore as AuthMemory;
 use exchange_core::ExchangeStore;
 use exchange_core::memory::MemoryStore as ExchangeMemory;
-use storage_postgres::{PgStore, PoolSettings};
+use storage_postgres::{PgStore, PoolSettings, SessionCacheSettings};
 
 use super::StartupError;
 use crate::config::Config;
@@ -38,6 +38,11 @@ pub(super) async fn open_stores(config: &Config) -> Result<Stores, StartupError>
         max_connections: config.database_max_connections,
         acquire_timeout: Duration::from_millis(config.database_acquire_timeout_ms),
         schema: config.database_schema.clone(),
+        session_cache: (config.session_cache_ttl_ms > 0).then(|| SessionCacheSettings {
+            ttl: Duration::from_millis(config.session_cache_ttl_ms),
+            capacity: config.session_cache_capacity,
+            listen_url: config.database_listen_url.clone(),
+        }),
     };
     let store = PgStore::connect_with(url, settings).await?;
     store.migrate().await?;

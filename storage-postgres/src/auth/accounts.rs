@@ -101,6 +101,7 @@ impl AccountStore for PgStore {
         .await
         .db()?
         .ok_or(StoreError::NotFound)?;
+        self.forget_user(id);
         Ok(user_from(&row)?)
     }
 
@@ -124,6 +125,7 @@ impl AccountStore for PgStore {
             None => 0,
         };
         tx.commit().await.db()?;
+        self.forget_user(user_id);
         Ok(revoked)
     }
 
@@ -135,6 +137,7 @@ impl AccountStore for PgStore {
             .db()?
             .rows_affected();
         found(n)?;
+        self.forget_user(id);
         Ok(())
     }
 
@@ -176,6 +179,7 @@ impl AccountStore for PgStore {
             UserStatus::Active => 0,
         };
         tx.commit().await.db()?;
+        self.forget_user(id);
         Ok(revoked)
     }
 }

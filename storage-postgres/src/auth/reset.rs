@@ -81,11 +81,16 @@ impl ResetStore for PgStore {
         .fetch_optional(self.pool())
         .await
         .db()?;
-        row.map(|r| {
-            let revoked: i64 = r.try_get("revoked").db()?;
-            Ok((r.try_get("id").db()?, revoked as u64))
-        })
-        .transpose()
+        let used = row
+            .map(|r| -> Result<(Uuid, u64)> {
+                let revoked: i64 = r.try_get("revoked").db()?;
+                Ok((r.try_get("id").db()?, revoked as u64))
+            })
+            .transpose()?;
+        if let Some((user, _)) = used {
+            self.forget_user(user);
+        }
+        Ok(used)
     }
 
     async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64> {

@@ -46,6 +46,8 @@ impl RoleStore for PgStore {
             .db()?
             .rows_affected();
         found(n)?;
+        // Every holder lost it.
+        self.forget_all();
         Ok(())
     }
 
@@ -59,6 +61,7 @@ impl RoleStore for PgStore {
         .execute(self.pool())
         .await
         .db()?;
+        self.forget_user(user_id);
         Ok(())
     }
 
@@ -74,6 +77,7 @@ impl RoleStore for PgStore {
         .fetch_one(self.pool())
         .await
         .db()?;
+        self.forget_user(user_id);
         if both_exist {
             Ok(())
         } else {

@@ -1,5 +1,7 @@
 //! [`SessionStore`] of the [`PgStore`]: sessions and the refresh rule in SQL.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 use auth_core::store::*;
 use sqlx::Row;
@@ -54,6 +56,9 @@ impl SessionStore for PgStore {
             .rows_affected()
         };
         tx.commit().await.db()?;
+        if revoked > 0 {
+            self.forget_user(s.user_id);
+        }
         Ok(revoked)
     }
 
@@ -69,6 +74,11 @@ impl SessionStore for PgStore {
     }
 
     async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>> {
+        let ticket = match self.cache().map(|c| c.get(id, Instant::now())) {
+            Some(Ok(cached)) => return Ok(Some(cached)),
+            Some(Err(ticket)) => ticket,
+            None => None,
+        };
         // One primary-key lookup joined to its user: the hot path of every request.
         let row = sqlx::query(&format!(
             "SELECT s.revoked, s.expires_at, s.last_refreshed_at, {USER_COLUMNS} \
@@ -81,15 +91,16 @@ impl SessionStore for PgStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let get = || -> Result<SessionStatus> {
-            Ok(SessionStatus {
-                revoked: row.try_get("revoked").db()?,
-                expires_at: row.try_get("expires_at").db()?,
-                last_refreshed_at: row.try_get("last_refreshed_at").db()?,
-                user: user_from(&row)?,
-            })
+        let status = SessionStatus {
+            revoked: row.try_get("revoked").db()?,
+            expires_at: row.try_get("expires_at").db()?,
+            last_refreshed_at: row.try_get("last_refreshed_at").db()?,
+            user: user_from(&row)?,
         };
-        Ok(Some(get()?))
+        if let (Some(cache), Some(ticket)) = (self.cache(), ticket) {
+            cache.store(ticket, id, status.clone(), Instant::now());
+        }
+        Ok(Some(status))
     }
 
     async fn refresh_session(&self, req: RefreshRequest) -> Result<RefreshOutcome> {
@@ -115,6 +126,7 @@ impl SessionStore for PgStore {
         .fetch_optional(self.pool())
         .await.db()?;
         if let Some(row) = rotated {
+            self.forget_session(req.session_id);
             return Ok(RefreshOutcome::Rotated {
                 session: session_from(&row)?,
                 roles: row.try_get("roles").db()?,
@@ -171,6 +183,7 @@ impl SessionStore for PgStore {
                     .rows_affected()
             }
         };
+        self.forget_user(session.user_id);
         Ok(RefreshOutcome::Reused {
             user_id: session.user_id,
             revoked,
@@ -178,23 +191,27 @@ impl SessionStore for PgStore {
     }
 
     async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool> {
-        let n = sqlx::query(
+        let owner: Option<Uuid> = sqlx::query_scalar(
             "UPDATE sessions SET revoked = true \
-             WHERE id = $1 AND NOT revoked AND ($2::uuid IS NULL OR user_id = $2)",
+             WHERE id = $1 AND NOT revoked AND ($2::uuid IS NULL OR user_id = $2) \
+             RETURNING user_id",
         )
         .bind(id)
         .bind(user_id)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await
-        .db()?
-        .rows_affected();
-        Ok(n == 1)
+        .db()?;
+        if let Some(owner) = owner {
+            self.forget_user(owner);
+        }
+        Ok(owner.is_some())
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64> {
         let mut tx = self.pool().begin().await.db()?;
         let n = revoke_all(&mut tx, user_id, except).await?;
         tx.commit().await.db()?;
+        self.forget_user(user_id);
         Ok(n)
     }
 

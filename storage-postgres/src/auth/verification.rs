@@ -59,6 +59,7 @@ impl VerificationStore for PgStore {
             .await
             .db()?;
         tx.commit().await.db()?;
+        self.forget_user(user_id);
         Ok(())
     }
 

@@ -1,0 +1,302 @@
+//! Two instances on one database, each with its own session-status cache: a change
+//! made on A is refused on B once the notice arrives, on Postgres as on memory (where
+//! both instances share the store and there is nothing to invalidate).
+//!
+//! B's cache keeps entries for an hour, so only a notice can explain B refusing a
+//! session it served from memory a moment before.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::memory::MemoryStore;
+use auth_core::{
+    AuthConfig, AuthError, AuthService, AuthStore, ClientInfo, Key, KeySet, LogoutScope, Principal,
+    RefreshSecret, Registration,
+};
+use storage_postgres::testing::{TestDatabase, ToggleProxy};
+use storage_postgres::{PgStore, PoolSettings, SessionCacheSettings};
+use tokio::time::{Instant, sleep};
+
+const PASSWORD: &str = "Passw0rd!";
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Two services over two stores that see the same data.
+struct Instances {
+    a: AuthService,
+    b: AuthService,
+    /// B's store, when it is a `PgStore`, for its cache statistics.
+    b_pg: Option<PgStore>,
+}
+
+fn services(a: Arc<dyn AuthStore>, b: Arc<dyn AuthStore>, b_pg: Option<PgStore>) -> Instances {
+    let key = Key::generate_ed25519().expect("a fresh key");
+    let keys = KeySet::new(key, [], "iss", "aud", 0).expect("one key");
+    let secret = RefreshSecret::generate();
+    let make = |store| {
+        AuthService::new(store, keys.clone(), &secret, AuthConfig::default()).expect("config")
+    };
+    Instances {
+        a: make(a),
+        b: make(b),
+        b_pg,
+    }
+}
+
+fn memory() -> Instances {
+    let store: Arc<dyn AuthStore> = Arc::new(MemoryStore::new());
+    services(store.clone(), store, None)
+}
+
+/// B caches for an hour and listens through `listen_url` when given.
+async fn postgres(db: &TestDatabase, listen_url: Option<String>) -> Instances {
+    let settings = PoolSettings {
+        max_connections: 4,
+        session_cache: Some(SessionCacheSettings {
+            ttl: Duration::from_secs(3600),
+            listen_url,
+            ..SessionCacheSettings::default()
+        }),
+        ..PoolSettings::default()
+    };
+    let b = PgStore::connect_with(db.url(), settings)
+        .await
+        .expect("second instance");
+    let instances = services(Arc::new(db.store()), Arc::new(b.clone()), Some(b));
+    instances.wait_listening(true).await;
+    instances
+}
+
+impl Instances {
+    async fn wait_listening(&self, listening: bool) {
+        let Some(b) = &self.b_pg else { return };
+        let start = Instant::now();
+        while b.session_cache_stats().expect("cache on").listening != listening {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "B's listener never became listening={listening}"
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn b_hits(&self) -> Option<u64> {
+        self.b_pg
+            .as_ref()
+            .map(|b| b.session_cache_stats().expect("cache on").hits)
+    }
+
+    async fn user(&self, login: &str) -> uuid::Uuid {
+        let registration = Registration {
+            login: login.into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        };
+        self.a
+            .register(registration, &ClientInfo::default())
+            .await
+            .expect("registered")
+            .id
+    }
+
+    async fn access(&self, login: &str) -> String {
+        self.a
+            .login(login, PASSWORD, ClientInfo::default())
+            .await
+            .expect("logged in")
+            .access_token
+    }
+
+    async fn admin(&self) -> Principal {
+        self.a
+            .ensure_admin("root", "Adm1n-pass!")
+            .await
+            .expect("admin");
+        let token = self.access_with("root", "Adm1n-pass!").await;
+        self.a.authenticate(&token).await.expect("admin principal")
+    }
+
+    async fn access_with(&self, login: &str, password: &str) -> String {
+        self.a
+            .login(login, password, ClientInfo::default())
+            .await
+            .expect("logged in")
+            .access_token
+    }
+
+    /// B accepts `token`, the second time from its cache.
+    async fn b_serves_from_cache(&self, token: &str) -> Principal {
+        let first = self.b.authenticate(token).await.expect("B accepts");
+        let hits = self.b_hits();
+        let second = self.b.authenticate(token).await.expect("B accepts again");
+        if let (Some(before), Some(after)) = (hits, self.b_hits()) {
+            assert_eq!(after, before + 1, "B answered from its cache");
+        }
+        assert_eq!(first, second);
+        second
+    }
+
+    /// Polls B until `check` holds for what B answers, with a deadline.
+    async fn b_until(&self, token: &str, check: impl Fn(&Result<Principal, AuthError>) -> bool) {
+        let start = Instant::now();
+        loop {
+            let answer = self.b.authenticate(token).await;
+            if check(&answer) {
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "B still answers {answer:?} after {DEADLINE:?}"
+            );
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn refused(answer: &Result<Principal, AuthError>) -> bool {
+    matches!(answer, Err(AuthError::InvalidToken))
+}
+
+async fn revocation(i: Instances) {
+    i.user("alice").await;
+    let token = i.access("alice").await;
+    i.b_serves_from_cache(&token).await;
+    let who = i.a.authenticate(&token).await.expect("A accepts");
+    i.a.logout(&who, LogoutScope::Local).await.expect("logout");
+    assert!(
+        refused(&i.a.authenticate(&token).await),
+        "A refuses at once"
+    );
+    i.b_until(&token, refused).await;
+}
+
+async fn block(i: Instances) {
+    let admin = i.admin().await;
+    let alice = i.user("alice").await;
+    let token = i.access("alice").await;
+    i.b_serves_from_cache(&token).await;
+    i.a.block_user(&admin, alice).await.expect("blocked");
+    assert!(
+        refused(&i.a.authenticate(&token).await),
+        "A refuses at once"
+    );
+    i.b_until(&token, refused).await;
+}
+
+async fn role_removal(i: Instances) {
+    let admin = i.admin().await;
+    let alice = i.user("alice").await;
+    i.a.create_role("editor", None).await.expect("role");
+    i.a.grant_role(alice, "editor").await.expect("granted");
+    let token = i.access("alice").await;
+    assert!(i.b_serves_from_cache(&token).await.has_role("editor"));
+    i.a.revoke_role(&admin, alice, "editor")
+        .await
+        .expect("removed");
+    let a_sees = i.a.authenticate(&token).await.expect("A accepts");
+    assert!(!a_sees.has_role("editor"), "A sees it at once");
+    i.b_until(&token, |a| matches!(a, Ok(p) if !p.has_role("editor")))
+        .await;
+}
+
+async fn password_change(i: Instances) {
+    i.user("alice").await;
+    let elsewhere = i.access("alice").await;
+    let here = i.access("alice").await;
+    i.b_serves_from_cache(&elsewhere).await;
+    let who = i.a.authenticate(&here).await.expect("A accepts");
+    i.a.change_password(&who, PASSWORD, "N3w-passw0rd!")
+        .await
+        .expect("changed");
+    assert!(
+        refused(&i.a.authenticate(&elsewhere).await),
+        "A refuses at once"
+    );
+    i.b_until(&elsewhere, refused).await;
+    // The session that changed the password stays.
+    i.b.authenticate(&here)
+        .await
+        .expect("B keeps the current session");
+}
+
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::memory()).await;
+                }
+            )*
+        }
+        mod postgres {
+            use storage_postgres::testing::TestDatabase;
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let db = TestDatabase::create(4).await;
+                    super::$scenario(super::postgres(&db, None).await).await;
+                    db.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(revocation, block, role_removal, password_change);
+
+/// With its listener cut, B reads every status from the database: a revocation made
+/// meanwhile is refused at once, never allowed from B's hour-long cache. When the
+/// listener is back, B caches and follows notices again.
+#[tokio::test]
+async fn a_cut_listener_bypasses_the_cache_and_recovers() {
+    let db = TestDatabase::create(4).await;
+    let target = db
+        .url()
+        .trim_start_matches("postgres://")
+        .split(['@', '/'])
+        .nth(1)
+        .expect("host:port")
+        .parse()
+        .expect("a socket address");
+    let proxy = ToggleProxy::start(target).await;
+    let listen_url = db
+        .url()
+        .replacen(&target.to_string(), &proxy.addr.to_string(), 1);
+    let i = postgres(&db, Some(listen_url)).await;
+    let b = i.b_pg.clone().expect("postgres");
+
+    i.user("alice").await;
+    let (kept, revoked) = (i.access("alice").await, i.access("alice").await);
+    i.b_serves_from_cache(&kept).await;
+    i.b_serves_from_cache(&revoked).await;
+
+    proxy.disable();
+    i.wait_listening(false).await;
+    let who = i.a.authenticate(&revoked).await.expect("A accepts");
+    i.a.logout(&who, LogoutScope::Local).await.expect("logout");
+    assert!(
+        refused(&i.b.authenticate(&revoked).await),
+        "no stale allow while the listener is cut"
+    );
+    let hits = b.session_cache_stats().expect("cache on").hits;
+    i.b.authenticate(&kept)
+        .await
+        .expect("a live session still works");
+    i.b.authenticate(&kept)
+        .await
+        .expect("a live session still works");
+    assert_eq!(
+        b.session_cache_stats().expect("cache on").hits,
+        hits,
+        "read from the database while the listener is cut"
+    );
+
+    proxy.enable();
+    i.wait_listening(true).await;
+    i.b_serves_from_cache(&kept).await;
+    let who = i.a.authenticate(&kept).await.expect("A accepts");
+    i.a.logout(&who, LogoutScope::Local).await.expect("logout");
+    i.b_until(&kept, refused).await;
+    drop(i);
+    db.drop_database().await;
+}
