@@ -21,6 +21,8 @@ pub const ADMIN_LOGIN: &str = "root";
 pub const ADMIN_PASSWORD: &str = "Adm1n-pass!";
 /// Password of every user the helpers register.
 pub const PASSWORD: &str = "Passw0rd!";
+/// How long a test waits for something another instance is told asynchronously.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where the server keeps its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,24 @@ impl TestApp {
             task,
             db: None,
             owns_data_dir: false,
+        }
+    }
+
+    /// Polls `GET path` with `token` until it answers `status`, for at most
+    /// [`DEADLINE`]; the last reply.
+    pub async fn until_status(&self, path: &str, token: &str, status: StatusCode) -> Reply {
+        let start = std::time::Instant::now();
+        loop {
+            let reply = self.get(path, Some(token)).await;
+            if reply.status == status {
+                return reply;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{path} still answers {} after {DEADLINE:?}",
+                reply.status
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 

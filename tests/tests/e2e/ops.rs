@@ -92,8 +92,8 @@ on_both! {
 }
 
 #[tokio::test]
-async fn two_instances_share_one_database_and_logout_is_seen_at_once() {
-    let a = TestApp::start(Backend::Postgres).await;
+async fn two_instances_share_one_database_and_logout_reaches_the_other() {
+    let a = TestApp::start_with(Backend::Postgres, long_session_cache).await;
     let b = a.sibling().await;
     let (_, token, refresh) = a.signup("alice").await;
     assert_eq!(
@@ -110,17 +110,71 @@ async fn two_instances_share_one_database_and_logout_is_seen_at_once() {
         r.text
     );
     let fresh = r.json["access_token"].as_str().unwrap().to_owned();
+    // B now holds the session in its cache.
+    assert_eq!(
+        b.get("/users/me", Some(&fresh)).await.status,
+        StatusCode::OK
+    );
     let out = a
         .call(Method::POST, "/auth/logout", Some(&fresh), None)
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    b.get("/users/me", Some(&fresh))
+    a.get("/users/me", Some(&fresh))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    b.until_status("/users/me", &fresh, StatusCode::UNAUTHORIZED)
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     assert_eq!(
         a.get("/.well-known/jwks.json", None).await.json,
         b.get("/.well-known/jwks.json", None).await.json
     );
+}
+
+/// Entries that live for an hour: only the database's notice can make B refuse.
+fn long_session_cache(c: &mut server_example::Config) {
+    c.session_cache_ttl_ms = 3_600_000;
+}
+
+#[tokio::test]
+async fn a_block_and_a_role_removal_on_one_instance_reach_the_other() {
+    let a = TestApp::start_with(Backend::Postgres, long_session_cache).await;
+    let b = a.sibling().await;
+    let admin = a.admin_token().await;
+    let (id, token, _) = a.signup("alice").await;
+    let role = a
+        .post("/admin/roles", Some(&admin), json!({"name": "editor"}))
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let path = format!("/admin/users/{id}/roles/editor");
+    assert_eq!(
+        a.call(Method::PUT, &path, Some(&admin), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let roles = |r: &tests::Reply| r.json["roles"].to_string();
+    assert!(roles(&b.get("/users/me", Some(&token)).await).contains("editor"));
+    assert_eq!(
+        a.call(Method::DELETE, &path, Some(&admin), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let start = std::time::Instant::now();
+    while roles(&b.get("/users/me", Some(&token)).await).contains("editor") {
+        assert!(start.elapsed() < DEADLINE, "B still shows the removed role");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let block = format!("/admin/users/{id}/block");
+    assert_eq!(
+        a.call(Method::POST, &block, Some(&admin), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    b.until_status("/users/me", &token, StatusCode::UNAUTHORIZED)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
 }
 
 #[tokio::test]
