@@ -88,7 +88,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(path: &PathBuf, database_url: Option<&str>) -> Self {
+    fn start(path: &PathBuf, database_url: Option<&str>, env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -114,6 +114,7 @@ impl Server {
             cmd.env("DATABASE_URL", url)
                 .env("DATABASE_MAX_CONNECTIONS", "32");
         }
+        cmd.envs(env.iter().copied());
         let child = cmd
             .spawn()
             .expect("start the server binary (build it first)");
@@ -262,22 +263,7 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1e3)
 }
 
-/// Accounts the login clients use, one each (the storm has 16 clients).
-const LOGIN_ACCOUNTS: usize = 16;
-
-async fn mode(args: &Args, name: &str) {
-    let db = if name == "postgres" {
-        Some(TestDatabase::create(2).await)
-    } else {
-        None
-    };
-    let server = Server::start(&args.server, db.as_ref().map(|d| d.url()));
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
-    let base = server.base.clone();
+async fn wait_ready(client: &reqwest::Client, base: &str) {
     let ready = Instant::now();
     while client.get(format!("{base}/healthz")).send().await.is_err() {
         assert!(
@@ -286,17 +272,13 @@ async fn mode(args: &Args, name: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // One account per login client: logins of one account are checked at most a few
-    // at a time (attempts are reserved before the password is checked).
-    for i in 0..LOGIN_ACCOUNTS {
-        let register = client
-            .post(format!("{base}/auth/register"))
-            .json(&json!({"login": format!("loaduser{i}"), "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert!(register.status().is_success());
-    }
+}
+
+/// Refresh-token chains, one per client, each in its own session.
+type Chains = Arc<Vec<std::sync::Mutex<String>>>;
+
+/// An access token of `loaduser0` and `n` refresh chains, from logins.
+async fn sessions(client: &reqwest::Client, base: &str, n: usize) -> (String, Chains) {
     let login = || async {
         let v: Value = client
             .post(format!("{base}/auth/login"))
@@ -314,10 +296,62 @@ async fn mode(args: &Args, name: &str) {
     };
     let (access, _) = login().await;
     let mut chains = Vec::new();
-    for _ in 0..args.concurrency {
+    for _ in 0..n {
         chains.push(std::sync::Mutex::new(login().await.1));
     }
-    let chains = Arc::new(chains);
+    (access, Arc::new(chains))
+}
+
+/// Each client follows its own rotation chain, one request at a time.
+async fn refreshes(client: &reqwest::Client, base: &str, args: &Args, chains: Chains) -> Stats {
+    let ch = chains.clone();
+    let make: MakeRequest = Arc::new(move |w| {
+        let token = ch[w].lock().unwrap().clone();
+        (
+            reqwest::Method::POST,
+            "/auth/refresh".into(),
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+    });
+    let follow: OnReply = Arc::new(move |w, v| {
+        if let Some(t) = v["refresh_token"].as_str() {
+            *chains[w].lock().unwrap() = t.to_owned();
+        }
+    });
+    let (c, n, limit) = (args.concurrency, args.requests, args.time_limit);
+    run(client, base, c, n, limit, make, Some(follow)).await
+}
+
+/// Accounts the login clients use, one each (the storm has 16 clients).
+const LOGIN_ACCOUNTS: usize = 16;
+
+async fn mode(args: &Args, name: &str) {
+    let db = if name == "postgres" {
+        Some(TestDatabase::create(2).await)
+    } else {
+        None
+    };
+    let server = Server::start(&args.server, db.as_ref().map(|d| d.url()), &[]);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let base = server.base.clone();
+    wait_ready(&client, &base).await;
+    // One account per login client: logins of one account are checked at most a few
+    // at a time (attempts are reserved before the password is checked).
+    for i in 0..LOGIN_ACCOUNTS {
+        let register = client
+            .post(format!("{base}/auth/register"))
+            .json(&json!({"login": format!("loaduser{i}"), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert!(register.status().is_success());
+    }
+    let (access, chains) = sessions(&client, &base, args.concurrency).await;
 
     let c = args.concurrency;
     let (n, limit) = (args.requests, args.time_limit);
@@ -345,24 +379,7 @@ async fn mode(args: &Args, name: &str) {
         None,
     )
     .await;
-    let ch = chains.clone();
-    let make: MakeRequest = Arc::new(move |w| {
-        let token = ch[w].lock().unwrap().clone();
-        (
-            reqwest::Method::POST,
-            "/auth/refresh".into(),
-            None,
-            Some(json!({"refresh_token": token})),
-        )
-    });
-    let ch = chains.clone();
-    let follow: OnReply = Arc::new(move |w, v| {
-        if let Some(t) = v["refresh_token"].as_str() {
-            *ch[w].lock().unwrap() = t.to_owned();
-        }
-    });
-    // Each client follows its own rotation chain, one request at a time.
-    let refresh = run(&client, &base, c, n, limit, make, Some(follow)).await;
+    let refresh = refreshes(&client, &base, args, chains).await;
     let make: MakeRequest = Arc::new(move |w| {
         let account = format!("loaduser{}", w % LOGIN_ACCOUNTS);
         (
@@ -413,6 +430,38 @@ async fn mode(args: &Args, name: &str) {
     let storm_p99 = percentile(&lat, 0.99);
     let rss = server.peak_rss_kib();
 
+    // On Postgres, a second server on the same database (the first one stopped):
+    // no session cache, and no per-address refresh limit, to show what the cache and
+    // the limit's counter (one row, as all the load comes from one address) cost.
+    let bare = match &db {
+        Some(db) => {
+            drop(server);
+            let bare = Server::start(
+                &args.server,
+                Some(db.url()),
+                &[
+                    ("SESSION_CACHE_TTL_MS", "0"),
+                    ("REFRESH_LIMIT_PER_MINUTE", "0"),
+                ],
+            );
+            wait_ready(&client, &bare.base).await;
+            let (access, chains) = sessions(&client, &bare.base, c).await;
+            let me = run(
+                &client,
+                &bare.base,
+                c,
+                n,
+                limit,
+                get("/users/me", Some(access)),
+                None,
+            )
+            .await;
+            let refresh = refreshes(&client, &bare.base, args, chains).await;
+            Some((me, refresh))
+        }
+        None => None,
+    };
+
     let argon = argon2_verify_secs();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let login_ceiling = cores / argon;
@@ -449,12 +498,17 @@ async fn mode(args: &Args, name: &str) {
         &exchange,
         Some(if name == "memory" { 0.5 } else { 0.25 }),
     );
+    // With the session cache (Postgres) or in memory, against /healthz.
     row(
         "GET /users/me",
         &me,
-        if name == "memory" { Some(0.4) } else { None },
+        Some(if name == "memory" { 0.4 } else { 0.5 }),
     );
     row("POST /auth/refresh", &refresh, None);
+    if let Some((me, refresh)) = &bare {
+        row("GET /users/me, no session cache", me, None);
+        row("POST /auth/refresh, no per-address limit", refresh, None);
+    }
     row("POST /auth/login (8 clients)", &logins, None);
     println!(
         "\nlogin: {:.1} req/s; ceiling cores/argon2-verify = {cores:.0} / {:.1} ms = {login_ceiling:.1}/s; ratio {:.2}x (target >= 0.80x: {})",
@@ -506,10 +560,34 @@ async fn mode(args: &Args, name: &str) {
                 println!(
                     "pgbench ({PGBENCH_CLIENTS} clients): primary-key SELECT {select:.0} tps, one-row UPDATE ... RETURNING {update:.0} tps"
                 );
+                let ratio = |what: &str, ours: f64, limit: f64, target: f64| {
+                    let r = ours / limit;
+                    let met = if r >= target { "met" } else { "missed" };
+                    println!("{what}: {r:.2}x (target >= {target:.2}x: {met})");
+                };
                 println!(
-                    "GET /users/me / primary-key SELECT: {:.2}x; POST /auth/refresh / UPDATE ... RETURNING: {:.2}x",
-                    me.rps / select,
-                    refresh.rps / update
+                    "GET /users/me with the session cache / primary-key SELECT: {:.2}x",
+                    me.rps / select
+                );
+                if let Some((bare_me, bare_refresh)) = &bare {
+                    ratio(
+                        "GET /users/me without the cache / primary-key SELECT",
+                        bare_me.rps,
+                        select,
+                        0.35,
+                    );
+                    ratio(
+                        "POST /auth/refresh without the per-address limit / UPDATE ... RETURNING",
+                        bare_refresh.rps,
+                        update,
+                        0.7,
+                    );
+                }
+                ratio(
+                    "POST /auth/refresh, one address / UPDATE ... RETURNING",
+                    refresh.rps,
+                    update,
+                    0.7,
                 );
             }
             _ => println!("pgbench baselines: not measured (pgbench or psql missing)"),
@@ -521,7 +599,6 @@ async fn mode(args: &Args, name: &str) {
             kib as f64 / 1024.0
         );
     }
-    drop(server);
     if let Some(db) = db {
         db.drop_database().await;
     }
