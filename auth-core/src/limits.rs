@@ -4,14 +4,16 @@
 //! [`AttemptStore::reserve_attempt`](crate::AttemptStore::reserve_attempt), before any password, code or mail work, so a burst
 //! of parallel requests gets no more checks than the same requests one at a time, on
 //! one server instance or many. What happens to the reservation afterwards depends on
-//! the outcome: a failure keeps it, a success gives it back or clears its key.
+//! the outcome: a failure keeps it, a success gives it back or clears its key. A
+//! refresh reserves in the same store call as its rotation
+//! ([`RefreshRequest::limit`](crate::store::RefreshRequest::limit)): one round trip.
 
 use std::net::IpAddr;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::error::AuthError;
-use crate::store::{AttemptLimit, AuthStore, Reservation};
+use crate::store::{AttemptKey, AttemptLimit, AuthStore, Reservation};
 
 /// At most `max` requests per key within `window` (a fixed window from the first).
 /// `max == 0` turns the limit off.
@@ -138,6 +140,24 @@ impl LimitKey {
         self.cleared_by_success = true;
         self
     }
+
+    /// The key and rule, for a store method that reserves as part of a larger step.
+    pub(crate) fn attempt(&self) -> AttemptKey {
+        AttemptKey {
+            key: self.name.clone(),
+            limit: self.limit,
+        }
+    }
+
+    /// The error of this key refusing at `now` until `until`.
+    pub(crate) fn refused(&self, until: OffsetDateTime, now: OffsetDateTime) -> AuthError {
+        let wait = (until - now).max(Duration::ZERO);
+        match self.refusal {
+            Refusal::Throttled => AuthError::Throttled { retry_after: wait },
+            Refusal::RateLimited => AuthError::RateLimited { retry_after: wait },
+            Refusal::TooManyAttempts => AuthError::TooManyAttempts { retry_after: wait },
+        }
+    }
 }
 
 /// Attempts reserved under some keys; dropping it keeps them counted (a failure).
@@ -159,12 +179,7 @@ pub(crate) async fn reserve(
             Reservation::Granted { .. } => granted.keys.push(key),
             Reservation::Refused { until } => {
                 granted.not_counted(store).await?;
-                let wait = (until - now).max(Duration::ZERO);
-                return Err(match key.refusal {
-                    Refusal::Throttled => AuthError::Throttled { retry_after: wait },
-                    Refusal::RateLimited => AuthError::RateLimited { retry_after: wait },
-                    Refusal::TooManyAttempts => AuthError::TooManyAttempts { retry_after: wait },
-                });
+                return Err(key.refused(until, now));
             }
         }
     }

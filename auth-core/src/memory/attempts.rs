@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Counter, MemoryStore};
+use super::{Counter, MemoryStore, State};
 use crate::error::StoreError;
 use crate::store::*;
 
@@ -15,27 +15,7 @@ impl AttemptStore for MemoryStore {
         limit: AttemptLimit,
         now: OffsetDateTime,
     ) -> Result<Reservation, StoreError> {
-        let mut st = self.lock();
-        let fresh = Counter {
-            count: 0,
-            window_start: now,
-            last_attempt: now,
-        };
-        let c = st.attempts.entry(key.to_owned()).or_insert(fresh);
-        if c.window_start <= now - limit.window {
-            *c = fresh;
-        }
-        if c.count >= limit.max {
-            let unlocked = c.last_attempt + limit.lock_for(c.count);
-            if now < unlocked {
-                return Ok(Reservation::Refused {
-                    until: unlocked.min(c.window_start + limit.window),
-                });
-            }
-        }
-        c.count = c.count.saturating_add(1);
-        c.last_attempt = now;
-        Ok(Reservation::Granted { count: c.count })
+        Ok(self.lock().reserve(key, limit, now))
     }
 
     async fn release_attempt(&self, key: &str) -> Result<(), StoreError> {
@@ -55,5 +35,37 @@ impl AttemptStore for MemoryStore {
         let n = st.attempts.len();
         st.attempts.retain(|_, a| a.last_attempt > before);
         Ok((n - st.attempts.len()) as u64)
+    }
+}
+
+impl State {
+    /// [`AttemptStore::reserve_attempt`] under the store's lock, for the methods that
+    /// count an attempt as part of a larger step.
+    pub(crate) fn reserve(
+        &mut self,
+        key: &str,
+        limit: AttemptLimit,
+        now: OffsetDateTime,
+    ) -> Reservation {
+        let fresh = Counter {
+            count: 0,
+            window_start: now,
+            last_attempt: now,
+        };
+        let c = self.attempts.entry(key.to_owned()).or_insert(fresh);
+        if c.window_start <= now - limit.window {
+            *c = fresh;
+        }
+        if c.count >= limit.max {
+            let unlocked = c.last_attempt + limit.lock_for(c.count);
+            if now < unlocked {
+                return Reservation::Refused {
+                    until: unlocked.min(c.window_start + limit.window),
+                };
+            }
+        }
+        c.count = c.count.saturating_add(1);
+        c.last_attempt = now;
+        Reservation::Granted { count: c.count }
     }
 }

@@ -58,6 +58,11 @@ impl SessionStore for MemoryStore {
 
     async fn refresh_session(&self, req: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
         let mut st = self.lock();
+        if let Some(AttemptKey { key, limit }) = &req.limit
+            && let Reservation::Refused { until } = st.reserve(key, *limit, req.now)
+        {
+            return Ok(RefreshOutcome::Limited { until });
+        }
         let Some(s) = st.sessions.get(&req.session_id).cloned() else {
             return Ok(RefreshOutcome::Rejected);
         };

@@ -89,7 +89,7 @@ impl AuthService {
         let now = self.clock.now();
         let limit = self.config.limits.refresh_per_ip.attempt_limit();
         let key = LimitKey::address("refresh", client.ip, limit, Refusal::RateLimited);
-        drop(limits::reserve(&*self.store, [key], now).await?);
+        // The per-address reservation rides on the rotation's own statement.
         let outcome = self
             .store
             .refresh_session(RefreshRequest {
@@ -99,6 +99,7 @@ impl AuthService {
                 reuse_grace: self.config.reuse_grace,
                 idle_timeout: self.config.idle_ttl,
                 reuse_policy: self.config.reuse_policy,
+                limit: key.as_ref().map(LimitKey::attempt),
             })
             .await?;
         match outcome {
@@ -112,6 +113,12 @@ impl AuthService {
                 Err(AuthError::RefreshTokenReused)
             }
             RefreshOutcome::Rejected => Err(AuthError::InvalidRefreshToken),
+            RefreshOutcome::Limited { until } => Err(match &key {
+                Some(key) => key.refused(until, now),
+                None => AuthError::RateLimited {
+                    retry_after: (until - now).max(time::Duration::ZERO),
+                },
+            }),
         }
     }
 

@@ -192,3 +192,45 @@ async fn authenticate_reads_the_session_and_its_user_in_one_store_call() {
     assert_eq!(who.user.email.as_deref(), Some("alice@example.com"));
     assert_eq!(who.user.id, who.user_id);
 }
+
+#[tokio::test]
+async fn a_limited_refresh_is_one_store_call_and_its_refusal_is_rate_limited() {
+    let store = Arc::new(Spy::new(MemoryStore::new()));
+    let mut config = AuthConfig::default();
+    config.limits.refresh_per_ip = crate::RateLimit::new(1, time::Duration::minutes(1));
+    let auth = service_over(store.clone(), config);
+    let registration = Registration {
+        login: "alice".into(),
+        password: "Passw0rd!".into(),
+        ..Default::default()
+    };
+    auth.register(registration, &ClientInfo::default())
+        .await
+        .unwrap();
+    let client = ClientInfo {
+        ip: Some("192.0.2.1".parse().unwrap()),
+        ..ClientInfo::default()
+    };
+    let pair = auth
+        .login("alice", "Passw0rd!", client.clone())
+        .await
+        .unwrap();
+    store.take_calls();
+    let next = auth.refresh(&pair.refresh_token, &client).await.unwrap();
+    // The per-address reservation rides on the rotation: one call, one round trip.
+    assert_eq!(store.take_calls(), ["refresh_session"]);
+    let refused = auth
+        .refresh(&next.refresh_token, &client)
+        .await
+        .unwrap_err();
+    let AuthError::RateLimited { retry_after } = refused else {
+        panic!("expected RateLimited, got {refused:?}");
+    };
+    assert!(retry_after > time::Duration::ZERO && retry_after <= time::Duration::minutes(1));
+    // Nothing rotated: the token still works from another address.
+    let elsewhere = ClientInfo {
+        ip: Some("192.0.2.2".parse().unwrap()),
+        ..ClientInfo::default()
+    };
+    auth.refresh(&next.refresh_token, &elsewhere).await.unwrap();
+}

@@ -32,6 +32,16 @@ impl AttemptLimit {
     }
 }
 
+/// A key and its rule, for a store method that counts an attempt as part of a larger
+/// step (see [`RefreshRequest::limit`](crate::store::RefreshRequest::limit)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptKey {
+    /// The counter's key, as [`AttemptStore::reserve_attempt`] takes it.
+    pub key: String,
+    /// Its rule.
+    pub limit: AttemptLimit,
+}
+
 /// The answer of [`AttemptStore::reserve_attempt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {

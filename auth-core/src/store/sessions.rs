@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::User;
+use super::{AttemptKey, User};
 use crate::error::StoreError;
 
 /// A login session: one per device that signed in.
@@ -76,6 +76,12 @@ pub struct RefreshRequest {
     pub idle_timeout: Duration,
     /// What reuse revokes.
     pub reuse_policy: ReusePolicy,
+    /// A counter to reserve one attempt under first, exactly as
+    /// [`AttemptStore::reserve_attempt`](crate::store::AttemptStore::reserve_attempt)
+    /// would, in the same step: refused, nothing else happens and the outcome is
+    /// [`RefreshOutcome::Limited`]; granted, it stays counted whatever the outcome.
+    /// (One round trip for the per-address refresh limit and the rotation.)
+    pub limit: Option<AttemptKey>,
 }
 
 /// The outcome of [`SessionStore::refresh_session`].
@@ -105,6 +111,11 @@ pub enum RefreshOutcome {
     /// Unknown, revoked or expired session, blocked user, or a counter ahead of the
     /// session's.
     Rejected,
+    /// [`RefreshRequest::limit`] refused the attempt; nothing was looked at or changed.
+    Limited {
+        /// When an attempt will be granted again.
+        until: OffsetDateTime,
+    },
 }
 
 capability! {
@@ -126,7 +137,8 @@ capability! {
         /// read; `None` if the session does not exist.
         async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>, StoreError>;
 
-        /// Applies the refresh rotation rule atomically:
+        /// Applies the refresh rotation rule atomically, after reserving an attempt under
+        /// `limit` when it is set ([`RefreshOutcome::Limited`] when refused):
         ///
         /// - session missing, revoked, past `expires_at`, idle longer than `idle_timeout`,
         ///   owner blocked, or `counter` ahead of the session's: [`RefreshOutcome::Rejected`];

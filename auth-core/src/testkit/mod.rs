@@ -151,6 +151,7 @@ pub mod prelude {
             reuse_grace: Duration::seconds(10),
             idle_timeout: Duration::days(7),
             reuse_policy: ReusePolicy::RevokeUser,
+            limit: None,
         }
     }
 

@@ -197,6 +197,97 @@ macro_rules! __auth_conformance_sessions {
                 assert_eq!(store.session(s.id).await.unwrap().unwrap().counter, 1);
             }
 
+            /// A refresh with a limit reserves first: every call counts (a rejected one too),
+            /// and a refused call changes nothing and says until when.
+            async fn refresh_counts_under_its_limit_and_a_refused_one_changes_nothing(store) {
+                let (_, s) = user_with_session(&*store, "alice").await;
+                let t = s.created_at + Duration::seconds(1);
+                let limit = AttemptLimit {
+                    max: 2,
+                    window: Duration::seconds(60),
+                    base_delay: Duration::seconds(60),
+                };
+                let limited = |session_id, counter, at| RefreshRequest {
+                    limit: Some(AttemptKey { key: "refresh:ip:192.0.2.1".into(), limit }),
+                    ..refresh_req(session_id, counter, at)
+                };
+                assert_eq!(
+                    store.refresh_session(limited(uuid::Uuid::new_v4(), 0, t)).await.unwrap(),
+                    RefreshOutcome::Rejected
+                );
+                assert!(matches!(
+                    store.refresh_session(limited(s.id, 0, t)).await.unwrap(),
+                    RefreshOutcome::Rotated { .. }
+                ));
+                assert_eq!(
+                    store.refresh_session(limited(s.id, 1, t)).await.unwrap(),
+                    RefreshOutcome::Limited { until: t + Duration::seconds(60) }
+                );
+                assert_eq!(store.session(s.id).await.unwrap().unwrap().counter, 1);
+                // The same key through `reserve_attempt`: one counter.
+                assert!(matches!(
+                    store.reserve_attempt("refresh:ip:192.0.2.1", limit, t).await.unwrap(),
+                    Reservation::Refused { .. }
+                ));
+                // Another key and no key are not held back.
+                let other = RefreshRequest {
+                    limit: Some(AttemptKey { key: "refresh:ip:192.0.2.2".into(), limit }),
+                    ..refresh_req(s.id, 1, t)
+                };
+                assert!(matches!(
+                    store.refresh_session(other).await.unwrap(),
+                    RefreshOutcome::Rotated { .. }
+                ));
+                assert!(matches!(
+                    store.refresh_session(refresh_req(s.id, 2, t)).await.unwrap(),
+                    RefreshOutcome::Rotated { .. }
+                ));
+                // A new window grants again.
+                assert!(matches!(
+                    store
+                        .refresh_session(limited(s.id, 3, t + Duration::seconds(60)))
+                        .await
+                        .unwrap(),
+                    RefreshOutcome::Rotated { .. }
+                ));
+            }
+
+            /// Of a burst of refreshes of different sessions under one limit, exactly the
+            /// limit's number go ahead.
+            async fn a_burst_of_limited_refreshes_gets_exactly_the_limit(store) {
+                let (user, _) = user_with_session(&*store, "alice").await;
+                let t = now();
+                let mut sessions = Vec::new();
+                for _ in 0..40 {
+                    let s = new_session(user.id, t);
+                    store.create_session(s.clone(), 0).await.unwrap();
+                    sessions.push(s.id);
+                }
+                let limit = AttemptLimit {
+                    max: 7,
+                    window: Duration::seconds(60),
+                    base_delay: Duration::seconds(60),
+                };
+                let outcomes = futures::future::join_all(sessions.into_iter().map(|id| {
+                    let store = store.clone();
+                    let req = RefreshRequest {
+                        limit: Some(AttemptKey { key: "refresh:ip:192.0.2.9".into(), limit }),
+                        ..refresh_req(id, 0, t + Duration::seconds(1))
+                    };
+                    tokio::spawn(async move { store.refresh_session(req).await })
+                }))
+                .await;
+                let (mut rotated, mut limited) = (0, 0);
+                for o in outcomes {
+                    match o.expect("task").expect("store call") {
+                        RefreshOutcome::Rotated { .. } => rotated += 1,
+                        RefreshOutcome::Limited { .. } => limited += 1,
+                        other => panic!("unexpected outcome {other:?}"),
+                    }
+                }
+                assert_eq!((rotated, limited), (7, 33));
+            }
+
             /// `session_status` shows revocation, expiry, the owner's status and current roles.
             async fn session_status_reflects_revocation_and_blocking(store) {
                 let (user, s) = user_with_session(&*store, "alice").await;

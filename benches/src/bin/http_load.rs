@@ -555,10 +555,20 @@ async fn mode(args: &Args, name: &str) {
                 )
             })
             .flatten();
-        match (select, update) {
-            (Some(select), Some(update)) => {
+        // All clients on one row, as every refresh from one address updates that
+        // address's counter row.
+        let shared = ready
+            .then(|| {
+                pgbench(
+                    url,
+                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = 0 RETURNING n",
+                )
+            })
+            .flatten();
+        match (select, update, shared) {
+            (Some(select), Some(update), Some(shared)) => {
                 println!(
-                    "pgbench ({PGBENCH_CLIENTS} clients): primary-key SELECT {select:.0} tps, one-row UPDATE ... RETURNING {update:.0} tps"
+                    "pgbench ({PGBENCH_CLIENTS} clients): primary-key SELECT {select:.0} tps, one-row UPDATE ... RETURNING {update:.0} tps, the same UPDATE all on one shared row {shared:.0} tps"
                 );
                 let ratio = |what: &str, ours: f64, limit: f64, target: f64| {
                     let r = ours / limit;
@@ -588,6 +598,10 @@ async fn mode(args: &Args, name: &str) {
                     refresh.rps,
                     update,
                     0.7,
+                );
+                println!(
+                    "POST /auth/refresh, one address / UPDATE ... RETURNING of one shared row: {:.2}x",
+                    refresh.rps / shared
                 );
             }
             _ => println!("pgbench baselines: not measured (pgbench or psql missing)"),

@@ -2,49 +2,63 @@
 
 use async_trait::async_trait;
 use auth_core::store::*;
-use sqlx::Row;
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, Row};
 use time::OffsetDateTime;
 
 use super::*;
 use crate::PgStore;
 
-#[async_trait]
-impl AttemptStore for PgStore {
-    async fn reserve_attempt(
+/// Decides and counts one attempt in one statement: the row lock of the upsert
+/// serialises concurrent attempts, and the WHERE sees the count each one left. The
+/// lock expression is `AttemptLimit::lock_for` of the stored count. Returns the new
+/// count, or no row when refused. Parameters: see [`bind_reserve`]; `$1` may be NULL,
+/// which reserves nothing.
+pub(super) const RESERVE: &str = "INSERT INTO auth_attempts AS a (key, attempts, window_start, last_attempt) \
+     SELECT $1, 1, $2, $2 WHERE $1::text IS NOT NULL \
+     ON CONFLICT (key) DO UPDATE SET \
+       attempts = CASE WHEN a.window_start <= $3 THEN 1 \
+                       ELSE LEAST(a.attempts, 2147483646) + 1 END, \
+       window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
+       last_attempt = $2 \
+     WHERE a.window_start <= $3 OR a.attempts < $4 \
+        OR a.last_attempt + make_interval(secs => \
+             LEAST($5 * power(2, LEAST(a.attempts - $4, 30)), $6)) <= $2 \
+     RETURNING attempts";
+
+/// `$1`-`$6` of [`RESERVE`]: the key (`None` reserves nothing), `now`, the window's
+/// cutoff, `max`, the base delay and the window in seconds.
+pub(super) fn reserve_args(
+    key: Option<&str>,
+    limit: AttemptLimit,
+    now: OffsetDateTime,
+) -> Result<PgArguments> {
+    let mut args = PgArguments::default();
+    arg(&mut args, key.map(str::to_owned))?;
+    arg(&mut args, now)?;
+    arg(&mut args, now - limit.window)?;
+    arg(&mut args, i32::try_from(limit.max).unwrap_or(i32::MAX))?;
+    arg(&mut args, limit.base_delay.as_seconds_f64())?;
+    arg(&mut args, limit.window.as_seconds_f64())?;
+    Ok(args)
+}
+
+/// Appends one argument.
+pub(super) fn arg<'q, T>(args: &mut PgArguments, value: T) -> Result<()>
+where
+    T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    args.add(value).map_err(StoreError::Backend)
+}
+
+impl PgStore {
+    /// When a key that just refused at `now` grants again.
+    pub(super) async fn refused_until(
         &self,
         key: &str,
         limit: AttemptLimit,
         now: OffsetDateTime,
-    ) -> Result<Reservation> {
-        // Decide and count in one statement: the row lock of the upsert serialises
-        // concurrent attempts, and the WHERE sees the count each one left. The lock
-        // expression is `AttemptLimit::lock_for` of the stored count.
-        let granted: Option<i32> = sqlx::query_scalar(
-            "INSERT INTO auth_attempts AS a (key, attempts, window_start, last_attempt) \
-             VALUES ($1, 1, $2, $2) ON CONFLICT (key) DO UPDATE SET \
-               attempts = CASE WHEN a.window_start <= $3 THEN 1 \
-                               ELSE LEAST(a.attempts, 2147483646) + 1 END, \
-               window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
-               last_attempt = $2 \
-             WHERE a.window_start <= $3 OR a.attempts < $4 \
-                OR a.last_attempt + make_interval(secs => \
-                     LEAST($5 * power(2, LEAST(a.attempts - $4, 30)), $6)) <= $2 \
-             RETURNING attempts",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(now - limit.window)
-        .bind(i32::try_from(limit.max).unwrap_or(i32::MAX))
-        .bind(limit.base_delay.as_seconds_f64())
-        .bind(limit.window.as_seconds_f64())
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
-        if let Some(count) = granted {
-            return Ok(Reservation::Granted {
-                count: u32::try_from(count).unwrap_or(0),
-            });
-        }
+    ) -> Result<OffsetDateTime> {
         let row = sqlx::query(
             "SELECT attempts, window_start, last_attempt FROM auth_attempts WHERE key = $1",
         )
@@ -54,15 +68,37 @@ impl AttemptStore for PgStore {
         .db()?;
         // Cleared between the two statements: the next attempt starts afresh.
         let Some(row) = row else {
-            return Ok(Reservation::Refused { until: now });
+            return Ok(now);
         };
         let count: i32 = row.try_get("attempts").db()?;
         let window_start: OffsetDateTime = row.try_get("window_start").db()?;
         let last_attempt: OffsetDateTime = row.try_get("last_attempt").db()?;
         let unlocked = last_attempt + limit.lock_for(u32::try_from(count).unwrap_or(0));
-        Ok(Reservation::Refused {
-            until: unlocked.min(window_start + limit.window),
-        })
+        Ok(unlocked.min(window_start + limit.window))
+    }
+}
+
+#[async_trait]
+impl AttemptStore for PgStore {
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        limit: AttemptLimit,
+        now: OffsetDateTime,
+    ) -> Result<Reservation> {
+        let args = reserve_args(Some(key), limit, now)?;
+        let granted: Option<i32> = sqlx::query_scalar_with(RESERVE, args)
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        match granted {
+            Some(count) => Ok(Reservation::Granted {
+                count: u32::try_from(count).unwrap_or(0),
+            }),
+            None => Ok(Reservation::Refused {
+                until: self.refused_until(key, limit, now).await?,
+            }),
+        }
     }
 
     async fn release_attempt(&self, key: &str) -> Result<()> {

@@ -1,5 +1,6 @@
 //! [`SessionStore`] of the [`PgStore`]: sessions and the refresh rule in SQL.
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -8,8 +9,33 @@ use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::attempts::{RESERVE, arg, reserve_args};
 use super::*;
 use crate::PgStore;
+
+/// The refresh statement: `$1`-`$6` of [`RESERVE`], then the session id (`$7`), the
+/// presented counter (`$8`) and the idle cutoff (`$9`).
+static REFRESH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH reserved AS ({RESERVE}), \
+         rot AS (UPDATE sessions s SET counter = s.counter + 1, last_refreshed_at = $2 \
+           FROM users u \
+           WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved)) \
+             AND s.id = $7 AND s.counter = $8 AND NOT s.revoked AND s.expires_at > $2 \
+             AND s.last_refreshed_at > $9 AND u.id = s.user_id AND u.status = 'active' \
+           RETURNING {SESSION_COLUMNS}, \
+             ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles) \
+         SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved)) AS granted, rot.* \
+         FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true"
+    )
+});
+
+/// Bound in place of a limit when the refresh counts under none (`$1` is NULL).
+const NO_LIMIT: AttemptLimit = AttemptLimit {
+    max: 1,
+    window: Duration::SECOND,
+    base_delay: Duration::SECOND,
+};
 
 #[async_trait]
 impl SessionStore for PgStore {
@@ -108,24 +134,30 @@ impl SessionStore for PgStore {
             return Ok(RefreshOutcome::Rejected);
         };
         let idle_cutoff = req.now - req.idle_timeout;
-        // The compare-and-swap: one conditional UPDATE. Concurrent callers queue on the
-        // row lock and re-check `counter = $2` against the committed row, so exactly one
-        // of them rotates.
-        let rotated = sqlx::query(&format!(
-            "UPDATE sessions s SET counter = s.counter + 1, last_refreshed_at = $3 \
-             FROM users u \
-             WHERE s.id = $1 AND s.counter = $2 AND NOT s.revoked AND s.expires_at > $3 \
-               AND s.last_refreshed_at > $4 AND u.id = s.user_id AND u.status = 'active' \
-             RETURNING {SESSION_COLUMNS}, \
-               ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles"
-        ))
-        .bind(req.session_id)
-        .bind(counter)
-        .bind(req.now)
-        .bind(idle_cutoff)
-        .fetch_optional(self.pool())
-        .await.db()?;
-        if let Some(row) = rotated {
+        // One statement: the per-address reservation (when asked), then the
+        // compare-and-swap, a conditional UPDATE. Concurrent callers queue on the row
+        // lock and re-check `counter = $8` against the committed row, so exactly one of
+        // them rotates. It always returns one row: `granted`, and the rotated session
+        // or NULLs.
+        let (key, limit) = match &req.limit {
+            Some(k) => (Some(k.key.as_str()), k.limit),
+            None => (None, NO_LIMIT),
+        };
+        let mut args = reserve_args(key, limit, req.now)?;
+        arg(&mut args, req.session_id)?;
+        arg(&mut args, counter)?;
+        arg(&mut args, idle_cutoff)?;
+        let row = sqlx::query_with(&REFRESH, args)
+            .fetch_one(self.pool())
+            .await
+            .db()?;
+        if !row.try_get::<bool, _>("granted").db()? {
+            let (key, limit) = (key.unwrap_or_default(), limit);
+            return Ok(RefreshOutcome::Limited {
+                until: self.refused_until(key, limit, req.now).await?,
+            });
+        }
+        if row.try_get::<Option<Uuid>, _>("id").db()?.is_some() {
             self.forget_session(req.session_id);
             return Ok(RefreshOutcome::Rotated {
                 session: session_from(&row)?,
