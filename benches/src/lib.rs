@@ -1,1 +1,79 @@
 //! Benches of the token, session and conversion paths; see `benches/` and `src/bin/`.
+
+pub mod pgbench {
+    //! The database's own limits, measured with `pgbench` on the database under test:
+    //! the baselines our figures are compared with.
+
+    use std::process::{Command, Stdio};
+
+    /// `pgbench` running `sql` from `clients` clients for 5 s against `url`, in
+    /// transactions per second, or `None` when `pgbench` is not installed or fails.
+    /// `:client_id` names each client's own row.
+    pub fn tps(url: &str, sql: &str, clients: u32) -> Option<f64> {
+        let script = std::env::temp_dir().join(format!("pgbench-{}.sql", std::process::id()));
+        std::fs::write(&script, format!("{sql};\n")).ok()?;
+        let out = Command::new("pgbench")
+            .args(["-n", "-T", "5", "-j", "2", "-M", "prepared"])
+            .args(["-c", &clients.to_string(), "-f"])
+            .arg(&script)
+            .arg(url)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        std::fs::remove_file(&script).ok();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find(|l| l.starts_with("tps = "))
+            .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
+    }
+
+    /// Creates `public.bench_rows` (256 rows) once; `false` when `psql` fails.
+    fn rows(url: &str) -> bool {
+        let setup = "CREATE TABLE IF NOT EXISTS public.bench_rows (id int PRIMARY KEY, n bigint NOT NULL); \
+                     INSERT INTO public.bench_rows SELECT g, 0 FROM generate_series(0, 255) g ON CONFLICT DO NOTHING";
+        Command::new("psql")
+            .args(["-q", "-c", setup, url])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A primary-key `SELECT`, each client on its own row.
+    pub fn primary_key_select(url: &str, clients: u32) -> Option<f64> {
+        rows(url)
+            .then(|| {
+                tps(
+                    url,
+                    "SELECT n FROM public.bench_rows WHERE id = :client_id",
+                    clients,
+                )
+            })
+            .flatten()
+    }
+
+    /// A one-row `UPDATE ... RETURNING`, each client on its own row.
+    pub fn one_row_update(url: &str, clients: u32) -> Option<f64> {
+        rows(url)
+            .then(|| {
+                tps(
+                    url,
+                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = :client_id RETURNING n",
+                    clients,
+                )
+            })
+            .flatten()
+    }
+
+    /// The same `UPDATE`, every client on one shared row.
+    pub fn shared_row_update(url: &str, clients: u32) -> Option<f64> {
+        rows(url)
+            .then(|| {
+                tps(
+                    url,
+                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = 0 RETURNING n",
+                    clients,
+                )
+            })
+            .flatten()
+    }
+}

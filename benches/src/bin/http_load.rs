@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use benches::pgbench;
 use serde_json::{Value, json};
 use storage_postgres::testing::TestDatabase;
 
@@ -22,28 +23,6 @@ const PASSWORD: &str = "Passw0rd!";
 
 /// Clients of the `pgbench` baselines, as the figures they are compared with.
 const PGBENCH_CLIENTS: u32 = 16;
-
-/// The database's own limit for one kind of statement: `pgbench` running `sql` from
-/// [`PGBENCH_CLIENTS`] clients for 5 s against `url`, in transactions per second, or
-/// `None` when `pgbench` is not installed or fails. `:client_id` names each client's
-/// own row.
-fn pgbench(url: &str, sql: &str) -> Option<f64> {
-    let script = std::env::temp_dir().join(format!("http-load-{}.sql", std::process::id()));
-    std::fs::write(&script, format!("{sql};\n")).ok()?;
-    let out = Command::new("pgbench")
-        .args(["-n", "-T", "5", "-j", "2", "-M", "prepared"])
-        .args(["-c", &PGBENCH_CLIENTS.to_string(), "-f"])
-        .arg(&script)
-        .arg(url)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    std::fs::remove_file(&script).ok();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
-}
 
 struct Args {
     server: PathBuf,
@@ -537,34 +516,11 @@ async fn mode(args: &Args, name: &str) {
         // on its own row (as each refresh client follows its own session).
         // psql and pgbench take the URL without sqlx's own query parameters.
         let url = db.url().split('?').next().unwrap_or_default();
-        let setup = "CREATE TABLE IF NOT EXISTS public.bench_rows (id int PRIMARY KEY, n bigint NOT NULL); \
-                     INSERT INTO public.bench_rows SELECT g, 0 FROM generate_series(0, 255) g ON CONFLICT DO NOTHING";
-        let ready = Command::new("psql")
-            .args(["-q", "-c", setup, url])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        let select = ready
-            .then(|| pgbench(url, "SELECT n FROM public.bench_rows WHERE id = :client_id"))
-            .flatten();
-        let update = ready
-            .then(|| {
-                pgbench(
-                    url,
-                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = :client_id RETURNING n",
-                )
-            })
-            .flatten();
+        let select = pgbench::primary_key_select(url, PGBENCH_CLIENTS);
+        let update = pgbench::one_row_update(url, PGBENCH_CLIENTS);
         // All clients on one row, as every refresh from one address updates that
         // address's counter row.
-        let shared = ready
-            .then(|| {
-                pgbench(
-                    url,
-                    "UPDATE public.bench_rows SET n = n + 1 WHERE id = 0 RETURNING n",
-                )
-            })
-            .flatten();
+        let shared = pgbench::shared_row_update(url, PGBENCH_CLIENTS);
         match (select, update, shared) {
             (Some(select), Some(update), Some(shared)) => {
                 println!(
