@@ -34,6 +34,7 @@ pub mod pgbench {
         Command::new("psql")
             .args(["-q", "-c", setup, url])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     }
