@@ -211,7 +211,7 @@ async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse
     let who = caller(&state, &req).await?;
     Ok(HttpResponse::Ok().json(Me {
         user_id: who.user_id.to_string(),
-        roles: who.roles,
+        roles: who.user.roles,
     }))
 }
 

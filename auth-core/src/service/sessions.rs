@@ -8,10 +8,9 @@ pub struct Principal {
     pub user_id: Uuid,
     /// Session id.
     pub session_id: Uuid,
-    /// Current roles (read from the store, so revoking a role takes effect at once).
-    pub roles: Vec<String>,
     /// The caller's account as this request read it, with the session in one store
-    /// read: a handler showing the user needs no second query.
+    /// read: a handler showing the user needs no second query. Its roles are the
+    /// current ones (see [`Principal::roles`]).
     pub user: User,
     /// The application's claims carried by the access token, as signed at issue
     /// (see [`AuthService::with_custom_claims`]); empty when it added none.
@@ -19,9 +18,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Current roles, sorted (read from the store with the session, so revoking a role
+    /// takes effect at once).
+    pub fn roles(&self) -> &[String] {
+        &self.user.roles
+    }
+
     /// Whether the caller has `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles().iter().any(|r| r == role)
     }
 
     /// `Ok` if the caller has `role`, else [`AuthError::Forbidden`].
@@ -163,7 +168,6 @@ impl AuthService {
         Ok(Principal {
             user_id: sub,
             session_id: sid,
-            roles: status.user.roles.clone(),
             user: status.user,
             custom: verified.custom,
         })
