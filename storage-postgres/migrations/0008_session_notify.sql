@@ -5,26 +5,12 @@
 -- folds identical notices of one transaction into one.
 -- Rotations (counter, last_refreshed_at) do not notify: they are the refresh hot path,
 -- and a cached `last_refreshed_at` is only ever older than the row's.
-CREATE FUNCTION session_status_notify_user() RETURNS trigger
+-- The trigger's argument names the column that holds the user's id.
+CREATE FUNCTION session_status_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('storage_postgres_session_status', OLD.id::text);
-    ELSE
-        PERFORM pg_notify('storage_postgres_session_status', NEW.id::text);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION session_status_notify_owner() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('storage_postgres_session_status', OLD.user_id::text);
-    ELSE
-        PERFORM pg_notify('storage_postgres_session_status', NEW.user_id::text);
-    END IF;
+    PERFORM pg_notify('storage_postgres_session_status',
+        to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[0]);
     RETURN NULL;
 END
 $$;
@@ -32,13 +18,13 @@ $$;
 -- Block, unblock, password, profile, verification; deletion (sessions cascade).
 CREATE TRIGGER users_session_status_changed AFTER UPDATE ON users
     FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW)
-    EXECUTE FUNCTION session_status_notify_user();
+    EXECUTE FUNCTION session_status_notify('id');
 CREATE TRIGGER users_session_status_deleted AFTER DELETE ON users
-    FOR EACH ROW EXECUTE FUNCTION session_status_notify_user();
+    FOR EACH ROW EXECUTE FUNCTION session_status_notify('id');
 -- Roles granted and removed, also by deleting a role (cascade).
 CREATE TRIGGER user_roles_session_status AFTER INSERT OR DELETE ON user_roles
-    FOR EACH ROW EXECUTE FUNCTION session_status_notify_owner();
+    FOR EACH ROW EXECUTE FUNCTION session_status_notify('user_id');
 -- Revocations: logout, reuse detection, the session cap, blocks, resets.
 CREATE TRIGGER sessions_session_status_revoked AFTER UPDATE OF revoked ON sessions
     FOR EACH ROW WHEN (NEW.revoked AND NOT OLD.revoked)
-    EXECUTE FUNCTION session_status_notify_owner();
+    EXECUTE FUNCTION session_status_notify('user_id');

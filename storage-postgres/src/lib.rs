@@ -40,7 +40,7 @@ use std::time::Duration;
 use cache::SessionCache;
 pub use cache::{SessionCacheSettings, SessionCacheStats};
 pub use error::{PgStoreError, is_unavailable};
-pub use listener::LISTENER_APPLICATION_NAME;
+pub use listener::{LISTENER_APPLICATION_NAME, SESSION_STATUS_CHANNEL};
 pub use sqlx;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use crate::cache::SessionCache;
 
-/// The channel the triggers of migration 0008 notify, with the user id as payload.
-pub(crate) const CHANNEL: &str = "storage_postgres_session_status";
+/// The channel the triggers of migration 0008 notify, in the same transaction as a
+/// change to what `session_status` reads, with the user's id as payload.
+pub const SESSION_STATUS_CHANNEL: &str = "storage_postgres_session_status";
 
 /// The listener's `application_name`, to find its connection in `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "storage-postgres session listener";
@@ -90,6 +91,6 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     // A lost connection is reported, not silently replaced: the cache must be cleared
     // before anything is served again.
     listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
+    listener.listen(SESSION_STATUS_CHANNEL).await?;
     Ok(listener)
 }

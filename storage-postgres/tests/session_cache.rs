@@ -198,6 +198,19 @@ async fn role_removal(i: Instances) {
         .await;
 }
 
+async fn deletion(i: Instances) {
+    let admin = i.admin().await;
+    let alice = i.user("alice").await;
+    let token = i.access("alice").await;
+    i.b_serves_from_cache(&token).await;
+    i.a.delete_user(&admin, alice).await.expect("deleted");
+    assert!(
+        refused(&i.a.authenticate(&token).await),
+        "A refuses at once"
+    );
+    i.b_until(&token, refused).await;
+}
+
 async fn password_change(i: Instances) {
     i.user("alice").await;
     let elsewhere = i.access("alice").await;
@@ -242,7 +255,7 @@ macro_rules! on_both {
     };
 }
 
-on_both!(revocation, block, role_removal, password_change);
+on_both!(revocation, block, role_removal, deletion, password_change);
 
 /// With its listener cut, B reads every status from the database: a revocation made
 /// meanwhile is refused at once, never allowed from B's hour-long cache. When the
@@ -299,4 +312,83 @@ async fn a_cut_listener_bypasses_the_cache_and_recovers() {
     i.b_until(&kept, refused).await;
     drop(i);
     db.drop_database().await;
+}
+
+/// Every kind of change notifies the channel with the user's id, once per transaction.
+#[tokio::test]
+async fn every_change_notifies_the_users_id() {
+    use auth_core::store::{AccountStore, RoleStore, SessionStore, UserStatus};
+    use auth_core::testkit::prelude::{new_session, new_user, now, role};
+    use storage_postgres::SESSION_STATUS_CHANNEL;
+    use storage_postgres::sqlx::postgres::PgListener;
+
+    let db = TestDatabase::create(4).await;
+    let store = db.store();
+    let mut listener = PgListener::connect(db.url()).await.expect("listener");
+    listener
+        .listen(SESSION_STATUS_CHANNEL)
+        .await
+        .expect("listen");
+    let user = store
+        .create_user(new_user("alice", None))
+        .await
+        .expect("user");
+    let (s1, s2) = (new_session(user.id, now()), new_session(user.id, now()));
+    store.create_session(s1.clone(), 0).await.expect("session");
+    store.create_session(s2.clone(), 0).await.expect("session");
+    store
+        .create_role(auth_core::store::Role {
+            name: "editor".into(),
+            description: None,
+        })
+        .await
+        .expect("role");
+
+    let mut next = async || {
+        let n = tokio::time::timeout(DEADLINE, listener.recv())
+            .await
+            .expect("a notice in time")
+            .expect("a notice");
+        n.payload().to_owned()
+    };
+    let id = user.id.to_string();
+    store.revoke_session(s1.id, None).await.expect("revoke");
+    assert_eq!(next().await, id, "revocation");
+    store
+        .grant_role(user.id, &role("editor"))
+        .await
+        .expect("grant");
+    assert_eq!(next().await, id, "role granted");
+    store
+        .revoke_role(user.id, &role("editor"))
+        .await
+        .expect("revoke role");
+    assert_eq!(next().await, id, "role removed");
+    store
+        .set_user_status(user.id, UserStatus::Blocked)
+        .await
+        .expect("block");
+    // The status and the revocation of s2 in one transaction: one notice.
+    assert_eq!(next().await, id, "block");
+    store
+        .set_password_hash(user.id, "$argon2id$x", None)
+        .await
+        .expect("password");
+    assert_eq!(next().await, id, "password");
+    store.delete_user(user.id).await.expect("delete");
+    assert_eq!(next().await, id, "deletion");
+    // Nothing else was sent: a marker sent now is the next notice.
+    sqlx_notify(&db, "marker").await;
+    assert_eq!(next().await, "marker");
+    drop(store);
+    db.drop_database().await;
+}
+
+async fn sqlx_notify(db: &TestDatabase, payload: &str) {
+    storage_postgres::sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(storage_postgres::SESSION_STATUS_CHANNEL)
+        .bind(payload)
+        .execute(db.store().pool())
+        .await
+        .expect("notify");
 }

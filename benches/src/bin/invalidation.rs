@@ -12,12 +12,11 @@
 
 use std::time::{Duration, Instant};
 
-use auth_core::domain::Login;
-use auth_core::store::{AccountStore, NewUser, Session, SessionStore};
+use auth_core::store::{AccountStore, SessionStore};
+use auth_core::testkit::prelude::{new_session, new_user};
 use storage_postgres::testing::TestDatabase;
 use storage_postgres::{PgStore, PoolSettings, SessionCacheSettings};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -60,35 +59,11 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let now = OffsetDateTime::now_utc();
-    let user = a
-        .create_user(NewUser {
-            id: Uuid::new_v4(),
-            login: Login::parse("bench").expect("a login"),
-            email: None,
-            first_name: None,
-            last_name: None,
-            password_hash: "not-a-real-hash".into(),
-            email_verified: false,
-            roles: vec![],
-            created_at: now,
-        })
-        .await
-        .expect("user");
+    let user = a.create_user(new_user("bench", None)).await.expect("user");
 
     let (mut delays, mut reads) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let session = Session {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            counter: 0,
-            created_at: now,
-            last_refreshed_at: now,
-            expires_at: now + time::Duration::days(1),
-            revoked: false,
-            ip: None,
-            user_agent: None,
-            second_factor: false,
-        };
+        let session = new_session(user.id, now);
         let sid = session.id;
         a.create_session(session, 0).await.expect("session");
         let t = Instant::now();

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_core::domain::Login;
 use auth_core::store::{
-    AccountStore, AttemptKey, AttemptLimit, AttemptStore, NewUser, RefreshOutcome, RefreshRequest,
-    ReusePolicy, Session, SessionStore,
+    AccountStore, AttemptKey, AttemptLimit, AttemptStore, RefreshOutcome, RefreshRequest,
+    ReusePolicy, SessionStore,
 };
+use auth_core::testkit::prelude::{new_session, new_user};
 use benches::pgbench;
 use storage_postgres::testing::TestDatabase;
 use storage_postgres::{PgStore, PoolSettings};
@@ -109,33 +109,12 @@ async fn main() {
         .expect("connect");
     let now = OffsetDateTime::now_utc();
     let user = store
-        .create_user(NewUser {
-            id: Uuid::new_v4(),
-            login: Login::parse("bench").expect("login"),
-            email: None,
-            first_name: None,
-            last_name: None,
-            password_hash: "not-a-real-hash".into(),
-            email_verified: false,
-            roles: vec![],
-            created_at: now,
-        })
+        .create_user(new_user("bench", None))
         .await
         .expect("user");
     let mut sessions = Vec::new();
     for _ in 0..clients {
-        let session = Session {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            counter: 0,
-            created_at: now,
-            last_refreshed_at: now,
-            expires_at: now + time::Duration::days(1),
-            revoked: false,
-            ip: None,
-            user_agent: None,
-            second_factor: false,
-        };
+        let session = new_session(user.id, now);
         sessions.push(session.id);
         store.create_session(session, 0).await.expect("session");
     }
