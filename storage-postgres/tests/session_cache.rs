@@ -180,17 +180,36 @@ async fn revocation(i: Instances) {
     i.b_until(&token, refused).await;
 }
 
-async fn block(i: Instances) {
+/// Alice's session, served from B's cache, is refused on A at once and on B once the
+/// notice arrives, after an administrator's `change` to her on A.
+async fn admin_change_reaches_b(
+    i: Instances,
+    change: impl AsyncFnOnce(&AuthService, &Principal, uuid::Uuid),
+) {
     let admin = i.admin().await;
     let alice = i.user("alice").await;
     let token = i.access("alice").await;
     i.b_serves_from_cache(&token).await;
-    i.a.block_user(&admin, alice).await.expect("blocked");
+    change(&i.a, &admin, alice).await;
     assert!(
         refused(&i.a.authenticate(&token).await),
         "A refuses at once"
     );
     i.b_until(&token, refused).await;
+}
+
+async fn block(i: Instances) {
+    admin_change_reaches_b(i, async |a, admin, alice| {
+        a.block_user(admin, alice).await.expect("blocked")
+    })
+    .await;
+}
+
+async fn deletion(i: Instances) {
+    admin_change_reaches_b(i, async |a, admin, alice| {
+        a.delete_user(admin, alice).await.expect("deleted")
+    })
+    .await;
 }
 
 async fn role_removal(i: Instances) {
@@ -207,19 +226,6 @@ async fn role_removal(i: Instances) {
     assert!(!a_sees.has_role("editor"), "A sees it at once");
     i.b_until(&token, |a| matches!(a, Ok(p) if !p.has_role("editor")))
         .await;
-}
-
-async fn deletion(i: Instances) {
-    let admin = i.admin().await;
-    let alice = i.user("alice").await;
-    let token = i.access("alice").await;
-    i.b_serves_from_cache(&token).await;
-    i.a.delete_user(&admin, alice).await.expect("deleted");
-    assert!(
-        refused(&i.a.authenticate(&token).await),
-        "A refuses at once"
-    );
-    i.b_until(&token, refused).await;
 }
 
 async fn password_change(i: Instances) {
