@@ -6,6 +6,12 @@
 //! `/healthz` baseline measured in the same run. Also runs a login storm while one
 //! client measures `/healthz` latency, and reports the server's peak resident memory.
 //!
+//! On Postgres it then starts a second server on the same database with the session
+//! cache and the per-address refresh limit off and measures `/users/me` and refresh
+//! again, and finally runs `pgbench` on that database (a primary-key `SELECT`, a
+//! one-row `UPDATE ... RETURNING`, and that `UPDATE` on one shared row) for the ratios
+//! against the database's own limits.
+//!
 //! Use `benches/http-load.sh` (it builds both binaries in release mode first).
 
 use std::net::TcpListener;
