@@ -152,9 +152,11 @@ impl SessionStore for PgStore {
             .await
             .db()?;
         if !row.try_get::<bool, _>("granted").db()? {
-            let (key, limit) = (key.unwrap_or_default(), limit);
+            // Only a key can refuse.
             return Ok(RefreshOutcome::Limited {
-                until: self.refused_until(key, limit, req.now).await?,
+                until: self
+                    .refused_until(key.unwrap_or_default(), limit, req.now)
+                    .await?,
             });
         }
         if row.try_get::<Option<Uuid>, _>("id").db()?.is_some() {
