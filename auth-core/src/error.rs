@@ -121,6 +121,11 @@ pub enum AuthError {
     /// The MFA challenge token is malformed, forged or expired.
     #[error("invalid or expired MFA token")]
     InvalidMfaToken,
+    /// The change needs a recent re-authentication of this session
+    /// ([`AuthService::reauthenticate`](crate::AuthService::reauthenticate)) with the
+    /// password or the second factor; ask the user for it and try again.
+    #[error("this change needs a recent re-authentication")]
+    ReauthenticationRequired,
     /// A second factor is already active; disable it before enrolling again.
     #[error("a second factor is already active")]
     MfaActive,
@@ -154,6 +159,7 @@ impl AuthError {
             AuthError::Blocked
             | AuthError::EmailNotVerified
             | AuthError::WrongPassword
+            | AuthError::ReauthenticationRequired
             | AuthError::Forbidden => 403,
             AuthError::NotFound(_) => 404,
             AuthError::LoginTaken
@@ -196,6 +202,7 @@ impl AuthError {
             AuthError::InvalidMfaCode => "invalid_mfa_code",
             AuthError::InvalidMfaToken => "invalid_mfa_token",
             AuthError::MfaActive => "mfa_active",
+            AuthError::ReauthenticationRequired => "reauthentication_required",
             AuthError::NotFound(_) => "not_found",
             AuthError::Unavailable(_) => "service_unavailable",
             AuthError::Internal(_) => "internal_error",

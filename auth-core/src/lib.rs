@@ -105,14 +105,15 @@ pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::{RefreshSecret, RefreshTokenCodec};
 pub use service::{
     AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, MfaChallenge, Principal,
-    ProfileUpdate, RECOVERY_CODES, Registration, SessionInfo, ThrottlePolicy, TokenPair,
-    TotpEnrolment,
+    ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo, ThrottlePolicy,
+    TokenPair, TotpEnrolment,
 };
 pub use store::{
-    AccountStore, AttemptLimit, AttemptStore, AuthStore, Credentials, LoginEvent,
-    LoginHistoryStore, MfaStore, NewUser, RefreshOutcome, RefreshRequest, Reservation, ResetStore,
-    ResetTarget, ReusePolicy, Role, RoleStore, Session, SessionStatus, SessionStore, TotpFactor,
-    User, UserStatus, UserUpdate, VerificationCode, VerificationStore,
+    AccountStore, AttemptLimit, AttemptStore, AuthStore, ChallengeOutcome, Credentials,
+    EmailChange, EmailChangeStore, FactorProof, LoginEvent, LoginHistoryStore, MfaStore, NewUser,
+    RefreshOutcome, RefreshRequest, Reservation, ResetStore, ResetTarget, ReusePolicy, Role,
+    RoleStore, Session, SessionStatus, SessionStore, TotpFactor, User, UserStatus, UserUpdate,
+    VerificationCode, VerificationStore,
 };
 pub use token::{
     AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,

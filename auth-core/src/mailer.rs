@@ -21,14 +21,25 @@ pub enum MailKind {
         /// The token, to be put in a link or pasted by the user.
         token: String,
     },
+    /// A code, sent to a new address, that confirms the account's email change.
+    ConfirmEmailChange {
+        /// The six-digit code.
+        code: String,
+    },
+    /// A notice to the account's current address that a change to another address was
+    /// requested; it carries no secret and names no address.
+    EmailChangeNotice,
 }
 
 impl MailKind {
-    /// A stable name: `verify_email` or `password_reset`.
+    /// A stable name: `verify_email`, `password_reset`, `confirm_email_change` or
+    /// `email_change_notice`.
     pub fn name(&self) -> &'static str {
         match self {
             MailKind::VerifyEmail { .. } => "verify_email",
             MailKind::PasswordReset { .. } => "password_reset",
+            MailKind::ConfirmEmailChange { .. } => "confirm_email_change",
+            MailKind::EmailChangeNotice => "email_change_notice",
         }
     }
 }
@@ -100,6 +111,14 @@ impl MemoryMailer {
     pub fn last_code_for(&self, email: &str) -> Option<String> {
         self.last_for(email, |k| match k {
             MailKind::VerifyEmail { code } => Some(code),
+            _ => None,
+        })
+    }
+
+    /// The last email change code sent to `email`, if any.
+    pub fn last_email_change_code_for(&self, email: &str) -> Option<String> {
+        self.last_for(email, |k| match k {
+            MailKind::ConfirmEmailChange { code } => Some(code),
             _ => None,
         })
     }

@@ -91,6 +91,8 @@ error_codes! {
     EmailNotVerified = ("email_not_verified", FORBIDDEN),
     /// The current password given for a change is wrong.
     WrongPassword = ("wrong_password", FORBIDDEN),
+    /// The change needs a recent `/auth/reauthenticate` of this session.
+    ReauthenticationRequired = ("reauthentication_required", FORBIDDEN),
     /// No such route, user, session, role or file.
     NotFound = ("not_found", NOT_FOUND),
     /// No such currency.

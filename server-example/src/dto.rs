@@ -16,6 +16,20 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+/// The body of a 202: the request was taken; what follows happens by mail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedDto {
+    /// A human-readable sentence.
+    pub message: &'static str,
+}
+
+/// A code mailed to the user.
+#[derive(Deserialize, ToSchema)]
+pub struct EmailCodeBody {
+    /// The six-digit code.
+    pub code: String,
+}
+
 /// A user account.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserDto {

@@ -31,6 +31,22 @@ fn text(mail: &Mail) -> (&'static str, String) {
                 mail.login
             ),
         ),
+        MailKind::ConfirmEmailChange { code } => (
+            "Confirm your new email address",
+            format!(
+                "Your code to make this the email address of {} is {code}.\n",
+                mail.login
+            ),
+        ),
+        MailKind::EmailChangeNotice => (
+            "Your email address is being changed",
+            format!(
+                "Someone signed in as {} asked to move the account to another email \
+                 address. It changes only once that address confirms. If it was not \
+                 you, change your password now.\n",
+                mail.login
+            ),
+        ),
         _ => ("A message from your account", String::new()),
     }
 }
@@ -161,7 +177,9 @@ impl Mailer for DirMailer {
     async fn send(&self, mail: &Mail) -> Result<(), BoxError> {
         let sent_at = OffsetDateTime::now_utc();
         let (code, token) = match &mail.kind {
-            MailKind::VerifyEmail { code } => (Some(code.as_str()), None),
+            MailKind::VerifyEmail { code } | MailKind::ConfirmEmailChange { code } => {
+                (Some(code.as_str()), None)
+            }
             MailKind::PasswordReset { token } => (None, Some(token.as_str())),
             _ => (None, None),
         };
@@ -200,7 +218,9 @@ impl Mailer for LogMailer {
         let kind = mail.kind.name();
         if self.show_secrets {
             let secret = match &mail.kind {
-                MailKind::VerifyEmail { code } => code.as_str(),
+                MailKind::VerifyEmail { code } | MailKind::ConfirmEmailChange { code } => {
+                    code.as_str()
+                }
                 MailKind::PasswordReset { token } => token.as_str(),
                 _ => "",
             };

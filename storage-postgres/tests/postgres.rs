@@ -128,9 +128,15 @@ mod migrations {
                     "ip",
                     "user_agent",
                     "second_factor",
+                    "reauthenticated_at",
                 ],
             ),
             ("password_resets", &["user_id", "token_hash", "expires_at"]),
+            ("mfa_challenges", &["token_hash", "user_id", "expires_at"]),
+            (
+                "email_changes",
+                &["user_id", "email", "code_hash", "expires_at"],
+            ),
             (
                 "totp_factors",
                 &["user_id", "secret", "active", "last_step"],

@@ -74,25 +74,18 @@ impl AccountStore for MemoryStore {
 
     async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User, StoreError> {
         let mut st = self.lock();
-        let Some(current) = st.users.get(&id).cloned() else {
+        if !st.users.contains_key(&id) {
             return Err(StoreError::NotFound);
-        };
+        }
         if let Some(email) = &update.email
-            && st
-                .by_email
-                .get(email.as_str())
-                .is_some_and(|owner| *owner != id)
+            && st.email_taken(email.as_str(), id)
         {
             return Err(StoreError::EmailTaken);
         }
-        let mut row = current.clone();
         if let Some(email) = update.email {
-            if let Some(old) = &current.email {
-                st.by_email.remove(old);
-            }
-            st.by_email.insert(email.as_str().to_owned(), id);
-            row.email = Some(email.as_str().to_owned());
+            st.set_email(id, email.as_str().to_owned());
         }
+        let row = st.users.get_mut(&id).ok_or(StoreError::NotFound)?;
         if let Some(n) = update.first_name {
             row.first_name = Some(n.as_str().to_owned());
         }
@@ -102,9 +95,8 @@ impl AccountStore for MemoryStore {
         if let Some(v) = update.email_verified {
             row.email_verified = v;
         }
-        let out = st.user(&row);
-        st.users.insert(id, row);
-        Ok(out)
+        let row = row.clone();
+        Ok(st.user(&row))
     }
 
     async fn set_password_hash(
@@ -115,7 +107,10 @@ impl AccountStore for MemoryStore {
     ) -> Result<u64, StoreError> {
         let mut st = self.lock();
         let row = st.users.get_mut(&user_id).ok_or(StoreError::NotFound)?;
-        row.password_hash = password_hash.to_owned();
+        if row.password_hash != password_hash {
+            row.password_hash = password_hash.to_owned();
+            st.credentials_changed(user_id);
+        }
         Ok(match revoke_except {
             Some(keep) => st.revoke_user_sessions(user_id, Some(keep)),
             None => 0,
@@ -136,6 +131,8 @@ impl AccountStore for MemoryStore {
         st.resets.remove(&id);
         st.totp.remove(&id);
         st.recovery.remove(&id);
+        st.email_changes.remove(&id);
+        st.credentials_changed(id);
         Ok(())
     }
 
@@ -171,7 +168,11 @@ impl AccountStore for MemoryStore {
 
     async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64, StoreError> {
         let mut st = self.lock();
-        st.users.get_mut(&id).ok_or(StoreError::NotFound)?.status = status;
+        let row = st.users.get_mut(&id).ok_or(StoreError::NotFound)?;
+        if row.status != status {
+            row.status = status;
+            st.credentials_changed(id);
+        }
         Ok(match status {
             UserStatus::Blocked => st.revoke_user_sessions(id, None),
             UserStatus::Active => 0,

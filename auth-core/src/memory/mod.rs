@@ -12,6 +12,7 @@ use crate::store::*;
 
 mod accounts;
 mod attempts;
+mod email_change;
 mod history;
 mod mfa;
 mod reset;
@@ -46,6 +47,9 @@ pub(crate) struct State {
     pub(crate) resets: HashMap<Uuid, ResetRow>,
     pub(crate) totp: HashMap<Uuid, TotpFactor>,
     pub(crate) recovery: HashMap<Uuid, Vec<Vec<u8>>>,
+    /// MFA challenges by token hash: the user and the expiry.
+    pub(crate) challenges: HashMap<Vec<u8>, (Uuid, OffsetDateTime)>,
+    pub(crate) email_changes: HashMap<Uuid, EmailChange>,
 }
 
 /// A user's password reset token, as a hash.
@@ -83,6 +87,35 @@ impl State {
             .get(&user_id)
             .map(|g| g.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// A user's password, email, status or second factor changed: the one-time things
+    /// issued for the old state (reset token, MFA challenges) die.
+    pub(crate) fn credentials_changed(&mut self, user_id: Uuid) {
+        self.resets.remove(&user_id);
+        self.challenges.retain(|_, (owner, _)| *owner != user_id);
+    }
+
+    /// Gives user `id` the address `email` (lowercased); the caller checked that no
+    /// other user has it.
+    pub(crate) fn set_email(&mut self, id: Uuid, email: String) {
+        let Some(row) = self.users.get_mut(&id) else {
+            return;
+        };
+        if row.email.as_ref() == Some(&email) {
+            return;
+        }
+        let old = row.email.replace(email.clone());
+        if let Some(old) = old {
+            self.by_email.remove(&old);
+        }
+        self.by_email.insert(email, id);
+        self.credentials_changed(id);
+    }
+
+    /// Whether a user other than `id` has the address `email` (lowercased).
+    pub(crate) fn email_taken(&self, email: &str, id: Uuid) -> bool {
+        self.by_email.get(email).is_some_and(|owner| *owner != id)
     }
 
     pub(crate) fn revoke_user_sessions(&mut self, user_id: Uuid, except: Option<Uuid>) -> u64 {

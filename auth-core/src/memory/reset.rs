@@ -21,6 +21,9 @@ impl ResetStore for MemoryStore {
             return Ok(None);
         };
         let row = &st.users[&user_id];
+        if !row.email_verified {
+            return Ok(None);
+        }
         let target = ResetTarget {
             user_id,
             login: row.login.clone(),
@@ -69,6 +72,7 @@ impl ResetStore for MemoryStore {
             return Ok(None);
         };
         row.password_hash = password_hash.to_owned();
+        st.credentials_changed(user_id);
         let revoked = st.revoke_user_sessions(user_id, None);
         Ok(Some((user_id, revoked)))
     }

@@ -36,6 +36,22 @@ impl SessionStore for MemoryStore {
         Ok(excess as u64)
     }
 
+    async fn mark_reauthenticated(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        match st.sessions.get_mut(&id) {
+            Some(s) if s.user_id == user_id && !s.revoked && s.expires_at > at => {
+                s.reauthenticated_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn session(&self, id: Uuid) -> Result<Option<Session>, StoreError> {
         Ok(self.lock().sessions.get(&id).cloned())
     }

@@ -128,20 +128,25 @@ impl AuthService {
         Ok(())
     }
 
-    /// Updates the caller's profile. A changed email is unverified and gets a code.
+    /// Updates the caller's profile. Names change at once; a new email only starts
+    /// an email change ([`AuthService::request_email_change`]: it needs a recent
+    /// re-authentication and takes effect once the new address confirms), so the
+    /// returned user still has the current address.
     ///
-    /// Errors: [`AuthError::Validation`], [`AuthError::EmailTaken`],
-    /// [`AuthError::RateLimited`] past [`RequestLimits::email_changes_per_user`] (every
-    /// attempt to change the email counts, taken addresses included).
+    /// Errors: [`AuthError::Validation`] (nothing changes), and those of
+    /// [`AuthService::request_email_change`].
     pub async fn update_profile(
         &self,
-        user_id: Uuid,
+        who: &Principal,
         mut update: ProfileUpdate,
     ) -> Result<User, AuthError> {
         update.email_verified = None;
-        let limit = self.config.limits.email_changes_per_user.attempt_limit();
-        let key = LimitKey::subject("email", &user_id.to_string(), limit, Refusal::RateLimited);
-        self.apply_update(user_id, update, key).await
+        let email = update.email.take();
+        Self::parse_names(update.first_name.as_deref(), update.last_name.as_deref())?;
+        if let Some(email) = email {
+            self.request_email_change(who, &email).await?;
+        }
+        self.apply_update(who.user_id, update, None).await
     }
 
     /// Applies an update; a changed email is first counted under `email_key`.

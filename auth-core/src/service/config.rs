@@ -88,6 +88,12 @@ pub struct AuthConfig {
     /// How long one mail may take to send before it is given up and logged (default
     /// 10 s).
     pub mail_timeout: Duration,
+    /// How long a re-authentication ([`AuthService::reauthenticate`]) lets its session
+    /// make sensitive changes: the email, the second factor (default 5 minutes).
+    pub reauthentication_ttl: Duration,
+    /// Lifetime of the code that confirms an email change at the new address
+    /// (default 15 minutes).
+    pub email_change_ttl: Duration,
 }
 
 impl Default for AuthConfig {
@@ -111,6 +117,8 @@ impl Default for AuthConfig {
             reset_token_ttl: Duration::minutes(30),
             mfa_challenge_ttl: Duration::minutes(5),
             mail_timeout: Duration::seconds(10),
+            reauthentication_ttl: Duration::minutes(5),
+            email_change_ttl: Duration::minutes(15),
         }
     }
 }

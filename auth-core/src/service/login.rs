@@ -125,7 +125,7 @@ impl AuthService {
             .await?
             .is_some_and(|f| f.active)
         {
-            return Err(AuthError::MfaRequired(self.mfa_challenge(user.id)));
+            return Err(AuthError::MfaRequired(self.mfa_challenge(user.id).await?));
         }
         self.open_session(user.id, user.roles, client, false).await
     }
@@ -150,6 +150,7 @@ impl AuthService {
             ip: client.ip,
             user_agent: client.user_agent,
             second_factor,
+            reauthenticated_at: None,
         };
         let evicted = self
             .store

@@ -4,6 +4,7 @@ use super::*;
 use crate::totp::{self, SecretBox};
 
 const CHALLENGE_LABEL: &str = "mfa-challenge";
+const CHALLENGE_ID_LABEL: &str = "mfa-challenge-id";
 const RECOVERY_LABEL: &str = "mfa-recovery-code";
 const SECRET_KEY_LABEL: &str = "totp-secret-key";
 /// Recovery codes issued at enrolment.
@@ -50,8 +51,9 @@ impl AuthService {
         SecretBox::new(&self.codec.digest(SECRET_KEY_LABEL, &[]))
     }
 
-    /// A challenge token for `user_id`: its id, expiry and a random nonce, tagged.
-    pub(super) fn mfa_challenge(&self, user_id: Uuid) -> MfaChallenge {
+    /// A challenge token for `user_id`: its id, expiry and a random nonce, tagged, and
+    /// stored (as a hash) so it can be used once.
+    pub(super) async fn mfa_challenge(&self, user_id: Uuid) -> Result<MfaChallenge, AuthError> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let expires = self.clock.now() + self.config.mfa_challenge_ttl;
@@ -61,10 +63,19 @@ impl AuthService {
         aws_lc_rs::rand::fill(&mut nonce).expect("the system random source works");
         payload.extend_from_slice(&nonce);
         let tag = self.codec.digest(CHALLENGE_LABEL, &payload);
-        MfaChallenge {
-            mfa_token: format!("{}.{}", b64.encode(&payload), b64.encode(tag)),
+        let mfa_token = format!("{}.{}", b64.encode(&payload), b64.encode(tag));
+        self.store
+            .put_mfa_challenge(user_id, &self.challenge_id(&mfa_token), expires)
+            .await?;
+        Ok(MfaChallenge {
+            mfa_token,
             expires_in: secs(self.config.mfa_challenge_ttl),
-        }
+        })
+    }
+
+    /// What the store keeps of a challenge token.
+    fn challenge_id(&self, token: &str) -> Vec<u8> {
+        self.codec.digest(CHALLENGE_ID_LABEL, token.as_bytes())
     }
 
     /// The user of a valid, unexpired challenge token.
@@ -90,7 +101,7 @@ impl AuthService {
 
     /// Reserves one second-factor attempt for `user_id` and the client address,
     /// under the [`ThrottlePolicy`] limits of logins.
-    async fn reserve_mfa_attempt(
+    pub(super) async fn reserve_mfa_attempt(
         &self,
         user_id: Uuid,
         client: &ClientInfo,
@@ -114,39 +125,62 @@ impl AuthService {
         limits::reserve(&*self.store, keys, self.clock.now()).await
     }
 
-    /// Whether `code` is a current TOTP code (each step accepted once) or an unused
-    /// recovery code (used up now) of the user's active factor.
-    async fn second_factor_matches(&self, user_id: Uuid, code: &str) -> Result<bool, AuthError> {
-        let Some(factor) = self.store.totp_factor(user_id).await?.filter(|f| f.active) else {
-            return Ok(false);
-        };
+    /// What `code` claims for the user's factor, as checked here: a TOTP code with
+    /// its step, or a recovery code's hash. The store decides: a TOTP code of no
+    /// current step, or any code without an active factor, is a claim that never
+    /// matches, so the store still checks the challenge and the account first.
+    async fn factor_proof(&self, user_id: Uuid, code: &str) -> Result<FactorProof, AuthError> {
         let code = code.trim();
-        if code.len() == totp::DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit()) {
+        let factor = self.store.totp_factor(user_id).await?.filter(|f| f.active);
+        if let Some(factor) = factor
+            && code.len() == totp::DIGITS as usize
+            && code.bytes().all(|b| b.is_ascii_digit())
+        {
             let Some(secret) = self.secret_box().open(user_id.as_bytes(), &factor.secret) else {
                 return Err(AuthError::Internal(
                     "a TOTP secret does not open under this key".into(),
                 ));
             };
             let now = self.clock.now().unix_timestamp();
-            return Ok(match totp::matching_step(&secret, code, now) {
-                Some(step) => self.store.use_totp_step(user_id, step).await?,
-                None => false,
+            // No current step: one no `last_step` is before.
+            let step = totp::matching_step(&secret, code, now).unwrap_or(i64::MIN);
+            return Ok(FactorProof::Totp {
+                secret: factor.secret,
+                step,
             });
         }
-        let hash = self
+        let code_hash = self
             .codec
             .digest(RECOVERY_LABEL, normalize_recovery(code).as_bytes());
-        Ok(self.store.use_recovery_code(user_id, &hash).await?)
+        Ok(FactorProof::Recovery { code_hash })
+    }
+
+    /// Whether `code` is a current TOTP code (each step accepted once) or an unused
+    /// recovery code (used up now) of the user's active factor.
+    pub(super) async fn second_factor_matches(
+        &self,
+        user_id: Uuid,
+        code: &str,
+    ) -> Result<bool, AuthError> {
+        Ok(match self.factor_proof(user_id, code).await? {
+            FactorProof::Totp { step, .. } => self.store.use_totp_step(user_id, step).await?,
+            FactorProof::Recovery { code_hash } => {
+                self.store.use_recovery_code(user_id, &code_hash).await?
+            }
+        })
     }
 
     /// Completes a login that answered [`AuthError::MfaRequired`]: with a current TOTP
     /// code or an unused recovery code, opens the session (its tokens carry
-    /// `amr: ["pwd", "otp"]`).
+    /// `amr: ["pwd", "otp"]`). The challenge is used once: the store checks it, the
+    /// account's status and the code in that order and uses up nothing unless all
+    /// pass; a change of the password, email, status or second factor since the
+    /// challenge was issued kills it.
     ///
-    /// Errors: [`AuthError::InvalidMfaToken`] for a bad or expired challenge,
-    /// [`AuthError::InvalidMfaCode`] for a wrong or used code (counted against the
-    /// account and the address like failed logins), [`AuthError::Throttled`] past those
-    /// limits.
+    /// Errors: [`AuthError::InvalidMfaToken`] for a bad, used, expired or killed
+    /// challenge, [`AuthError::InvalidMfaCode`] for a wrong or used code (counted
+    /// against the account and the address like failed logins),
+    /// [`AuthError::Blocked`], [`AuthError::Throttled`] past those limits.
     pub async fn verify_mfa(
         &self,
         mfa_token: &str,
@@ -161,26 +195,38 @@ impl AuthService {
             ..client
         };
         let reserved = self.reserve_mfa_attempt(user_id, &client).await?;
-        if !self.second_factor_matches(user_id, code).await? {
-            return Err(AuthError::InvalidMfaCode);
-        }
-        reserved.succeeded(&*self.store).await?;
-        let user = self
+        let proof = self.factor_proof(user_id, code).await?;
+        let outcome = self
             .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AuthError::InvalidMfaToken)?;
-        if user.status == UserStatus::Blocked {
-            return Err(AuthError::Blocked);
-        }
+            .complete_mfa_challenge(
+                user_id,
+                &self.challenge_id(mfa_token),
+                self.clock.now(),
+                proof,
+            )
+            .await?;
+        let user = match outcome {
+            ChallengeOutcome::Completed(user) => user,
+            ChallengeOutcome::Invalid => return Err(AuthError::InvalidMfaToken),
+            ChallengeOutcome::WrongCode => return Err(AuthError::InvalidMfaCode),
+            ChallengeOutcome::Blocked => {
+                reserved.not_counted(&*self.store).await?;
+                return Err(AuthError::Blocked);
+            }
+        };
+        reserved.succeeded(&*self.store).await?;
         self.open_session(user.id, user.roles, client, true).await
     }
 
     /// Starts TOTP enrolment for the caller (again, if it was not confirmed): a new
-    /// secret, not active until [`AuthService::confirm_totp`].
+    /// secret, not active until [`AuthService::confirm_totp`]. Needs a recent
+    /// re-authentication ([`AuthService::reauthenticate`]): a factor set up by a
+    /// stolen access token would lock the owner out.
     ///
-    /// Errors: [`AuthError::MfaActive`] when a second factor is already active.
+    /// Errors: [`AuthError::ReauthenticationRequired`], [`AuthError::MfaActive`] when
+    /// a second factor is already active.
     pub async fn enrol_totp(&self, who: &Principal) -> Result<TotpEnrolment, AuthError> {
+        self.require_recent_auth(who).await?;
         let user = self
             .store
             .user_by_id(who.user_id)
@@ -199,11 +245,15 @@ impl AuthService {
         })
     }
 
-    /// Confirms enrolment with a current code: the second factor becomes active and
-    /// the 10 recovery codes are returned, once (only their hashes are kept).
+    /// Confirms enrolment with a current code: the second factor becomes active, every
+    /// other session of the user is revoked (each live session then either passed the
+    /// factor or is the one that set it up), and the 10 recovery codes are returned,
+    /// once (only their hashes are kept). The factor activated is exactly the secret
+    /// the code was checked against: a concurrent re-enrolment makes this fail.
     ///
-    /// Errors: [`AuthError::Validation`] (field `code`) for a wrong code or no
-    /// enrolment in progress, [`AuthError::Throttled`] after too many wrong codes.
+    /// Errors: [`AuthError::Validation`] (field `code`) for a wrong code, no
+    /// enrolment in progress or one replaced meanwhile, [`AuthError::Throttled`] after
+    /// too many wrong codes.
     pub async fn confirm_totp(
         &self,
         who: &Principal,
@@ -246,7 +296,12 @@ impl AuthService {
                     .digest(RECOVERY_LABEL, normalize_recovery(c).as_bytes())
             })
             .collect();
-        if !self.store.activate_totp(who.user_id, step, hashes).await? {
+        let keep = Some(who.session_id);
+        if !self
+            .store
+            .activate_totp(who.user_id, &factor.secret, step, hashes, keep)
+            .await?
+        {
             return Err(wrong().into());
         }
         reserved.succeeded(&*self.store).await?;
@@ -254,7 +309,8 @@ impl AuthService {
     }
 
     /// Turns the caller's second factor off, with a current TOTP code or a recovery
-    /// code.
+    /// code (that code is the fresh proof this change needs), and revokes every other
+    /// session of the user.
     ///
     /// Errors: [`AuthError::NotFound`] when none is active, [`AuthError::Validation`]
     /// (field `code`) for a wrong code, [`AuthError::Throttled`] after too many.
@@ -277,14 +333,17 @@ impl AuthService {
             return Err(ValidationError::new("code", "the code is wrong or already used").into());
         }
         reserved.succeeded(&*self.store).await?;
-        self.store.remove_totp(who.user_id).await?;
+        self.store
+            .remove_totp(who.user_id, Some(who.session_id))
+            .await?;
         Ok(())
     }
 
-    /// Removes a user's second factor and recovery codes (an administrator helping a
-    /// user who lost both). Errors: [`AuthError::NotFound`] when the user has none.
+    /// Removes a user's second factor and recovery codes and revokes every session of
+    /// the user (an administrator helping a user who lost both). Errors:
+    /// [`AuthError::NotFound`] when the user has none.
     pub async fn remove_second_factor(&self, user_id: Uuid) -> Result<(), AuthError> {
-        if self.store.remove_totp(user_id).await? {
+        if self.store.remove_totp(user_id, None).await? {
             Ok(())
         } else {
             Err(AuthError::NotFound("second factor"))

@@ -23,9 +23,11 @@ use crate::verified::VerifiedTokens;
 mod accounts;
 mod admin;
 mod config;
+mod email_change;
 mod login;
 mod mail;
 mod mfa;
+mod reauth;
 mod reset;
 mod sessions;
 #[cfg(all(test, feature = "memory"))]
@@ -36,6 +38,7 @@ pub use accounts::{ProfileUpdate, Registration};
 pub use config::{AuthConfig, ThrottlePolicy};
 pub use login::TokenPair;
 pub use mfa::{MfaChallenge, RECOVERY_CODES, TotpEnrolment};
+pub use reauth::ReauthProof;
 pub use sessions::{LogoutScope, Principal, SessionInfo};
 
 /// Where a request came from; recorded with sessions and login history.
@@ -172,20 +175,23 @@ impl AuthService {
         ))
     }
 
-    /// Deletes dead sessions, expired verification codes and reset tokens, and dead
-    /// attempt counters; returns how many rows.
+    /// Deletes dead sessions, expired verification codes, reset tokens, MFA
+    /// challenges and pending email changes, and dead attempt counters; returns how
+    /// many rows.
     pub async fn purge_expired(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         let sessions = self.store.purge_sessions(now, self.config.idle_ttl).await?;
         let codes = self.store.purge_codes(now).await?;
         let resets = self.store.purge_reset_tokens(now).await?;
+        let challenges = self.store.purge_mfa_challenges(now).await?;
+        let email_changes = self.store.purge_email_changes(now).await?;
         // A counter is dead once a whole window has passed since its last attempt: its
         // window has ended and its lock (never longer than the window) too.
         let attempts = self
             .store
             .purge_attempts(now - self.config.longest_limit_window())
             .await?;
-        Ok(sessions + codes + resets + attempts)
+        Ok(sessions + codes + resets + challenges + email_changes + attempts)
     }
 }
 

@@ -5,11 +5,14 @@ use super::*;
 const RESET_LABEL: &str = "password-reset-token";
 
 impl AuthService {
-    /// Mails a password reset token to the account with this email address, if any.
-    /// The answer is the same, and takes about the same time, whether or not an
-    /// account has the address: the mail is sent in the background. The token is 256
-    /// random bits, stored only as a keyed hash, valid for
-    /// [`AuthConfig::reset_token_ttl`] and single use; a new request replaces it.
+    /// Mails a password reset token to the account whose **verified** email address
+    /// is `email`, if any (an unverified address gets nothing: it was never proven to
+    /// be the owner's). The answer is the same, and takes the same path, whether or
+    /// not an account has the address: after the limits are counted, storing the
+    /// token and sending the mail happen in the background. The token is 256 random
+    /// bits, stored only as a keyed hash, valid for [`AuthConfig::reset_token_ttl`] and
+    /// single use; a new request replaces it, and any change of the account's email,
+    /// password or status kills it.
     ///
     /// Errors: [`AuthError::Validation`] for a malformed address (no account has
     /// one), [`AuthError::RateLimited`] past [`RequestLimits::reset_per_email`] or
@@ -40,18 +43,27 @@ impl AuthService {
         let token = random_token();
         let hash = self.codec.digest(RESET_LABEL, token.as_bytes());
         let expires_at = now + self.config.reset_token_ttl;
-        if let Some(target) = self
-            .store
-            .put_reset_token(email.as_str(), &hash, expires_at)
-            .await?
-        {
-            self.deliver_later(Mail {
-                to: target.email,
-                login: target.login,
-                kind: MailKind::PasswordReset { token },
-            })
-            .await;
-        }
+        let (store, mailer) = (self.store.clone(), self.mailer.clone());
+        let timeout = self.config.mail_timeout;
+        mail::in_background(async move {
+            match store
+                .put_reset_token(email.as_str(), &hash, expires_at)
+                .await
+            {
+                Ok(Some(target)) => {
+                    let kind = MailKind::PasswordReset { token };
+                    let mail = Mail {
+                        to: target.email,
+                        login: target.login,
+                        kind,
+                    };
+                    mail::send(&*mailer, &mail, timeout).await;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "password reset token not stored"),
+            }
+        })
+        .await;
         Ok(())
     }
 

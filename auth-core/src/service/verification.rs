@@ -112,8 +112,7 @@ impl AuthService {
         if stored.expires_at <= self.clock.now() {
             return Err(AuthError::InvalidVerificationCode);
         }
-        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-        if !well_formed
+        if !well_formed_code(code)
             || !self
                 .codec
                 .digest_matches(CODE_LABEL, code.as_bytes(), &stored.code_hash)
@@ -123,6 +122,11 @@ impl AuthService {
         self.store.complete_verification(creds.user.id).await?;
         Ok(())
     }
+}
+
+/// Six ASCII digits, as every mailed code is.
+pub(super) fn well_formed_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub(super) fn random_code() -> String {

@@ -123,6 +123,11 @@ capability! {
     ///
     /// Logins and emails are compared case-insensitively. "Not found" is
     /// [`StoreError::NotFound`] unless a method returns an `Option`.
+    ///
+    /// One-time things are bound to the account's state: any change of a user's
+    /// password hash, email or status deletes the user's password reset token and
+    /// pending MFA challenges in the same transaction (as does any change of the
+    /// user's second factor, see [`MfaStore`](super::MfaStore)).
     pub trait AccountStore {
         /// Inserts a user with its roles, atomically.
         ///

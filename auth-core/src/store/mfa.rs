@@ -1,6 +1,10 @@
-//! Second factors: a TOTP secret per user and single-use recovery codes.
+//! Second factors: a TOTP secret per user, single-use recovery codes, and the
+//! single-use challenges of logins that need a second factor.
 
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+use super::User;
 
 use crate::error::StoreError;
 
@@ -26,8 +30,57 @@ impl std::fmt::Debug for TotpFactor {
     }
 }
 
+/// What a user presents to complete an MFA challenge, as the service checked it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FactorProof {
+    /// A TOTP code of time step `step`, checked against the factor's sealed `secret`
+    /// as read: the store accepts it only if the active factor still has exactly that
+    /// secret and `step` is after its `last_step`.
+    Totp {
+        /// The sealed secret the code was checked against.
+        secret: Vec<u8>,
+        /// The code's time step.
+        step: i64,
+    },
+    /// A recovery code, as its keyed hash: accepted if the user has it (then used up).
+    Recovery {
+        /// The code's hash.
+        code_hash: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for FactorProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FactorProof::Totp { step, .. } => f
+                .debug_struct("Totp")
+                .field("secret", &"[redacted]")
+                .field("step", step)
+                .finish(),
+            FactorProof::Recovery { .. } => f.write_str("Recovery([redacted])"),
+        }
+    }
+}
+
+/// The outcome of [`MfaStore::complete_mfa_challenge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeOutcome {
+    /// The challenge and the proof were good: both are used up.
+    Completed(User),
+    /// No such unexpired challenge for that user (never issued, used, expired, or
+    /// dropped by a change of password, email, status or second factor).
+    Invalid,
+    /// The user is blocked: nothing was used up.
+    Blocked,
+    /// The proof does not match the active factor: nothing was used up.
+    WrongCode,
+}
+
 capability! {
     /// Storage of second factors. Every method is atomic.
+    ///
+    /// Any change of a user's factor (started, activated, removed) deletes the user's
+    /// pending MFA challenges and reset token in the same transaction.
     pub trait MfaStore {
         /// Starts (or restarts) enrolment with an encrypted `secret`, unless a second
         /// factor is already active: then nothing changes and the answer is `false`.
@@ -37,10 +90,13 @@ capability! {
         /// The user's TOTP factor, pending or active.
         async fn totp_factor(&self, user_id: Uuid) -> Result<Option<TotpFactor>, StoreError>;
 
-        /// Confirms a pending enrolment whose code was of `step`: the factor becomes
-        /// active with `last_step = step` and the recovery codes are replaced by
-        /// `recovery_hashes`. `false` (nothing changed) if there is no pending factor.
-        async fn activate_totp(&self, user_id: Uuid, step: i64, recovery_hashes: Vec<Vec<u8>>) -> Result<bool, StoreError>;
+        /// Confirms a pending enrolment whose code of `step` was checked against the
+        /// sealed `secret` (compare-and-set): if the pending factor still has exactly
+        /// that secret, it becomes active with `last_step = step`, the recovery codes
+        /// are replaced by `recovery_hashes`, and every live session of the user but
+        /// `keep_session` is revoked. `false` (nothing changed) if there is no pending
+        /// factor or it has another secret (a concurrent re-enrolment).
+        async fn activate_totp(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: Vec<Vec<u8>>, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
 
         /// Accepts a code of `step` for an active factor: `true` and `last_step = step`
         /// if `step > last_step`; `false` if that step or a later one was used. Of
@@ -53,7 +109,26 @@ capability! {
         /// How many unused recovery codes the user has.
         async fn recovery_codes_left(&self, user_id: Uuid) -> Result<u32, StoreError>;
 
-        /// Removes the user's second factor and recovery codes; `false` if there was none.
-        async fn remove_totp(&self, user_id: Uuid) -> Result<bool, StoreError>;
+        /// Removes the user's second factor and recovery codes and revokes every live
+        /// session of the user but `keep_session`; `false` (nothing changed) if there
+        /// was no factor.
+        async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
+
+        /// Stores a login's MFA challenge for `user_id` as `token_hash`, valid until
+        /// `expires_at`. Errors: [`StoreError::NotFound`] if the user does not exist.
+        async fn put_mfa_challenge(&self, user_id: Uuid, token_hash: &[u8], expires_at: OffsetDateTime) -> Result<(), StoreError>;
+
+        /// Completes an MFA challenge, atomically, checking in this order and using up
+        /// nothing unless every check passes: the challenge `token_hash` of `user_id`
+        /// exists and `expires_at > now` (else [`ChallengeOutcome::Invalid`]); the
+        /// user is active (else [`ChallengeOutcome::Blocked`]); `proof` matches the
+        /// active factor (else [`ChallengeOutcome::WrongCode`]). Then the challenge is
+        /// deleted, the proof used up (step recorded or recovery code deleted), and the
+        /// user returned. Of concurrent completions of one challenge at most one gets
+        /// [`ChallengeOutcome::Completed`].
+        async fn complete_mfa_challenge(&self, user_id: Uuid, token_hash: &[u8], now: OffsetDateTime, proof: FactorProof) -> Result<ChallengeOutcome, StoreError>;
+
+        /// Deletes challenges whose expiry is at or before `now`; returns how many.
+        async fn purge_mfa_challenges(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     }
 }

@@ -1,7 +1,8 @@
 //! The storage contract of auth-core, one trait per capability.
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
-//! [`VerificationStore`], [`AttemptStore`], [`ResetStore`] and [`MfaStore`] each cover one capability and state the
+//! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`] and
+//! [`EmailChangeStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -67,6 +68,7 @@ macro_rules! capability {
 
 mod accounts;
 mod attempts;
+mod email_change;
 mod history;
 mod mfa;
 mod reset;
@@ -76,6 +78,7 @@ mod verification;
 
 pub use accounts::*;
 pub use attempts::*;
+pub use email_change::*;
 pub use history::*;
 pub use mfa::*;
 pub use reset::*;
@@ -94,6 +97,7 @@ pub trait AuthStore:
     + AttemptStore
     + ResetStore
     + MfaStore
+    + EmailChangeStore
 {
 }
 
@@ -106,6 +110,7 @@ impl<T> AuthStore for T where
         + AttemptStore
         + ResetStore
         + MfaStore
+        + EmailChangeStore
         + ?Sized
 {
 }

@@ -19,10 +19,11 @@ pub struct ResetTarget {
 capability! {
     /// Storage of password reset tokens: at most one per user, kept only as a hash.
     pub trait ResetStore {
-        /// Finds the account whose email is `email` (ignoring case) and stores
-        /// `token_hash` as its one reset token, valid until `expires_at`, replacing any
-        /// previous one; atomically. `None` (nothing stored) when no account has the
-        /// address.
+        /// Finds the account whose **verified** email is `email` (ignoring case) and
+        /// stores `token_hash` as its one reset token, valid until `expires_at`,
+        /// replacing any previous one; atomically. `None` (nothing stored) when no
+        /// account has the address or its address is not verified. The token dies with
+        /// any later change of the user's email, password or status.
         async fn put_reset_token(&self, email: &str, token_hash: &[u8], expires_at: OffsetDateTime) -> Result<Option<ResetTarget>, StoreError>;
 
         /// The user of an unexpired token (`expires_at > now`), without using it.

@@ -32,6 +32,10 @@ pub struct Session {
     /// Whether the login passed a second factor; the session's access tokens then
     /// carry `amr: ["pwd", "otp"]`.
     pub second_factor: bool,
+    /// When the session last proved its password or second factor again
+    /// ([`SessionStore::mark_reauthenticated`]); `None` until it does. Sensitive
+    /// changes need this to be recent.
+    pub reauthenticated_at: Option<OffsetDateTime>,
 }
 
 /// What [`SessionStore::session_status`] returns for `authenticate`: the session and
@@ -152,6 +156,11 @@ capability! {
         /// Of any number of concurrent calls with the same current counter exactly one
         /// rotates.
         async fn refresh_session(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
+
+        /// Records that the live session `id` of `user_id` proved its owner's password or
+        /// second factor again at `at`. `false` (nothing changed) when no live session
+        /// (not revoked, not past `expires_at`) of that user has this id.
+        async fn mark_reauthenticated(&self, id: Uuid, user_id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
 
         /// Revokes one session. With `user_id`, only if the session belongs to that user.
         /// Returns `false` if no live session matched.

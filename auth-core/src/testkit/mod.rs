@@ -37,6 +37,7 @@ use crate::store::AuthStore;
 
 mod accounts;
 mod attempts;
+mod email_change;
 mod history;
 mod mfa;
 mod reset;
@@ -67,6 +68,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_attempts!($harness);
         $crate::__auth_conformance_reset!($harness);
         $crate::__auth_conformance_mfa!($harness);
+        $crate::__auth_conformance_email_change!($harness);
     };
 }
 
@@ -126,6 +128,14 @@ pub mod prelude {
         }
     }
 
+    /// A user like [`new_user`] whose email counts as verified.
+    pub fn verified_user(login: &str, email: &str) -> NewUser {
+        NewUser {
+            email_verified: true,
+            ..new_user(login, Some(email))
+        }
+    }
+
     /// A live session of `user_id` created at `at`, expiring 30 days later.
     pub fn new_session(user_id: Uuid, at: OffsetDateTime) -> Session {
         Session {
@@ -139,6 +149,7 @@ pub mod prelude {
             ip: Some("192.0.2.7".parse().expect("valid ip")),
             user_agent: Some("testkit/1.0".into()),
             second_factor: false,
+            reauthenticated_at: None,
         }
     }
 

@@ -12,8 +12,8 @@ macro_rules! __auth_conformance_reset {
             /// and used once: the password changes and every session is revoked.
             async fn reset_tokens_are_replaced_and_used_once(store) {
                 let t = now();
-                let alice = store.create_user(new_user("alice", Some("alice@example.com"))).await.unwrap();
-                let bob = store.create_user(new_user("bob", Some("bob@example.com"))).await.unwrap();
+                let alice = store.create_user(verified_user("alice", "alice@example.com")).await.unwrap();
+                let bob = store.create_user(verified_user("bob", "bob@example.com")).await.unwrap();
                 for user in [&alice, &alice, &bob] {
                     store.create_session(new_session(user.id, t), 0).await.unwrap();
                 }
@@ -41,9 +41,9 @@ macro_rules! __auth_conformance_reset {
             /// deleted user's token goes with the user.
             async fn expired_reset_tokens_are_refused_and_purged(store) {
                 let t = now();
-                let alice = store.create_user(new_user("alice", Some("a@example.com"))).await.unwrap();
-                let bob = store.create_user(new_user("bob", Some("b@example.com"))).await.unwrap();
-                let carol = store.create_user(new_user("carol", Some("c@example.com"))).await.unwrap();
+                let alice = store.create_user(verified_user("alice", "a@example.com")).await.unwrap();
+                let bob = store.create_user(verified_user("bob", "b@example.com")).await.unwrap();
+                let carol = store.create_user(verified_user("carol", "c@example.com")).await.unwrap();
                 store.put_reset_token("a@example.com", &[1; 32], t).await.unwrap();
                 store.put_reset_token("b@example.com", &[2; 32], t + Duration::minutes(5)).await.unwrap();
                 store.put_reset_token("c@example.com", &[3; 32], t + Duration::minutes(5)).await.unwrap();
@@ -58,10 +58,43 @@ macro_rules! __auth_conformance_reset {
                 let _ = alice;
             }
 
+            /// Only a verified address gets a token, and a token dies with any change
+            /// of its account's email, password or status (a re-hash to the same
+            /// hash is no change).
+            async fn reset_tokens_need_a_verified_address_and_die_with_account_changes(store) {
+                let t = now();
+                let later = t + Duration::minutes(30);
+                store.create_user(new_user("una", Some("una@example.com"))).await.unwrap();
+                assert_eq!(store.put_reset_token("una@example.com", &[1; 32], later).await.unwrap(), None);
+                let alice = store.create_user(verified_user("alice", "alice@example.com")).await.unwrap();
+                let alive = |hash: u8| {
+                    let store = store.clone();
+                    async move { store.reset_token_user(&[hash; 32], t).await.unwrap().is_some() }
+                };
+                store.put_reset_token("alice@example.com", &[2; 32], later).await.unwrap().unwrap();
+                let same = store.password_hash(alice.id).await.unwrap().unwrap();
+                store.set_password_hash(alice.id, &same, None).await.unwrap();
+                store.update_user(alice.id, UserUpdate { first_name: Some(PersonName::parse("first_name", "Alice").unwrap()), ..Default::default() }).await.unwrap();
+                assert!(alive(2).await, "no change of credentials");
+                store.set_password_hash(alice.id, "$argon2id$changed", None).await.unwrap();
+                assert!(!alive(2).await, "password change");
+                store.put_reset_token("alice@example.com", &[3; 32], later).await.unwrap().unwrap();
+                store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.org").unwrap()), ..Default::default() }).await.unwrap();
+                assert!(!alive(3).await, "email change");
+                store.update_user(alice.id, UserUpdate { email_verified: Some(true), ..Default::default() }).await.unwrap();
+                store.put_reset_token("alice@example.org", &[4; 32], later).await.unwrap().unwrap();
+                store.set_user_status(alice.id, UserStatus::Blocked).await.unwrap();
+                assert!(!alive(4).await, "block");
+                store.set_user_status(alice.id, UserStatus::Active).await.unwrap();
+                store.put_reset_token("alice@example.org", &[5; 32], later).await.unwrap().unwrap();
+                store.start_totp(alice.id, &[1]).await.unwrap();
+                assert!(!alive(5).await, "second factor change");
+            }
+
             /// 50 concurrent uses of one token: exactly one succeeds.
             async fn a_reset_token_is_used_once_under_concurrency(store) {
                 let t = now();
-                let alice = store.create_user(new_user("alice", Some("a@example.com"))).await.unwrap();
+                let alice = store.create_user(verified_user("alice", "a@example.com")).await.unwrap();
                 store.put_reset_token("a@example.com", &[5; 32], t + Duration::minutes(30)).await.unwrap();
                 let results = futures::future::join_all((0..50).map(|i| {
                     let store = store.clone();

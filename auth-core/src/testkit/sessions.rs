@@ -507,6 +507,24 @@ macro_rules! __auth_conformance_sessions {
                 assert!(page(2, 5).await.is_empty());
                 assert!(page(2, u64::MAX).await.is_empty());
             }
+
+            /// A live session of its own user records its re-authentication; a
+            /// revoked, expired or another user's session records nothing.
+            async fn reauthentication_is_recorded_on_live_sessions_only(store) {
+                let (alice, session) = user_with_session(&*store, "alice").await;
+                let (bob, _) = user_with_session(&*store, "bob").await;
+                let t = now();
+                assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, None);
+                assert!(!store.mark_reauthenticated(session.id, bob.id, t).await.unwrap());
+                assert!(!store.mark_reauthenticated(Uuid::new_v4(), alice.id, t).await.unwrap());
+                assert!(!store.mark_reauthenticated(session.id, alice.id, session.expires_at).await.unwrap());
+                assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, None);
+                assert!(store.mark_reauthenticated(session.id, alice.id, t).await.unwrap());
+                assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, Some(t));
+                store.revoke_session(session.id, None).await.unwrap();
+                assert!(!store.mark_reauthenticated(session.id, alice.id, t + Duration::seconds(1)).await.unwrap());
+                assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, Some(t));
+            }
         }
     };
 }

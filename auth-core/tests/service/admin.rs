@@ -110,33 +110,6 @@ async fn admins_update_delete_and_revoke_users() {
 }
 
 #[tokio::test]
-async fn a_profile_email_change_resets_verification_and_sends_a_code() {
-    let f = fixture();
-    let (user, _) = f.user_and_login("alice").await;
-    let u = f
-        .auth
-        .update_profile(
-            user.id,
-            ProfileUpdate {
-                email: Some("new@example.com".into()),
-                first_name: Some("Alice".into()),
-                email_verified: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert!(!u.email_verified, "users cannot verify themselves");
-    assert_eq!(u.first_name.as_deref(), Some("Alice"));
-    let code = f.mailer.last_code_for("new@example.com").unwrap();
-    f.auth
-        .verify_email("alice", &code, &ClientInfo::default())
-        .await
-        .unwrap();
-    assert!(f.auth.user(user.id).await.unwrap().email_verified);
-}
-
-#[tokio::test]
 async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
     let f = fixture();
     let me = f.admin().await;

@@ -113,6 +113,18 @@ impl Fixture {
         panic!("no reset mail for {email}");
     }
 
+    /// Re-authenticates `who`'s session with the password.
+    async fn reauth(&self, who: &Principal) {
+        self.auth
+            .reauthenticate(
+                who,
+                ReauthProof::Password(PASSWORD.into()),
+                &ClientInfo::default(),
+            )
+            .await
+            .unwrap();
+    }
+
     async fn login(&self, login: &str) -> TokenPair {
         self.auth
             .login(login, PASSWORD, ClientInfo::default())
@@ -121,6 +133,7 @@ impl Fixture {
     }
 }
 
+mod account_security;
 mod admin;
 mod email_verification;
 mod login;

@@ -4,16 +4,17 @@ use super::*;
 
 /// The code an authenticator app shows for `secret` (base32) at the fixture's time,
 /// `offset` steps away.
-fn code(f: &Fixture, secret: &str, offset: i64) -> String {
+pub(super) fn code(f: &Fixture, secret: &str, offset: i64) -> String {
     let secret = totp::base32_decode(secret).unwrap();
     let step = totp::step_at(f.clock.now().unix_timestamp()) + offset;
     totp::code_at(&secret, step, totp::DIGITS)
 }
 
 /// Alice with an active second factor: her secret and recovery codes.
-async fn enrolled(f: &Fixture) -> (User, String, Vec<String>) {
+pub(super) async fn enrolled(f: &Fixture) -> (User, String, Vec<String>) {
     let (user, pair) = f.user_and_login("alice").await;
     let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    f.reauth(&who).await;
     let enrolment = f.auth.enrol_totp(&who).await.unwrap();
     assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/"));
     assert!(
@@ -32,7 +33,7 @@ async fn enrolled(f: &Fixture) -> (User, String, Vec<String>) {
     (user, enrolment.secret, recovery)
 }
 
-async fn challenge(f: &Fixture) -> MfaChallenge {
+pub(super) async fn challenge(f: &Fixture) -> MfaChallenge {
     match f.auth.login("alice", PASSWORD, ClientInfo::default()).await {
         Err(AuthError::MfaRequired(c)) => c,
         other => panic!("expected a challenge, got {other:?}"),
@@ -141,6 +142,13 @@ async fn recovery_codes_work_once_each() {
     assert_eq!(amr(&f, &pair), ["pwd", "otp"]);
     assert!(matches!(
         f.auth
+            .verify_mfa(&c.mfa_token, &recovery[4], ClientInfo::default())
+            .await,
+        Err(AuthError::InvalidMfaToken)
+    ));
+    let c = challenge(&f).await;
+    assert!(matches!(
+        f.auth
             .verify_mfa(&c.mfa_token, &recovery[3], ClientInfo::default())
             .await,
         Err(AuthError::InvalidMfaCode)
@@ -218,6 +226,7 @@ async fn disabling_and_admin_removal_end_the_second_factor() {
         .await
         .unwrap();
     let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    f.reauth(&who).await;
     assert!(matches!(
         f.auth.enrol_totp(&who).await,
         Err(AuthError::MfaActive)
@@ -264,16 +273,12 @@ async fn disabling_and_admin_removal_end_the_second_factor() {
 async fn a_password_reset_does_not_bypass_the_second_factor() {
     let f = fixture();
     let (user, _, _) = enrolled(&f).await;
-    f.auth
-        .update_profile(
-            user.id,
-            ProfileUpdate {
-                email: Some("alice@example.com".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let verified_email = UserUpdate {
+        email: Some(Email::parse("alice@example.com").unwrap()),
+        email_verified: Some(true),
+        ..Default::default()
+    };
+    f.store.update_user(user.id, verified_email).await.unwrap();
     f.auth
         .request_password_reset("alice@example.com", &ClientInfo::default())
         .await
@@ -302,6 +307,7 @@ async fn a_wrong_confirmation_code_leaves_the_enrolment_pending() {
             .await,
         Err(AuthError::Validation(_))
     ));
+    f.reauth(&who).await;
     let enrolment = f.auth.enrol_totp(&who).await.unwrap();
     assert!(format!("{enrolment:?}").contains("redacted"));
     let wrong = if code(&f, &enrolment.secret, 0) == "000000" {

@@ -14,6 +14,11 @@ async fn alice_with_email(f: &Fixture) -> (User, TokenPair) {
         )
         .await
         .unwrap();
+    let code = f.mailer.last_code_for("alice@example.com").unwrap();
+    f.auth
+        .verify_email("alice", &code, &ClientInfo::default())
+        .await
+        .unwrap();
     (user, f.login("alice").await)
 }
 

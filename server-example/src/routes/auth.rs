@@ -74,7 +74,7 @@ pub async fn verify_email(
 /// Send a new verification code (the previous one stops working).
 #[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", request_body = ResendBody,
     responses(
-        (status = 202, description = "A code is sent if the login has an unverified email; the answer is the same either way"),
+        (status = 202, description = "A code is sent if the login has an unverified email; the answer is the same either way", body = AcceptedDto),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 429, description = "Asked again too soon for this login, or too often from this address; see Retry-After", body = ErrorBody),
     ))]
@@ -82,9 +82,14 @@ pub async fn resend_verification(
     State(s): State<AppState>,
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<ResendBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.resend_verification(&b.login, &client).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AcceptedDto {
+            message: "if the login has an unverified email, a new code is on its way",
+        }),
+    ))
 }
 
 /// Log in and get a token pair, or the challenge of a second factor.

@@ -7,6 +7,7 @@ pub mod kv;
 pub mod mfa;
 pub mod ops;
 pub mod password_reset;
+pub mod reauth;
 pub mod users;
 
 use axum::Router;
@@ -82,6 +83,7 @@ pub fn registry(
         .merge(auth::router())
         .merge(password_reset::router())
         .merge(mfa::router())
+        .merge(reauth::router())
         .merge(users::router())
         .merge(admin::router())
         .merge(kv::router())

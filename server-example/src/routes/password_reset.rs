@@ -1,5 +1,6 @@
 //! `/auth/password-reset*`: a forgotten password, reset through a mailed token.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -20,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Ask for a password reset token by mail.
 #[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = PasswordResetBody,
     responses(
-        (status = 202, description = "A token is mailed if an account has this address; the answer is the same either way"),
+        (status = 202, description = "A token is mailed if an account has this address, verified; the answer is the same either way", body = AcceptedDto),
         (status = 400, description = "Malformed body or address", body = ErrorBody),
         (status = 429, description = "Asked too often for this address or from this client; see Retry-After", body = ErrorBody),
     ))]
@@ -28,9 +29,14 @@ pub async fn request_reset(
     State(s): State<AppState>,
     ClientMeta(client): ClientMeta,
     ApiJson(b): ApiJson<PasswordResetBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.request_password_reset(&b.email, &client).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AcceptedDto {
+            message: "if an account has this verified address, a reset token is on its way",
+        }),
+    ))
 }
 
 /// Set a new password with a reset token; every session of the account is revoked.

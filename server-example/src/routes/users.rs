@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Bearer};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Bearer, ClientMeta};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me, update_me))
+        .routes(routes!(confirm_email))
         .routes(routes!(change_password))
         .routes(routes!(logins))
         .routes(routes!(sessions))
@@ -34,12 +35,14 @@ pub async fn me(Bearer(who): Bearer) -> Json<UserDto> {
     Json(who.user.into())
 }
 
-/// Change email or names.
+/// Change names at once; a new email needs a recent `/auth/reauthenticate` and takes
+/// effect when the code mailed to it is confirmed (`/users/me/email/confirm`).
 #[utoipa::path(patch, path = "/users/me", tag = "users", security(("bearer" = [])), request_body = ProfileBody,
     responses(
-        (status = 200, description = "The updated user", body = UserDto),
+        (status = 200, description = "The updated user; a new email is pending, the current one stays until it is confirmed", body = UserDto),
         (status = 400, description = "A field broke a rule", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: a new email needs a recent re-authentication", body = ErrorBody),
         (status = 409, description = "Email taken", body = ErrorBody),
         (status = 429, description = "Too many email changes for this account; see Retry-After", body = ErrorBody),
     ))]
@@ -54,9 +57,26 @@ pub async fn update_me(
         last_name: b.last_name,
         email_verified: None,
     };
-    Ok(Json(
-        s.auth.update_profile(who.user_id, update).await?.into(),
-    ))
+    Ok(Json(s.auth.update_profile(&who, update).await?.into()))
+}
+
+/// Confirm a pending email change with the code mailed to the new address.
+#[utoipa::path(post, path = "/users/me/email/confirm", tag = "users", security(("bearer" = [])), request_body = EmailCodeBody,
+    responses(
+        (status = 200, description = "The user, with the new address, verified", body = UserDto),
+        (status = 400, description = "`invalid_verification_code`: wrong or expired code, or no change pending", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 409, description = "Another account took the address meanwhile", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn confirm_email(
+    State(s): State<AppState>,
+    Bearer(who): Bearer,
+    ClientMeta(client): ClientMeta,
+    ApiJson(b): ApiJson<EmailCodeBody>,
+) -> Result<Json<UserDto>, ApiError> {
+    let user = s.auth.confirm_email_change(&who, &b.code, &client).await?;
+    Ok(Json(user.into()))
 }
 
 /// Change the password; every other session is revoked.

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use auth_core::store::*;
 use sqlx::Row;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::*;
@@ -60,15 +61,21 @@ impl MfaStore for PgStore {
     async fn activate_totp(
         &self,
         user_id: Uuid,
+        secret: &[u8],
         step: i64,
         recovery_hashes: Vec<Vec<u8>>,
+        keep_session: Option<Uuid>,
     ) -> Result<bool> {
         let mut tx = self.pool().begin().await.db()?;
+        // Compare-and-set on the secret: a re-enrolment committed since the code was
+        // checked leaves another secret, and nothing is activated.
         let activated = sqlx::query(
-            "UPDATE totp_factors SET active = true, last_step = $2 WHERE user_id = $1 AND NOT active",
+            "UPDATE totp_factors SET active = true, last_step = $2 \
+             WHERE user_id = $1 AND NOT active AND secret = $3",
         )
         .bind(user_id)
         .bind(step)
+        .bind(secret)
         .execute(&mut *tx)
         .await
         .db()?
@@ -90,7 +97,9 @@ impl MfaStore for PgStore {
         .execute(&mut *tx)
         .await
         .db()?;
+        revoke_all(&mut tx, user_id, keep_session).await?;
         tx.commit().await.db()?;
+        self.forget_user(user_id);
         Ok(true)
     }
 
@@ -127,17 +136,118 @@ impl MfaStore for PgStore {
         Ok(n as u32)
     }
 
-    async fn remove_totp(&self, user_id: Uuid) -> Result<bool> {
-        // One statement: both tables, one snapshot.
+    async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool> {
+        let mut tx = self.pool().begin().await.db()?;
+        // One statement for both tables: one snapshot.
         let removed: bool = sqlx::query_scalar(
             "WITH codes AS (DELETE FROM recovery_codes WHERE user_id = $1), \
              factor AS (DELETE FROM totp_factors WHERE user_id = $1 RETURNING user_id) \
              SELECT EXISTS (SELECT 1 FROM factor)",
         )
         .bind(user_id)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await
         .db()?;
-        Ok(removed)
+        if !removed {
+            return Ok(false);
+        }
+        revoke_all(&mut tx, user_id, keep_session).await?;
+        tx.commit().await.db()?;
+        self.forget_user(user_id);
+        Ok(true)
+    }
+
+    async fn put_mfa_challenge(
+        &self,
+        user_id: Uuid,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mfa_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    async fn complete_mfa_challenge(
+        &self,
+        user_id: Uuid,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+        proof: FactorProof,
+    ) -> Result<ChallengeOutcome> {
+        let mut tx = self.pool().begin().await.db()?;
+        // The challenge row is locked: a concurrent completion waits and then finds it
+        // gone; a concurrent change of the account (whose trigger deletes it) waits too.
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT u.status FROM mfa_challenges c JOIN users u ON u.id = c.user_id \
+             WHERE c.token_hash = $1 AND c.user_id = $2 AND c.expires_at > $3 FOR UPDATE OF c",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        match status.as_deref().map(super::status) {
+            None => return Ok(ChallengeOutcome::Invalid),
+            Some(UserStatus::Blocked) => return Ok(ChallengeOutcome::Blocked),
+            Some(UserStatus::Active) => {}
+        }
+        let used = match &proof {
+            FactorProof::Totp { secret, step } => sqlx::query(
+                "UPDATE totp_factors SET last_step = $2 \
+                 WHERE user_id = $1 AND active AND secret = $3 AND last_step < $2",
+            )
+            .bind(user_id)
+            .bind(step)
+            .bind(secret)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected(),
+            FactorProof::Recovery { code_hash } => sqlx::query(
+                "DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 \
+                 AND EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND active)",
+            )
+            .bind(user_id)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected(),
+        };
+        if used == 0 {
+            return Ok(ChallengeOutcome::WrongCode);
+        }
+        let row = sqlx::query(&format!(
+            "WITH used AS (DELETE FROM mfa_challenges WHERE token_hash = $1) \
+             SELECT {USER_COLUMNS} FROM users u WHERE u.id = $2"
+        ))
+        .bind(token_hash)
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .db()?;
+        let user = user_from(&row)?;
+        tx.commit().await.db()?;
+        Ok(ChallengeOutcome::Completed(user))
+    }
+
+    async fn purge_mfa_challenges(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1")
+                .bind(now)
+                .execute(self.pool())
+                .await
+                .db()?
+                .rows_affected(),
+        )
     }
 }

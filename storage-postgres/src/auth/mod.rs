@@ -13,6 +13,7 @@ use crate::error::auth_error;
 
 mod accounts;
 mod attempts;
+mod email_change;
 mod history;
 mod mfa;
 mod reset;
@@ -37,7 +38,8 @@ pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.email, u.first_name, u.l
      ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles";
 
 pub(super) const SESSION_COLUMNS: &str = "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
-     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor";
+     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, \
+     s.reauthenticated_at";
 
 pub(super) fn status(s: &str) -> UserStatus {
     if s == "blocked" {
@@ -85,6 +87,7 @@ pub(super) fn session_from(row: &PgRow) -> Result<Session> {
         ip: ip_from(row)?,
         user_agent: row.try_get("user_agent").db()?,
         second_factor: row.try_get("second_factor").db()?,
+        reauthenticated_at: row.try_get("reauthenticated_at").db()?,
     })
 }
 

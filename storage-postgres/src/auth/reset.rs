@@ -19,7 +19,8 @@ impl ResetStore for PgStore {
     ) -> Result<Option<ResetTarget>> {
         // One statement: the lookup and the upsert see the same user.
         let row = sqlx::query(
-            "WITH u AS (SELECT id, login, email FROM users WHERE lower(email) = lower($1)), \
+            "WITH u AS (SELECT id, login, email FROM users \
+                       WHERE lower(email) = lower($1) AND email_verified), \
              put AS (INSERT INTO password_resets (user_id, token_hash, expires_at) \
                      SELECT id, $2, $3 FROM u \
                      ON CONFLICT (user_id) DO UPDATE \

@@ -46,8 +46,8 @@ impl SessionStore for PgStore {
         let inserted = sqlx::query(
             "WITH u AS (SELECT id FROM users WHERE id = $2 FOR NO KEY UPDATE) \
              INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
-             expires_at, revoked, ip, user_agent, second_factor) \
-             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9, $10 FROM u",
+             expires_at, revoked, ip, user_agent, second_factor, reauthenticated_at) \
+             SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11 FROM u",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -59,6 +59,7 @@ impl SessionStore for PgStore {
         .bind(ip_text(s.ip))
         .bind(&s.user_agent)
         .bind(s.second_factor)
+        .bind(s.reauthenticated_at)
         .execute(&mut *tx)
         .await
         .db()?
@@ -222,6 +223,26 @@ impl SessionStore for PgStore {
             user_id: session.user_id,
             revoked,
         })
+    }
+
+    async fn mark_reauthenticated(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE sessions SET reauthenticated_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND NOT revoked AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(at)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool> {

@@ -1,0 +1,111 @@
+//! Email change: pending until the new address confirms a mailed code; the old
+//! address is told.
+
+use super::*;
+use verification::{CODE_LABEL, random_code, well_formed_code};
+
+impl AuthService {
+    /// Starts changing the caller's email to `email`. Needs a recent re-authentication
+    /// of the session ([`AuthService::reauthenticate`]). A six-digit code is mailed to
+    /// the new address and a notice (no secret, no address) to the current one; the
+    /// account keeps its current address, verified or not, until
+    /// [`AuthService::confirm_email_change`]. A new request replaces a pending one.
+    /// The current address itself is no change: nothing happens.
+    ///
+    /// Errors: [`AuthError::Validation`] (field `email`),
+    /// [`AuthError::ReauthenticationRequired`], [`AuthError::EmailTaken`] when another
+    /// account has the address, [`AuthError::RateLimited`] past
+    /// [`RequestLimits::email_changes_per_user`] (taken addresses count too).
+    pub async fn request_email_change(
+        &self,
+        who: &Principal,
+        email: &str,
+    ) -> Result<(), AuthError> {
+        let email = Email::parse(email)?;
+        if who.user.email.as_deref() == Some(email.as_str()) {
+            return Ok(());
+        }
+        self.require_recent_auth(who).await?;
+        let limit = self.config.limits.email_changes_per_user.attempt_limit();
+        let key = LimitKey::subject(
+            "email",
+            &who.user_id.to_string(),
+            limit,
+            Refusal::RateLimited,
+        );
+        drop(limits::reserve(&*self.store, [key], self.clock.now()).await?);
+        let code = random_code();
+        self.store
+            .put_email_change(EmailChange {
+                user_id: who.user_id,
+                email: email.as_str().to_owned(),
+                code_hash: self.codec.digest(CODE_LABEL, code.as_bytes()),
+                expires_at: self.clock.now() + self.config.email_change_ttl,
+            })
+            .await
+            .map_err(|e| not_found(e, "user"))?;
+        self.deliver(Mail {
+            to: email.as_str().to_owned(),
+            login: who.user.login.clone(),
+            kind: MailKind::ConfirmEmailChange { code },
+        })
+        .await;
+        if let Some(old) = &who.user.email {
+            self.deliver(Mail {
+                to: old.clone(),
+                login: who.user.login.clone(),
+                kind: MailKind::EmailChangeNotice,
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Completes the caller's pending email change with the code mailed to the new
+    /// address: the account takes the address, verified, and its password reset token
+    /// (mailed to the old address) dies. Attempts count against the account's
+    /// verification budget ([`AuthConfig::verification_max_attempts`]) and the
+    /// address's throttle, as email verification does.
+    ///
+    /// Errors: [`AuthError::InvalidVerificationCode`] for a wrong or expired code or
+    /// no pending change, [`AuthError::TooManyAttempts`], [`AuthError::Throttled`],
+    /// [`AuthError::EmailTaken`] when another account took the address meanwhile.
+    pub async fn confirm_email_change(
+        &self,
+        who: &Principal,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let t = &self.config.throttle;
+        let budget = t.limit(self.config.verification_max_attempts);
+        let keys = [
+            LimitKey::address(
+                "verify",
+                client.ip,
+                t.limit(t.max_failures_per_ip),
+                Refusal::Throttled,
+            ),
+            LimitKey::subject(
+                "email-change",
+                &who.user_id.to_string(),
+                budget,
+                Refusal::TooManyAttempts,
+            )
+            .map(LimitKey::cleared_by_success),
+        ];
+        let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
+        let code = code.trim();
+        if !well_formed_code(code) {
+            return Err(AuthError::InvalidVerificationCode);
+        }
+        let hash = self.codec.digest(CODE_LABEL, code.as_bytes());
+        let user = self
+            .store
+            .complete_email_change(who.user_id, &hash, self.clock.now())
+            .await?
+            .ok_or(AuthError::InvalidVerificationCode)?;
+        reserved.succeeded(&*self.store).await?;
+        tracing::info!(user_id = %who.user_id, "email changed");
+        Ok(user)
+    }
+}

@@ -1,0 +1,110 @@
+//! Re-authentication: fresh proof of the password or the second factor, which
+//! sensitive changes (email, second factor) need, so a stolen access token alone
+//! cannot make a change that outlives it.
+
+use super::*;
+
+/// What a signed-in user gives to re-authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReauthProof {
+    /// The account's password.
+    Password(String),
+    /// A current TOTP code or an unused recovery code (used up) of the active factor.
+    Code(String),
+}
+
+impl fmt::Debug for ReauthProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReauthProof::Password(_) => "Password([redacted])",
+            ReauthProof::Code(_) => "Code([redacted])",
+        })
+    }
+}
+
+impl AuthService {
+    /// Proves again, for the caller's session, that its user knows the password or
+    /// holds the second factor: for [`AuthConfig::reauthentication_ttl`] after this,
+    /// the session may change the email or the second factor. Attempts are throttled
+    /// like logins (per address and per account) and a code like a login's second
+    /// factor.
+    ///
+    /// Errors: [`AuthError::InvalidCredentials`] for a wrong password,
+    /// [`AuthError::InvalidMfaCode`] for a wrong or used code,
+    /// [`AuthError::Throttled`] past the limits, [`AuthError::InvalidToken`] when the
+    /// session is no longer alive.
+    pub async fn reauthenticate(
+        &self,
+        who: &Principal,
+        proof: ReauthProof,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        match proof {
+            ReauthProof::Password(password) => {
+                let t = &self.config.throttle;
+                let keys = [
+                    LimitKey::address(
+                        "login",
+                        client.ip,
+                        t.limit(t.max_failures_per_ip),
+                        Refusal::Throttled,
+                    ),
+                    LimitKey::subject(
+                        "reauth",
+                        &who.user_id.to_string(),
+                        t.limit(t.max_failures_per_login),
+                        Refusal::Throttled,
+                    )
+                    .map(LimitKey::cleared_by_success),
+                ];
+                let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
+                let hash = self
+                    .store
+                    .password_hash(who.user_id)
+                    .await?
+                    .ok_or(AuthError::InvalidToken)?;
+                let valid = match Password::to_check(&password, &self.config.password_policy) {
+                    Some(p) => self.hasher.verify(&p, &hash).await?.valid,
+                    None => false,
+                };
+                // A wrong password keeps its reservations: they are the failures.
+                if !valid {
+                    return Err(AuthError::InvalidCredentials);
+                }
+                reserved.succeeded(&*self.store).await?;
+            }
+            ReauthProof::Code(code) => {
+                let reserved = self.reserve_mfa_attempt(who.user_id, client).await?;
+                if !self.second_factor_matches(who.user_id, &code).await? {
+                    return Err(AuthError::InvalidMfaCode);
+                }
+                reserved.succeeded(&*self.store).await?;
+            }
+        }
+        if !self
+            .store
+            .mark_reauthenticated(who.session_id, who.user_id, self.clock.now())
+            .await?
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(())
+    }
+
+    /// `Ok` if the caller's session re-authenticated within
+    /// [`AuthConfig::reauthentication_ttl`], else
+    /// [`AuthError::ReauthenticationRequired`].
+    pub async fn require_recent_auth(&self, who: &Principal) -> Result<(), AuthError> {
+        let session = self
+            .store
+            .session(who.session_id)
+            .await?
+            .filter(|s| s.user_id == who.user_id && !s.revoked)
+            .ok_or(AuthError::InvalidToken)?;
+        let now = self.clock.now();
+        match session.reauthenticated_at {
+            Some(at) if at <= now && now - at < self.config.reauthentication_ttl => Ok(()),
+            _ => Err(AuthError::ReauthenticationRequired),
+        }
+    }
+}
