@@ -309,6 +309,48 @@ impl TestApp {
         )
     }
 
+    /// Registers `login` with `email`, verifies the address with the mailed code and
+    /// logs in; returns (user id, access token, refresh token).
+    pub async fn signup_verified(&self, login: &str, email: &str) -> (String, String, String) {
+        let user = self.register_with_email(login, email).await;
+        let code = self
+            .mailer
+            .last_code_for(email)
+            .expect("a verification code");
+        let r = self
+            .post(
+                "/auth/verify-email",
+                None,
+                json!({ "login": login, "code": code }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "verify: {}", r.text);
+        let pair = self.login(login, PASSWORD).await;
+        (
+            user["id"].as_str().expect("id").to_owned(),
+            pair["access_token"].as_str().expect("access").to_owned(),
+            pair["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    /// Re-authenticates the session of `access` with [`PASSWORD`], as sensitive
+    /// changes need.
+    pub async fn reauthenticate(&self, access: &str) {
+        let r = self
+            .post(
+                "/auth/reauthenticate",
+                Some(access),
+                json!({ "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NO_CONTENT,
+            "reauthenticate: {}",
+            r.text
+        );
+    }
+
     /// An access token of the configured administrator.
     pub async fn admin_token(&self) -> String {
         self.login(ADMIN_LOGIN, ADMIN_PASSWORD).await["access_token"]

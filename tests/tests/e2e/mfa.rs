@@ -17,6 +17,10 @@ fn amr(app: &TestApp, access: &str) -> Vec<String> {
 on_both! {
     async fn totp_enrol_login_with_codes_and_disable(app) {
         let (_, token, _) = app.signup("alice").await;
+        app.post("/users/me/mfa/totp", Some(&token), json!({}))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
+        app.reauthenticate(&token).await;
         let e = app.post("/users/me/mfa/totp", Some(&token), json!({})).await;
         assert_eq!(e.status, StatusCode::OK, "{}", e.text);
         let secret = e.json["secret"].as_str().unwrap().to_owned();
@@ -52,11 +56,21 @@ on_both! {
         let pair = verify(code(&secret, 1)).await;
         assert_eq!(pair.status, StatusCode::OK, "{}", pair.text);
         assert_eq!(amr(&app, pair.json["access_token"].as_str().unwrap()), ["pwd", "otp"]);
-        verify(code(&secret, 1)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_mfa_code");
+        // The challenge is used up, and so is the step.
+        verify(recovery[1].clone()).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_mfa_token");
+        let again = |code: String| {
+            let app = &app;
+            async move {
+                let login = app.post("/auth/login", None, json!({"login": "alice", "password": "Passw0rd!"})).await;
+                let challenge = login.json["mfa_token"].as_str().unwrap().to_owned();
+                app.post("/auth/mfa/verify", None, json!({"mfa_token": challenge, "code": code})).await
+            }
+        };
+        again(code(&secret, 1)).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_mfa_code");
         // A recovery code works once.
-        let by_recovery = verify(recovery[0].clone()).await;
+        let by_recovery = again(recovery[0].clone()).await;
         assert_eq!(by_recovery.status, StatusCode::OK, "{}", by_recovery.text);
-        verify(recovery[0].clone()).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_mfa_code");
+        again(recovery[0].clone()).await.assert_error(StatusCode::UNAUTHORIZED, "invalid_mfa_code");
 
         // Disabled with another recovery code: the password alone signs in again.
         let access = by_recovery.json["access_token"].as_str().unwrap().to_owned();
@@ -71,6 +85,7 @@ on_both! {
 
     async fn an_admin_removes_a_lost_second_factor(app) {
         let (id, token, _) = app.signup("alice").await;
+        app.reauthenticate(&token).await;
         let e = app.post("/users/me/mfa/totp", Some(&token), json!({})).await;
         let secret = e.json["secret"].as_str().unwrap().to_owned();
         let c = app.post("/users/me/mfa/totp/confirm", Some(&token), json!({"code": code(&secret, 0)})).await;

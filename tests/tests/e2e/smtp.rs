@@ -99,6 +99,19 @@ async fn reset_mail_goes_through_a_real_smtp_listener() {
         .message("alice@example.com", "verify the email address of alice")
         .await;
     assert!(verify.contains("From: auth@example.test"), "{verify}");
+    // A reset goes only to a verified address.
+    let code = verify
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {verify}"));
+    let v = app
+        .post(
+            "/auth/verify-email",
+            None,
+            json!({"login": "alice", "code": code}),
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::NO_CONTENT, "{}", v.text);
     let r = app
         .post(
             "/auth/password-reset",

@@ -18,23 +18,39 @@ on_both! {
     async fn the_profile_is_updated_and_validated(app) {
         let (_, access, _) = app.signup("alice").await;
         app.register("bob").await;
-        let r = app
-            .call(Method::PATCH, "/users/me", Some(&access), Some(json!({"first_name": "Alice", "email": "Alice@Example.com"})))
-            .await;
+        let change = json!({"first_name": "Alice", "email": "Alice@Example.com"});
+        app.call(Method::PATCH, "/users/me", Some(&access), Some(change.clone()))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "reauthentication_required");
+        assert_eq!(app.get("/users/me", Some(&access)).await.json["first_name"], serde_json::Value::Null, "nothing changed");
+        app.reauthenticate(&access).await;
+        let r = app.call(Method::PATCH, "/users/me", Some(&access), Some(change)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.json["first_name"], "Alice");
+        assert_eq!(r.json["email"], serde_json::Value::Null, "pending until confirmed");
+        let code = app.mailer.last_email_change_code_for("alice@example.com").unwrap();
+        app.post("/users/me/email/confirm", Some(&access), json!({"code": "12"}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
+        let r = app.post("/users/me/email/confirm", Some(&access), json!({"code": code})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert_eq!(r.json["email"], "alice@example.com");
-        assert_eq!(r.json["email_verified"], false);
+        assert_eq!(r.json["email_verified"], true);
+        assert_eq!(app.get("/users/me", Some(&access)).await.json["email"], "alice@example.com");
         app.call(Method::PATCH, "/users/me", Some(&access), Some(json!({"last_name": "X"})))
             .await
             .assert_error(StatusCode::BAD_REQUEST, "validation_failed");
         let bob = app.login("bob", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+        app.reauthenticate(&bob).await;
         app.call(Method::PATCH, "/users/me", Some(&bob), Some(json!({"email": "alice@example.com"})))
             .await
             .assert_error(StatusCode::CONFLICT, "email_taken");
         app.call(Method::PATCH, "/users/me", None, Some(json!({})))
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+        app.post("/users/me/email/confirm", Some(&bob), json!({"code": code}))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_verification_code");
     }
 
     async fn changing_the_password_revokes_every_other_session(app) {
