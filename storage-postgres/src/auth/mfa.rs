@@ -13,10 +13,12 @@ use crate::PgStore;
 impl MfaStore for PgStore {
     async fn start_totp(&self, user_id: Uuid, secret: &[u8]) -> Result<bool> {
         // The user row is locked first, so a missing user is told apart from an
-        // active factor and the upsert sees a settled row.
+        // active factor and the upsert sees a settled row. NO KEY UPDATE: a
+        // confirmation in flight holds the factor and then needs the key-share lock
+        // of its recovery codes' foreign key, which FOR UPDATE would deadlock with.
         let mut tx = self.pool().begin().await.db()?;
         let exists: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
                 .await
@@ -183,6 +185,13 @@ impl MfaStore for PgStore {
         proof: FactorProof,
     ) -> Result<ChallengeOutcome> {
         let mut tx = self.pool().begin().await.db()?;
+        // Locks in the order every change of a factor takes them (the factor, then,
+        // through the trigger, its challenges), so none of them deadlocks with this.
+        sqlx::query("SELECT 1 FROM totp_factors WHERE user_id = $1 FOR UPDATE")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
         // The challenge row is locked: a concurrent completion waits and then finds it
         // gone; a concurrent change of the account (whose trigger deletes it) waits too.
         let status: Option<String> = sqlx::query_scalar(

@@ -25,6 +25,7 @@ macro_rules! on_both {
     };
 }
 
+mod account_security;
 mod admin;
 mod auth;
 mod bursts;
