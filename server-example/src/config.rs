@@ -225,10 +225,18 @@ pub struct Config {
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
     pub header_read_timeout_ms: u64,
 
-    /// Connections served at once; further clients wait in the listen backlog until
-    /// one closes (0: no cap). Keep it below the open-files limit.
+    /// Connections served at once; a client arriving at the cap makes the oldest
+    /// connection close (0: no cap). Lowered at start to the open-files limit less a
+    /// reserve for the pool, the listener, mail and files.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+
+    /// Proxies and load balancers whose `Forwarded` or `X-Forwarded-For` header gives
+    /// the client address (comma-separated addresses or CIDR networks, e.g.
+    /// `10.0.0.0/8,127.0.0.1`). From any other peer those headers are ignored. Default:
+    /// none, the client is the TCP peer.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_addr::parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Login of the administrator created at start if absent.
     #[arg(long, env = "ADMIN_LOGIN")]

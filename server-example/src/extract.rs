@@ -199,18 +199,22 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The caller's address and user agent.
+/// The caller's address and user agent. The address is the TCP peer's, or, from a
+/// trusted proxy, the client it forwards ([`TrustedProxies::client_ip`]).
 #[derive(Debug, Clone)]
 pub struct ClientMeta(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip());
+            .map(|ci| state.trusted_proxies.client_ip(ci.0.ip(), &parts.headers));
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

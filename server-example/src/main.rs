@@ -66,11 +66,7 @@ async fn run() -> ExitCode {
         .init();
     let config = Config::parse();
     match server_example::serve::raise_open_files_limit() {
-        Ok(n) => tracing::info!(
-            open_files = n,
-            max_connections = config.max_connections,
-            "open-files limit"
-        ),
+        Ok(n) => tracing::info!(open_files = n, "open-files limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
     }
     let state = match AppState::from_config(&config, None).await {

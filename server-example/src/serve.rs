@@ -11,12 +11,18 @@
 //!   at the cap makes the oldest connection close gracefully (at once when it is idle,
 //!   after its response when it is busy) and is served as soon as a slot is free: a
 //!   flood of idle sockets cannot keep `/healthz` or anyone else out, and half-sent
-//!   heads are bounded by the header timeout.
+//!   heads are bounded by the header timeout. The cap is lowered at start to the
+//!   open-files limit less a reserve ([`connection_cap`]), and an accept that fails
+//!   for lack of descriptors closes the oldest connection instead of waiting;
+//! - a connection with no request in flight for [`Connections::header_read_timeout`]
+//!   is closed, HTTP/2 included (hyper bounds only HTTP/1's idle time, and an HTTP/2
+//!   client that answers pings would otherwise stay forever).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -64,6 +70,87 @@ impl Open {
     }
 }
 
+/// What a connection is doing: requests in flight, and when the last one ended.
+struct Activity {
+    in_flight: AtomicUsize,
+    /// Milliseconds from `since` to the end of the last request (or the start).
+    last: AtomicU64,
+    since: Instant,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last: AtomicU64::new(0),
+            since: Instant::now(),
+        }
+    }
+
+    fn begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Resolves once no request has been in flight for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            let last = self.since + Duration::from_millis(self.last.load(Ordering::SeqCst));
+            let deadline = last + timeout;
+            if self.in_flight.load(Ordering::SeqCst) == 0 && Instant::now() >= deadline {
+                return;
+            }
+            let wake = deadline.max(Instant::now() + timeout / 4);
+            tokio::time::sleep_until(wake.into()).await;
+        }
+    }
+}
+
+/// Descriptors the connection cap leaves for everything else besides the database
+/// pool: the listening socket, the session-status listener, SMTP connections, key and
+/// mail files, logs.
+pub const FD_RESERVE: u64 = 64;
+
+/// The connection cap in force: `configured` (0: none), lowered to what `open_files`
+/// leaves after `reserve`, so accepting never runs out of descriptors first.
+pub fn connection_cap(configured: usize, open_files: Option<u64>, reserve: u64) -> usize {
+    let Some(limit) = open_files else {
+        return configured;
+    };
+    let room = usize::try_from(limit.saturating_sub(reserve))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if configured == 0 {
+        room
+    } else {
+        configured.min(room)
+    }
+}
+
+/// The soft limit of open files, if the platform tells.
+pub fn open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rlimit::getrlimit(rlimit::Resource::NOFILE)
+            .ok()
+            .map(|(soft, _)| soft)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Whether an accept failed because the process or the system is out of descriptors.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then stops
 /// accepting and lets open connections finish their requests.
 pub async fn serve_router(
@@ -97,6 +184,14 @@ pub async fn serve_router(
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
+                Err(e) if out_of_descriptors(&e) => {
+                    // Make room rather than wait: the oldest connection closes (an
+                    // idle one at once), and the next accept gets its descriptor.
+                    let evicted = open.evict_oldest();
+                    tracing::warn!(evicted, "out of file descriptors; closing the oldest connection");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
                 Err(e) => {
                     accept_error(e).await;
                     continue;
@@ -121,9 +216,17 @@ pub async fn serve_router(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let activity = Arc::new(Activity::new());
+        let counted = activity.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            router.clone().oneshot(req)
+            let (router, counted) = (router.clone(), counted.clone());
+            counted.begin();
+            async move {
+                let response = router.oneshot(req).await;
+                counted.end();
+                response
+            }
         });
         let evict = Arc::new(Notify::new());
         open.push(&evict, limits.max);
@@ -159,6 +262,10 @@ pub async fn serve_router(
                     conn.await
                 }
                 () = async { let _ = stopped.wait_for(|s| *s).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+                () = activity.idle_for(first_byte_timeout) => {
                     conn.as_mut().graceful_shutdown();
                     conn.await
                 }

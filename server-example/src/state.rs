@@ -7,6 +7,7 @@ use auth_core::AuthService;
 use exchange_core::ExchangeService;
 use storage_postgres::PgStore;
 
+use crate::client_addr::TrustedProxies;
 use crate::kv::KvStore;
 use crate::serve::Connections;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Limits on client connections.
     pub connections: Connections,
+    /// The proxies whose forwarded client addresses are believed.
+    pub trusted_proxies: TrustedProxies,
     /// The server's public base URL (`PUBLIC_URL`), for absolute links such as the
     /// discovery document's `jwks_uri`.
     pub public_url: Option<String>,

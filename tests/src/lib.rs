@@ -108,6 +108,7 @@ fn base_config(data_dir: PathBuf) -> Config {
     c.admin_password = Some(ADMIN_PASSWORD.into());
     c.exchange_public_writes = false;
     c.require_email_verification = false;
+    c.trusted_proxies = vec![];
     c.seed_demo_data = Some(false);
     c.cors_origins = vec!["*".into()];
     c.database_acquire_timeout_ms = 1000;

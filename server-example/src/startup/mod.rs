@@ -14,9 +14,10 @@ use auth_core::{
 };
 use exchange_core::{CurrencyCode, ExchangeService};
 
+use crate::client_addr::TrustedProxies;
 use crate::config::{Config, ReusePolicyArg};
 use crate::mail::{DirMailer, LogMailer, Queued, SmtpMailer};
-use crate::serve::Connections;
+use crate::serve::{self, Connections};
 use crate::state::AppState;
 use secrets::{load_keys, load_refresh_secret};
 pub use seed::DEMO_CURRENCIES;
@@ -194,9 +195,30 @@ impl AppState {
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             connections: Connections {
-                max: config.max_connections,
+                max: connection_cap(config),
                 header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
             },
+            trusted_proxies: TrustedProxies::new(config.trusted_proxies.iter().copied()),
         })
     }
+}
+
+/// `MAX_CONNECTIONS`, lowered to what the open-files limit leaves after a reserve for
+/// the database pool and the rest ([`serve::FD_RESERVE`]); logged.
+fn connection_cap(config: &Config) -> usize {
+    let open_files = serve::open_files_limit();
+    let reserve = serve::FD_RESERVE + u64::from(config.database_max_connections);
+    let cap = serve::connection_cap(config.max_connections, open_files, reserve);
+    if cap == config.max_connections {
+        tracing::info!(connections = cap, ?open_files, "connection cap");
+    } else {
+        tracing::warn!(
+            connections = cap,
+            configured = config.max_connections,
+            ?open_files,
+            reserve,
+            "connection cap lowered to fit the open-files limit"
+        );
+    }
+    cap
 }

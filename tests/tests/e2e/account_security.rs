@@ -5,34 +5,10 @@ use auth_core::totp;
 use serde_json::{Value, json};
 use tests::*;
 
-/// Runs `run(app)` on memory and on Postgres, each server with throttles wide enough
-/// that every request of a burst reaches the store.
-macro_rules! on_both_unthrottled {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                async fn run($app: TestApp) $body
-
-                fn wide(c: &mut server_example::Config) {
-                    c.login_max_failures = 1000;
-                    c.login_max_failures_per_ip = 1000;
-                }
-
-                #[tokio::test]
-                async fn memory() {
-                    run(TestApp::start_with(Backend::Memory, wide).await).await
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    run(TestApp::start_with(Backend::Postgres, wide).await).await
-                }
-            }
-        )*
-    };
+/// Throttles wide enough that every request of a burst reaches the store.
+fn unthrottled(c: &mut server_example::Config) {
+    c.login_max_failures = 1000;
+    c.login_max_failures_per_ip = 1000;
 }
 
 fn code(secret: &str, offset: i64) -> String {
@@ -212,7 +188,9 @@ on_both! {
     }
 }
 
-on_both_unthrottled! {
+on_both_with! {
+    super::unthrottled;
+
     async fn parallel_completions_of_one_challenge_open_one_session(app) {
         let (id, access, _) = app.signup("alice").await;
         let (_, recovery) = enrol(&app, &access).await;

@@ -114,6 +114,58 @@ async fn idle_and_half_sent_connections_are_closed_after_the_header_timeout() {
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
 }
 
+/// An HTTP/2 client (prior knowledge, no TLS) that answers the server's SETTINGS and
+/// PINGs, as a live client would, and sends nothing else: the server closes it after
+/// the idle timeout; until it does, this keeps reading. Returns when it is closed.
+async fn idle_h2c_client(stream: &mut TcpStream) {
+    const SETTINGS: u8 = 0x4;
+    const PING: u8 = 0x6;
+    const GOAWAY: u8 = 0x7;
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut pings = 0;
+    loop {
+        let mut head = [0u8; 9];
+        if stream.read_exact(&mut head).await.is_err() {
+            return;
+        }
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        if stream.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        let (kind, ack) = (head[3], head[4] & 1 == 1);
+        match kind {
+            SETTINGS if !ack => {
+                let _ = stream.write_all(&[0, 0, 0, SETTINGS, 1, 0, 0, 0, 0]).await;
+            }
+            PING if !ack => {
+                pings += 1;
+                let mut pong = vec![0, 0, 8, PING, 1, 0, 0, 0, 0];
+                pong.extend_from_slice(&payload);
+                let _ = stream.write_all(&pong).await;
+            }
+            GOAWAY => {}
+            _ => {}
+        }
+        assert!(pings < 1000, "still open after {pings} answered pings");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_h2c_connection_that_answers_pings_is_closed_after_the_timeout() {
+    let app = app_with(|c| c.header_read_timeout_ms = 300).await;
+    let mut stream = connect(&app).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(PATIENCE, idle_h2c_client(&mut stream))
+        .await
+        .expect("the server closed the idle HTTP/2 connection");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_connection_cap_idle_connections_make_room_for_healthz() {
     // Timeouts far beyond the test: only the cap's eviction can make room.

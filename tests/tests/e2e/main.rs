@@ -2,8 +2,8 @@
 
 /// Runs each body on a fresh in-memory server and on a fresh Postgres-backed one:
 /// `module::name::memory` and `module::name::postgres`.
-macro_rules! on_both {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+macro_rules! on_both_with {
+    ($tweak:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -13,15 +13,21 @@ macro_rules! on_both {
 
                 #[tokio::test]
                 async fn memory() {
-                    run(tests::TestApp::start(tests::Backend::Memory).await).await
+                    run(tests::TestApp::start_with(tests::Backend::Memory, $tweak).await).await
                 }
 
                 #[tokio::test]
                 async fn postgres() {
-                    run(tests::TestApp::start(tests::Backend::Postgres).await).await
+                    run(tests::TestApp::start_with(tests::Backend::Postgres, $tweak).await).await
                 }
             }
         )*
+    };
+}
+
+macro_rules! on_both {
+    ($($tests:tt)*) => {
+        on_both_with!(|_| {}; $($tests)*);
     };
 }
 
@@ -36,5 +42,6 @@ mod mfa;
 mod ops;
 mod outage;
 mod password_reset;
+mod proxies;
 mod smtp;
 mod users;
