@@ -501,4 +501,17 @@ mod tests {
         let out = String::from_utf8(reader.await.unwrap()).unwrap();
         assert_eq!(out.as_bytes(), json_error_for(head).unwrap().as_slice());
     }
+
+    #[test]
+    fn the_connection_cap_leaves_the_reserve_of_the_open_files_limit() {
+        assert_eq!(connection_cap(4096, Some(1024), 74), 950);
+        assert_eq!(connection_cap(100, Some(1024), 74), 100);
+        assert_eq!(
+            connection_cap(0, Some(1024), 74),
+            950,
+            "no cap: the limit's"
+        );
+        assert_eq!(connection_cap(4096, None, 74), 4096);
+        assert_eq!(connection_cap(4096, Some(10), 74), 1, "never zero");
+    }
 }
