@@ -1,8 +1,11 @@
 """Schemathesis hooks: every request carries a fresh-enough admin access token.
 
-The token comes from logging in as the configured admin. A fuzzed logout with
-`scope: global` (or a password change) revokes it; the next 401 drops the cached token
-and the following request logs in again.
+The token comes from logging in as the configured admin, and its session is
+re-authenticated at once, so the operations that need a recent re-authentication (a
+new email, enrolling a second factor) are reached too; a new token is fetched before
+that proof expires. A fuzzed logout with `scope: global` (or a password change)
+revokes it; the next 401 drops the cached token and the following request logs in
+again.
 """
 
 import atexit
@@ -18,18 +21,24 @@ LOGIN = os.environ["SCHEMATHESIS_ADMIN_LOGIN"]
 PASSWORD = os.environ["SCHEMATHESIS_ADMIN_PASSWORD"]
 
 
-@schemathesis.auth(refresh_interval=600, retry_on=[401])
+def _post(path, body, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{BASE_URL}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    return urllib.request.urlopen(request, timeout=10)
+
+
+# Re-authentication lasts 5 minutes (AuthConfig::reauthentication_ttl).
+@schemathesis.auth(refresh_interval=240, retry_on=[401])
 class AdminToken:
     def get(self, case, context):
-        body = json.dumps({"login": LOGIN, "password": PASSWORD}).encode()
-        request = urllib.request.Request(
-            f"{BASE_URL}/auth/login",
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["access_token"]
+        with _post("/auth/login", {"login": LOGIN, "password": PASSWORD}) as response:
+            token = json.load(response)["access_token"]
+        _post("/auth/reauthenticate", {"password": PASSWORD}, token).close()
+        return token
 
     def set(self, case, data, context):
         case.headers = case.headers or {}

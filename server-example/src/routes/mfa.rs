@@ -44,11 +44,13 @@ pub async fn verify(
     ))
 }
 
-/// Start TOTP enrolment: a new secret, active once confirmed with a code.
+/// Start TOTP enrolment (needs a recent `/auth/reauthenticate`): a new secret, active
+/// once confirmed with a code.
 #[utoipa::path(post, path = "/users/me/mfa/totp", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The secret and its otpauth:// URI", body = TotpEnrolmentDto),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: re-authenticate first", body = ErrorBody),
         (status = 409, description = "A second factor is already active", body = ErrorBody),
     ))]
 pub async fn enrol(
@@ -65,8 +67,8 @@ pub async fn enrol(
 /// Confirm enrolment with a current code; answers the recovery codes, once.
 #[utoipa::path(post, path = "/users/me/mfa/totp/confirm", tag = "users", security(("bearer" = [])), request_body = MfaCodeBody,
     responses(
-        (status = 200, description = "Second factor active; keep the recovery codes, they are not shown again", body = RecoveryCodesDto),
-        (status = 400, description = "Wrong code, or no enrolment in progress", body = ErrorBody),
+        (status = 200, description = "Second factor active, every other session revoked; keep the recovery codes, they are not shown again", body = RecoveryCodesDto),
+        (status = 400, description = "Wrong code, or no enrolment in progress, or one restarted meanwhile", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
     ))]
@@ -83,7 +85,7 @@ pub async fn confirm(
 /// Turn the second factor off with a TOTP code or a recovery code.
 #[utoipa::path(delete, path = "/users/me/mfa/totp", tag = "users", security(("bearer" = [])), request_body = MfaCodeBody,
     responses(
-        (status = 204, description = "Second factor removed"),
+        (status = 204, description = "Second factor removed, every other session revoked"),
         (status = 400, description = "Wrong code", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No second factor is active", body = ErrorBody),
