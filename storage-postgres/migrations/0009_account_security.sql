@@ -25,14 +25,15 @@ CREATE INDEX email_changes_expires_at_idx ON email_changes (expires_at);
 -- Reset tokens and MFA challenges were issued for the account as it was: any change of
 -- its password, email, status or second factor deletes them in the same transaction,
 -- whichever statement made the change. The argument names the column holding the
--- user's id; the tables are found in the schema these migrations ran in.
+-- user's id; the tables are those of the schema of the table that fired, whatever the
+-- session's search_path.
 CREATE FUNCTION drop_one_time_tokens() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     uid uuid := (to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[0])::uuid;
 BEGIN
-    DELETE FROM password_resets WHERE user_id = uid;
-    DELETE FROM mfa_challenges WHERE user_id = uid;
+    EXECUTE format('DELETE FROM %I.password_resets WHERE user_id = $1', TG_TABLE_SCHEMA) USING uid;
+    EXECUTE format('DELETE FROM %I.mfa_challenges WHERE user_id = $1', TG_TABLE_SCHEMA) USING uid;
     RETURN NULL;
 END
 $$;

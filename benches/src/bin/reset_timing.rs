@@ -36,7 +36,11 @@ async fn main() {
         max_connections: 8,
         ..PoolSettings::default()
     };
-    let store = Arc::new(PgStore::connect_with(db.url(), settings).await.expect("connect"));
+    let store = Arc::new(
+        PgStore::connect_with(db.url(), settings)
+            .await
+            .expect("connect"),
+    );
     store
         .create_user(verified_user("known", "known@example.com"))
         .await
