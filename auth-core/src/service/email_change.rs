@@ -77,22 +77,16 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let t = &self.config.throttle;
-        let budget = t.limit(self.config.verification_max_attempts);
-        let keys = [
-            LimitKey::address(
-                "verify",
-                client.ip,
-                t.limit(t.max_failures_per_ip),
-                Refusal::Throttled,
-            ),
-            LimitKey::subject(
-                "email-change",
-                &who.user_id.to_string(),
-                budget,
-                Refusal::TooManyAttempts,
-            )
-            .map(LimitKey::cleared_by_success),
-        ];
+        let keys = self.guess_keys(
+            client,
+            GuessKeys {
+                address_scope: "verify",
+                subject_scope: "email-change",
+                subject: Some(&who.user_id.to_string()),
+                limit: t.limit(self.config.verification_max_attempts),
+                refusal: Refusal::TooManyAttempts,
+            },
+        );
         let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
         let code = code.trim();
         if !well_formed_code(code) {

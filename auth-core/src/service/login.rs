@@ -56,21 +56,16 @@ impl AuthService {
         };
         let parsed = Login::parse_with(login, &self.config.login_policy).ok();
         let t = &self.config.throttle;
-        let keys = [
-            LimitKey::address(
-                "login",
-                client.ip,
-                t.limit(t.max_failures_per_ip),
-                Refusal::Throttled,
-            ),
-            parsed
-                .as_ref()
-                .and_then(|l| {
-                    let limit = t.limit(t.max_failures_per_login);
-                    LimitKey::subject("login", l.as_str(), limit, Refusal::Throttled)
-                })
-                .map(LimitKey::cleared_by_success),
-        ];
+        let keys = self.guess_keys(
+            &client,
+            GuessKeys {
+                address_scope: "login",
+                subject_scope: "login",
+                subject: parsed.as_ref().map(Login::as_str),
+                limit: t.limit(t.max_failures_per_login),
+                refusal: Refusal::Throttled,
+            },
+        );
         // Reserved before any hashing: a refused attempt costs one write per key, and
         // parallel guesses get no more checks than the limit.
         let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;

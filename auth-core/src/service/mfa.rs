@@ -107,21 +107,16 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<limits::Reserved, AuthError> {
         let t = &self.config.throttle;
-        let keys = [
-            LimitKey::address(
-                "mfa",
-                client.ip,
-                t.limit(t.max_failures_per_ip),
-                Refusal::Throttled,
-            ),
-            LimitKey::subject(
-                "mfa",
-                &user_id.to_string(),
-                t.limit(t.max_failures_per_login),
-                Refusal::Throttled,
-            )
-            .map(LimitKey::cleared_by_success),
-        ];
+        let keys = self.guess_keys(
+            client,
+            GuessKeys {
+                address_scope: "mfa",
+                subject_scope: "mfa",
+                subject: Some(&user_id.to_string()),
+                limit: t.limit(t.max_failures_per_login),
+                refusal: Refusal::Throttled,
+            },
+        );
         limits::reserve(&*self.store, keys, self.clock.now()).await
     }
 

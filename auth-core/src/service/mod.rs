@@ -80,6 +80,39 @@ pub(super) fn secs(d: Duration) -> i64 {
     d.whole_seconds()
 }
 
+/// Where one guess (a password, a code) is counted: the client's address in
+/// `address_scope` under the per-address failure limit, and `subject` in
+/// `subject_scope` under `limit`, which a success clears.
+pub(super) struct GuessKeys<'a> {
+    pub(super) address_scope: &'static str,
+    pub(super) subject_scope: &'static str,
+    pub(super) subject: Option<&'a str>,
+    pub(super) limit: AttemptLimit,
+    pub(super) refusal: Refusal,
+}
+
+impl AuthService {
+    /// The two keys of a guess from `client` (see [`GuessKeys`]).
+    pub(super) fn guess_keys(
+        &self,
+        client: &ClientInfo,
+        g: GuessKeys<'_>,
+    ) -> [Option<LimitKey>; 2] {
+        let t = &self.config.throttle;
+        [
+            LimitKey::address(
+                g.address_scope,
+                client.ip,
+                t.limit(t.max_failures_per_ip),
+                Refusal::Throttled,
+            ),
+            g.subject
+                .and_then(|s| LimitKey::subject(g.subject_scope, s, g.limit, g.refusal))
+                .map(LimitKey::cleared_by_success),
+        ]
+    }
+}
+
 impl AuthService {
     /// A service over `store`, signing with `keys` and tagging refresh tokens with
     /// `refresh_secret`.

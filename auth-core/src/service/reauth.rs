@@ -42,21 +42,16 @@ impl AuthService {
         match proof {
             ReauthProof::Password(password) => {
                 let t = &self.config.throttle;
-                let keys = [
-                    LimitKey::address(
-                        "login",
-                        client.ip,
-                        t.limit(t.max_failures_per_ip),
-                        Refusal::Throttled,
-                    ),
-                    LimitKey::subject(
-                        "reauth",
-                        &who.user_id.to_string(),
-                        t.limit(t.max_failures_per_login),
-                        Refusal::Throttled,
-                    )
-                    .map(LimitKey::cleared_by_success),
-                ];
+                let keys = self.guess_keys(
+                    client,
+                    GuessKeys {
+                        address_scope: "login",
+                        subject_scope: "reauth",
+                        subject: Some(&who.user_id.to_string()),
+                        limit: t.limit(t.max_failures_per_login),
+                        refusal: Refusal::Throttled,
+                    },
+                );
                 let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
                 let hash = self
                     .store

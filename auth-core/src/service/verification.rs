@@ -74,21 +74,16 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let login = Login::parse_with(login, &self.config.login_policy).ok();
         let t = &self.config.throttle;
-        let budget = t.limit(self.config.verification_max_attempts);
-        let keys = [
-            LimitKey::address(
-                "verify",
-                client.ip,
-                t.limit(t.max_failures_per_ip),
-                Refusal::Throttled,
-            ),
-            login
-                .as_ref()
-                .and_then(|l| {
-                    LimitKey::subject("verify", l.as_str(), budget, Refusal::TooManyAttempts)
-                })
-                .map(LimitKey::cleared_by_success),
-        ];
+        let keys = self.guess_keys(
+            client,
+            GuessKeys {
+                address_scope: "verify",
+                subject_scope: "verify",
+                subject: login.as_ref().map(Login::as_str),
+                limit: t.limit(self.config.verification_max_attempts),
+                refusal: Refusal::TooManyAttempts,
+            },
+        );
         let reserved = limits::reserve(&*self.store, keys, self.clock.now()).await?;
         // No account has a login that breaks the rules; the store never sees one.
         let Some(login) = login else {
