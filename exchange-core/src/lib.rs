@@ -47,8 +47,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod iso4217;
 #[cfg(feature = "memory")]
 pub mod memory;
+pub mod money;
 pub mod service;
 pub mod store;
 pub mod table;
@@ -60,6 +62,8 @@ pub mod types;
 pub use {async_trait, rust_decimal};
 
 pub use error::{BoxError, ExchangeError, StoreError, ValidationError};
+pub use iso4217::{IsoCurrency, iso_currency};
+pub use money::{Money, MoneyError, Rounding};
 pub use service::{DEFAULT_PIVOT, ExchangeService, convert_with};
 pub use store::{ConversionCandidates, ExchangeStore, RateQuote};
 pub use table::{Quote, RateTable};
