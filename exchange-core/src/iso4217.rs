@@ -1,7 +1,7 @@
 //! The ISO 4217 catalogue: alphabetic and numeric codes, names and minor units.
 //!
 //! The figures come from the `iso_currency` crate's table of the standard's current
-//! list; [`iso_currency`] looks one up by its alphabetic code.
+//! list; [`iso_currency()`] looks one up by its alphabetic code.
 
 use crate::types::CurrencyCode;
 

@@ -79,6 +79,7 @@ impl ExchangeStore for MemoryStore {
             name: c.name,
             code: c.code,
             sign: c.sign,
+            minor_units: c.minor_units,
         };
         st.currencies.insert(currency.id, currency.clone());
         Ok(currency)

@@ -167,6 +167,21 @@ impl ExchangeService {
         self.written(self.store.add_currency(c).await.map_err(Into::into))
     }
 
+    /// Adds a currency with `minor_units` stated, for codes outside the ISO 4217
+    /// catalogue (`BTC` with 8) or to override it; [`ExchangeService::add_currency`]
+    /// takes the catalogue's figure, or 2 for other codes.
+    /// Errors: validation (more than 18), [`ExchangeError::CurrencyExists`].
+    pub async fn add_currency_with_minor_units(
+        &self,
+        name: &str,
+        code: &str,
+        sign: &str,
+        minor_units: u32,
+    ) -> Result<Currency, ExchangeError> {
+        let c = NewCurrency::parse(name, code, sign)?.with_minor_units(minor_units)?;
+        self.written(self.store.add_currency(c).await.map_err(Into::into))
+    }
+
     /// Deletes a currency. Errors: [`ExchangeError::CurrencyNotFound`],
     /// [`ExchangeError::CurrencyInUse`].
     pub async fn delete_currency(&self, code: &str) -> Result<(), ExchangeError> {
@@ -241,7 +256,8 @@ impl ExchangeService {
     /// Converts `amount` of `from` into `to`: the direct rate, else the inverse of the
     /// reverse rate, else a cross rate through the pivot. The shown rate is rounded to
     /// 6 places; the converted amount is `amount` times the unrounded rate, rounded half
-    /// away from zero to 2 places. Converting a currency into itself uses rate 1.
+    /// away from zero to the target currency's minor units (2 for USD or EUR, 0 for JPY,
+    /// 3 for KWD). Converting a currency into itself uses rate 1.
     ///
     /// Errors: validation, [`ExchangeError::CurrencyNotFound`],
     /// [`ExchangeError::NoRate`], [`ExchangeError::Overflow`].
@@ -297,7 +313,8 @@ pub fn convert_with(
             .find(|q| q.base == b && q.target == t)
             .map(|q| q.rate)
     };
-    let quote = quote_by(lookup, from, to, pivot, amount)?;
+    let units = target_currency.minor_units;
+    let quote = quote_by(lookup, from, to, pivot, amount, units)?;
     Ok(Conversion::of(base_currency, target_currency, quote))
 }
 
@@ -383,6 +400,70 @@ mod tests {
         svc.add_rate("USD", "GBP", "0.8").await.unwrap();
         let c = svc.convert("EUR", "GBP", "10").await.unwrap();
         assert_eq!(c.rate, d("0.857143"));
+    }
+
+    /// The converted amount is rounded to the target's minor units, on the snapshot
+    /// and on the store path alike; the rate keeps its 6 places.
+    #[tokio::test]
+    async fn converted_amounts_round_to_the_targets_minor_units() {
+        for snapshot in [true, false] {
+            let svc = ExchangeService::new(Arc::new(MemoryStore::new()));
+            let svc = if snapshot {
+                svc.with_rate_snapshot(std::time::Duration::from_secs(60))
+            } else {
+                svc.with_rate_snapshot(std::time::Duration::ZERO)
+            };
+            for code in ["USD", "JPY", "KRW", "BHD", "KWD", "CLF"] {
+                svc.add_currency(code, code, "¤").await.unwrap();
+            }
+            svc.add_currency_with_minor_units("Bitcoin", "BTC", "₿", 8)
+                .await
+                .unwrap();
+            for (target, rate) in [
+                ("JPY", "151.2345"),
+                ("KRW", "1389.675"),
+                ("BHD", "0.376949"),
+                ("KWD", "0.307251"),
+                ("CLF", "0.0281234"),
+                ("BTC", "0.0000158737"),
+            ] {
+                svc.add_rate("USD", target, rate).await.unwrap();
+            }
+            let converted = |to: &'static str, amount: &'static str| {
+                let svc = &svc;
+                async move {
+                    svc.convert("USD", to, amount)
+                        .await
+                        .unwrap()
+                        .converted_amount
+                }
+            };
+            // 10.05 x 151.2345 = 1519.906725
+            assert_eq!(converted("JPY", "10.05").await, d("1520"));
+            // 1.5 x 1389.675 = 2084.5125
+            assert_eq!(converted("KRW", "1.5").await, d("2085"));
+            // 12.5 x 0.376949 = 4.7118625
+            assert_eq!(converted("BHD", "12.5").await, d("4.712"));
+            // 10 x 0.307251 = 3.07251
+            assert_eq!(converted("KWD", "10").await, d("3.073"));
+            // 33 x 0.0281234 = 0.9280722
+            assert_eq!(converted("CLF", "33").await, d("0.9281"));
+            // 1234.56 x 0.0000158737 = 0.019597035...
+            assert_eq!(converted("BTC", "1234.56").await, d("0.01959704"));
+            // The inverse rounds to the other side's units: 1000 JPY -> USD, 2 places.
+            let back = svc.convert("JPY", "USD", "1000").await.unwrap();
+            assert_eq!(
+                (back.rate, back.converted_amount),
+                (d("0.006612"), d("6.61"))
+            );
+            assert_eq!(
+                svc.add_currency_with_minor_units("Big", "BIG", "B", 19)
+                    .await
+                    .err()
+                    .map(|e| e.code()),
+                Some("validation_failed")
+            );
+        }
     }
 
     #[tokio::test]
@@ -518,6 +599,7 @@ mod tests {
                     name: "x".into(),
                     code,
                     sign: "x".into(),
+                    minor_units: 2,
                 };
                 Ok(ConversionCandidates {
                     from: Some(cur(1, from)),
@@ -542,6 +624,7 @@ mod tests {
             name: c.into(),
             code: CurrencyCode::parse(c).unwrap(),
             sign: "$".into(),
+            minor_units: 2,
         };
         let (usd, eur, gbp) = (cur(1, "USD"), cur(2, "EUR"), cur(3, "GBP"));
         store
@@ -660,6 +743,7 @@ mod tests {
                 name: c.into(),
                 code: code(c),
                 sign: c.into(),
+                minor_units: 2,
             })
         };
         ConversionCandidates {

@@ -49,7 +49,8 @@ pub struct Quote {
     pub rate: Decimal,
     /// The amount given.
     pub amount: Decimal,
-    /// `amount` times the unrounded rate, rounded half away from zero to 2 places.
+    /// `amount` times the unrounded rate, rounded half away from zero to the target
+    /// currency's minor units (JPY 0, USD 2, KWD 3).
     pub converted_amount: Decimal,
 }
 
@@ -68,8 +69,8 @@ pub struct RateTable {
     pivot: CurrencyCode,
     currencies: HashMap<u32, Currency, Fast>,
     rates: HashMap<u64, Decimal, Fast>,
-    /// Pair -> (rate, rate rounded to 6 places).
-    derived: RwLock<HashMap<u64, (Decimal, Decimal), Fast>>,
+    /// Pair -> (rate, rate rounded to 6 places, the target's minor units).
+    derived: RwLock<HashMap<u64, (Decimal, Decimal, u32), Fast>>,
 }
 
 impl RateTable {
@@ -123,8 +124,8 @@ impl RateTable {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .copied();
-        if let Some((rate, shown)) = known {
-            return finish(rate, shown, amount);
+        if let Some((rate, shown, units)) = known {
+            return finish(rate, shown, amount, units);
         }
         let lookup = |b: CurrencyCode, t: CurrencyCode| self.rates.get(&pair_key(b, t)).copied();
         // A stored rate names two existing currencies; otherwise check them.
@@ -135,12 +136,15 @@ impl RateTable {
         }
         let rate = rate_by(lookup, from, to, self.pivot)?;
         let shown = shown_rate(rate);
+        let units = self
+            .currency(to)
+            .map_or(DEFAULT_MINOR_UNITS, |c| c.minor_units);
         let mut derived = self.derived.write().unwrap_or_else(|p| p.into_inner());
         if derived.len() < MAX_DERIVED {
-            derived.insert(key, (rate, shown));
+            derived.insert(key, (rate, shown, units));
         }
         drop(derived);
-        finish(rate, shown, amount)
+        finish(rate, shown, amount, units)
     }
 }
 
@@ -177,8 +181,14 @@ fn shown_rate(rate: Decimal) -> Decimal {
     round_half_away(rate, 6).normalize()
 }
 
-/// `amount` times the unrounded `rate`, rounded half away from zero to 2 places.
-fn finish(rate: Decimal, shown: Decimal, amount: Amount) -> Result<Quote, ExchangeError> {
+/// `amount` times the unrounded `rate`, rounded half away from zero to `minor_units`
+/// places.
+fn finish(
+    rate: Decimal,
+    shown: Decimal,
+    amount: Amount,
+    minor_units: u32,
+) -> Result<Quote, ExchangeError> {
     let converted = amount
         .value()
         .checked_mul(rate)
@@ -186,7 +196,7 @@ fn finish(rate: Decimal, shown: Decimal, amount: Amount) -> Result<Quote, Exchan
     Ok(Quote {
         rate: shown,
         amount: amount.value(),
-        converted_amount: round_half_away(converted, 2),
+        converted_amount: round_half_away(converted, minor_units),
     })
 }
 
@@ -197,9 +207,10 @@ pub(crate) fn quote_by(
     to: CurrencyCode,
     pivot: CurrencyCode,
     amount: Amount,
+    minor_units: u32,
 ) -> Result<Quote, ExchangeError> {
     let rate = rate_by(lookup, from, to, pivot)?;
-    finish(rate, shown_rate(rate), amount)
+    finish(rate, shown_rate(rate), amount, minor_units)
 }
 
 #[cfg(test)]

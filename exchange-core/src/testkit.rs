@@ -41,6 +41,7 @@ macro_rules! exchange_store_conformance {
             conversion_candidates_hold_only_the_rates_among_the_three_currencies,
             concurrent_inserts_of_one_pair_succeed_once,
             concurrent_inserts_of_one_currency_succeed_once,
+            currencies_keep_their_minor_units,
         );
     };
 }
@@ -95,6 +96,53 @@ pub async fn currencies_are_added_listed_and_found(store: Arc<dyn ExchangeStore>
     );
     assert_eq!(store.currency(code("USD")).await.unwrap(), Some(usd));
     assert_eq!(store.currency(code("GBP")).await.unwrap(), None);
+}
+
+/// A currency keeps its minor units: the catalogue's for an ISO code, the stated
+/// ones for another code, and they come back with rates and conversion candidates.
+pub async fn currencies_keep_their_minor_units(store: Arc<dyn ExchangeStore>) {
+    let yen = add(&*store, "JPY").await;
+    let dinar = add(&*store, "KWD").await;
+    let btc = NewCurrency::parse("Bitcoin", "BTC", "₿")
+        .unwrap()
+        .with_minor_units(8)
+        .unwrap();
+    let btc = store.add_currency(btc).await.unwrap();
+    let test = add(&*store, "TST").await;
+    assert_eq!(
+        (
+            yen.minor_units,
+            dinar.minor_units,
+            btc.minor_units,
+            test.minor_units
+        ),
+        (0, 3, 8, 2)
+    );
+    assert_eq!(
+        store.currency(code("BTC")).await.unwrap(),
+        Some(btc.clone())
+    );
+    let listed: Vec<u32> = store
+        .list_currencies()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.minor_units)
+        .collect();
+    assert_eq!(listed, [0, 3, 8, 2]);
+    let r = store
+        .add_rate(pair("BTC", "JPY"), rate("15000000"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.base_currency, r.target_currency),
+        (btc.clone(), yen.clone())
+    );
+    let candidates = store
+        .conversion_candidates(code("BTC"), code("JPY"), code("USD"))
+        .await
+        .unwrap();
+    assert_eq!((candidates.from, candidates.to), (Some(btc), Some(yen)));
 }
 
 /// A second currency with the same code is a conflict.

@@ -8,6 +8,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Serialize, Serializer};
 
 use crate::error::ValidationError;
+use crate::iso4217::iso_currency;
 
 /// A currency code: exactly three ASCII uppercase letters (ISO 4217 shape).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -202,6 +203,9 @@ pub struct Currency {
     pub code: CurrencyCode,
     /// Symbol.
     pub sign: String,
+    /// Digits after the point of its minor unit (JPY 0, USD 2, KWD 3): converted
+    /// amounts are rounded to them.
+    pub minor_units: u32,
 }
 
 /// A currency to add.
@@ -213,7 +217,14 @@ pub struct NewCurrency {
     pub name: String,
     /// Symbol, trimmed, 1 to 8 characters.
     pub sign: String,
+    /// Digits after the point of its minor unit: the ISO 4217 figure for a listed
+    /// code, else [`DEFAULT_MINOR_UNITS`] unless [`NewCurrency::with_minor_units`]
+    /// states it.
+    pub minor_units: u32,
 }
+
+/// Minor units of a currency the ISO 4217 catalogue gives none for, unless stated.
+pub const DEFAULT_MINOR_UNITS: u32 = 2;
 
 impl NewCurrency {
     /// Validates the three fields; blanks are refused.
@@ -234,11 +245,31 @@ impl NewCurrency {
                 Ok(t.to_owned())
             }
         };
+        let name = text("name", name, 64)?;
+        let code = CurrencyCode::parse(code)?;
         Ok(Self {
-            name: text("name", name, 64)?,
-            code: CurrencyCode::parse(code)?,
+            name,
+            code,
             sign: text("sign", sign, 8)?,
+            minor_units: iso_currency(code)
+                .and_then(|c| c.minor_units)
+                .unwrap_or(DEFAULT_MINOR_UNITS),
         })
+    }
+
+    /// The same currency with `minor_units` stated: for codes outside the ISO 4217
+    /// catalogue (`BTC` with 8, say), or to override it.
+    ///
+    /// Errors: more than [`MAX_MINOR_UNITS`](crate::money::MAX_MINOR_UNITS).
+    pub fn with_minor_units(mut self, minor_units: u32) -> Result<Self, ValidationError> {
+        if minor_units > crate::money::MAX_MINOR_UNITS {
+            return Err(ValidationError::new(
+                "minor_units",
+                format!("minor_units must be 0 to {}", crate::money::MAX_MINOR_UNITS),
+            ));
+        }
+        self.minor_units = minor_units;
+        Ok(self)
     }
 }
 
@@ -421,6 +452,7 @@ mod tests {
             name: "Euro".into(),
             code: CurrencyCode::parse("EUR").unwrap(),
             sign: "€".into(),
+            minor_units: 2,
         };
         let r = ExchangeRate {
             id: 7,
@@ -431,7 +463,7 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.ends_with(r#""rate":0.99}"#), "{json}");
         assert!(json.starts_with(
-            r#"{"id":7,"base_currency":{"id":1,"name":"Euro","code":"EUR","sign":"€"}"#
+            r#"{"id":7,"base_currency":{"id":1,"name":"Euro","code":"EUR","sign":"€","minor_units":2}"#
         ));
         let precise = Rate::parse("0.123456789012").unwrap().value();
         let v = serde_json::to_string(&ExchangeRate { rate: precise, ..r }).unwrap();

@@ -200,7 +200,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 }
 
 /// The caller's address and user agent. The address is the TCP peer's, or, from a
-/// trusted proxy, the client it forwards ([`TrustedProxies::client_ip`]).
+/// trusted proxy, the client it forwards
+/// ([`TrustedProxies::client_ip`](crate::client_addr::TrustedProxies::client_ip)).
 #[derive(Debug, Clone)]
 pub struct ClientMeta(pub ClientInfo);
 

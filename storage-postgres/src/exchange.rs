@@ -26,7 +26,9 @@ impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
 
 const RATE_SELECT: &str = "r.id, r.rate, \
      b.id AS b_id, b.name AS b_name, b.code AS b_code, b.sign AS b_sign, \
-     t.id AS t_id, t.name AS t_name, t.code AS t_code, t.sign AS t_sign";
+     b.minor_units AS b_minor_units, \
+     t.id AS t_id, t.name AS t_name, t.code AS t_code, t.sign AS t_sign, \
+     t.minor_units AS t_minor_units";
 
 /// Joins a rate `r` to its base `b` and target `t` currencies, for [`RATE_SELECT`].
 const RATE_JOINS: &str = "JOIN currencies b ON b.id = r.base_currency_id \
@@ -47,6 +49,11 @@ fn currency_from(row: &PgRow, prefix: &str) -> Result<Currency> {
         name: row.try_get(format!("{prefix}name").as_str()).db()?,
         code: code_from(row, &format!("{prefix}code"))?,
         sign: row.try_get(format!("{prefix}sign").as_str()).db()?,
+        minor_units: u32::try_from(
+            row.try_get::<i16, _>(format!("{prefix}minor_units").as_str())
+                .db()?,
+        )
+        .map_err(bad_data)?,
     })
 }
 
@@ -63,30 +70,33 @@ fn rate_from(row: &PgRow) -> Result<ExchangeRate> {
 #[async_trait]
 impl ExchangeStore for PgStore {
     async fn list_currencies(&self) -> Result<Vec<Currency>> {
-        let rows = sqlx::query("SELECT id, name, code, sign FROM currencies ORDER BY id")
-            .fetch_all(self.pool())
-            .await
-            .db()?;
+        let rows =
+            sqlx::query("SELECT id, name, code, sign, minor_units FROM currencies ORDER BY id")
+                .fetch_all(self.pool())
+                .await
+                .db()?;
         rows.iter().map(|r| currency_from(r, "")).collect()
     }
 
     async fn currency(&self, code: CurrencyCode) -> Result<Option<Currency>> {
-        let row = sqlx::query("SELECT id, name, code, sign FROM currencies WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
+        let row =
+            sqlx::query("SELECT id, name, code, sign, minor_units FROM currencies WHERE code = $1")
+                .bind(code.as_str())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
         row.as_ref().map(|r| currency_from(r, "")).transpose()
     }
 
     async fn add_currency(&self, c: NewCurrency) -> Result<Currency> {
         let row = sqlx::query(
-            "INSERT INTO currencies (code, name, sign) VALUES ($1, $2, $3) \
-             RETURNING id, name, code, sign",
+            "INSERT INTO currencies (code, name, sign, minor_units) VALUES ($1, $2, $3, $4) \
+             RETURNING id, name, code, sign, minor_units",
         )
         .bind(c.code.as_str())
         .bind(&c.name)
         .bind(&c.sign)
+        .bind(i16::try_from(c.minor_units).map_err(bad_data)?)
         .fetch_one(self.pool())
         .await
         .db()?;
@@ -202,11 +212,11 @@ impl ExchangeStore for PgStore {
     ) -> Result<ConversionCandidates> {
         // One round trip: the two currencies, then every rate among the three codes.
         let rows = sqlx::query(
-            "SELECT true AS is_currency, c.id, c.name, c.code, c.sign, \
+            "SELECT true AS is_currency, c.id, c.name, c.code, c.sign, c.minor_units, \
                     NULL::text AS target, NULL::numeric AS rate \
              FROM currencies c WHERE c.code IN ($1, $2) \
              UNION ALL \
-             SELECT false, r.id, NULL, b.code, NULL, t.code, r.rate \
+             SELECT false, r.id, NULL, b.code, NULL, NULL, t.code, r.rate \
              FROM exchange_rates r \
              JOIN currencies b ON b.id = r.base_currency_id \
              JOIN currencies t ON t.id = r.target_currency_id \

@@ -47,6 +47,37 @@ mod migrations {
     use super::*;
     use storage_postgres::sqlx;
 
+    /// The minor units migration 0010 gives existing rows are the ISO 4217
+    /// catalogue's, for every code whose figure is not the default 2.
+    #[test]
+    fn the_minor_units_migration_lists_the_catalogues_figures() {
+        let sql = include_str!("../migrations/0010_currency_minor_units.sql");
+        let mut listed = std::collections::BTreeMap::new();
+        for entry in sql.split("('").skip(1) {
+            let (code, rest) = entry.split_once("', ").unwrap();
+            let units: u32 = rest[..rest.find(')').unwrap()].parse().unwrap();
+            listed.insert(code.to_owned(), units);
+        }
+        let mut catalogue = std::collections::BTreeMap::new();
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                for c in b'A'..=b'Z' {
+                    let text = String::from_utf8(vec![a, b, c]).unwrap();
+                    let code = exchange_core::CurrencyCode::parse(&text).unwrap();
+                    match exchange_core::iso_currency(code).and_then(|i| i.minor_units) {
+                        Some(units) if units != 2 => {
+                            catalogue.insert(text, units);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert_eq!(listed, catalogue);
+        assert_eq!(listed["JPY"], 0);
+        assert_eq!(listed["KWD"], 3);
+    }
+
     async fn columns(store: &PgStore, table: &str) -> Vec<String> {
         sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns \
@@ -154,7 +185,7 @@ mod migrations {
                 "auth_attempts",
                 &["key", "attempts", "window_start", "last_attempt"],
             ),
-            ("currencies", &["id", "code", "name", "sign"]),
+            ("currencies", &["id", "code", "name", "sign", "minor_units"]),
             (
                 "exchange_rates",
                 &["id", "base_currency_id", "target_currency_id", "rate"],

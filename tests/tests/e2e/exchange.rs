@@ -36,6 +36,29 @@ async fn seed(app: &TestApp) -> String {
 }
 
 on_both! {
+    async fn converted_amounts_have_the_targets_minor_units(app) {
+        let (_, token, _) = app.signup("trader").await;
+        for code in ["USD", "JPY", "KWD", "CLF"] {
+            let r = app.post_form("/currencies", Some(&token), &[("name", code), ("code", code), ("sign", "¤")]).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            assert_eq!(r.json.as_object().unwrap().len(), 4, "the spec's fields only: {}", r.text);
+        }
+        for (target, rate) in [("JPY", "151.2345"), ("KWD", "0.307251"), ("CLF", "0.0281234")] {
+            let r = app
+                .post_form("/exchangeRates", Some(&token), &[("baseCurrencyCode", "USD"), ("targetCurrencyCode", target), ("rate", rate)])
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+        for (to, amount, expected) in [("JPY", "10.05", "1520"), ("KWD", "10", "3.073"), ("CLF", "33", "0.9281")] {
+            let r = app.get(&format!("/exchange?from=USD&to={to}&amount={amount}"), None).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            assert_eq!(r.raw("convertedAmount"), expected, "{to}");
+        }
+        // Back into dollars: cents again.
+        let r = app.get("/exchange?from=JPY&to=USD&amount=1000", None).await;
+        assert_eq!((r.raw("rate"), r.raw("convertedAmount")), ("0.006612".to_owned(), "6.61".to_owned()));
+    }
+
     async fn currencies_are_created_from_forms_and_json_and_listed(app) {
         let (_, token, _) = app.signup("trader").await;
         let r = app.post_form("/currencies", Some(&token), &[("name", "Euro"), ("code", "EUR"), ("sign", "€")]).await;
