@@ -52,6 +52,7 @@ pub mod iso4217;
 pub mod memory;
 pub mod money;
 pub mod service;
+pub mod source;
 pub mod store;
 pub mod table;
 #[cfg(feature = "testkit")]
