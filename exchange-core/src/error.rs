@@ -85,6 +85,14 @@ pub enum ExchangeError {
     /// The result does not fit in a decimal.
     #[error("the amount is too large to convert at this rate")]
     Overflow,
+    /// A rate source could not be fetched or sent a malformed feed; nothing of it was
+    /// recorded.
+    #[error(transparent)]
+    Feed(#[from] crate::source::SourceError),
+    /// A rate the conversion needs is older than the maximum age allowed; nothing was
+    /// converted. Try again once a newer rate is recorded, or allow an older one.
+    #[error("the newest rate for this conversion is older than the maximum age")]
+    StaleRate,
     /// The store cannot be reached right now.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
@@ -95,7 +103,8 @@ pub enum ExchangeError {
 
 impl ExchangeError {
     /// The HTTP status to answer with: 400 bad input, 404 nothing to convert with,
-    /// 409 conflict, 503 store unreachable, 500 otherwise.
+    /// 409 conflict, 422 a rate too old, 502 a rate feed that failed, 503 store
+    /// unreachable, 500 otherwise.
     pub fn status(&self) -> u16 {
         match self {
             ExchangeError::Validation(_)
@@ -107,6 +116,8 @@ impl ExchangeError {
             ExchangeError::CurrencyExists
             | ExchangeError::PairExists
             | ExchangeError::CurrencyInUse => 409,
+            ExchangeError::StaleRate => 422,
+            ExchangeError::Feed(_) => 502,
             ExchangeError::Unavailable(_) => 503,
             ExchangeError::Internal(_) => 500,
         }
@@ -124,6 +135,8 @@ impl ExchangeError {
             ExchangeError::RateNotFound => "rate_not_found",
             ExchangeError::NoRate => "no_rate",
             ExchangeError::Overflow => "amount_too_large",
+            ExchangeError::StaleRate => "stale_rate",
+            ExchangeError::Feed(_) => "rate_feed_failed",
             ExchangeError::Unavailable(_) => "service_unavailable",
             ExchangeError::Internal(_) => "internal_error",
         }

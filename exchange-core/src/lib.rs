@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod dated;
 pub mod error;
 pub mod iso4217;
 #[cfg(feature = "memory")]
@@ -66,7 +67,7 @@ pub use error::{BoxError, ExchangeError, StoreError, ValidationError};
 pub use iso4217::{IsoCurrency, iso_currency};
 pub use money::{Money, MoneyError, Rounding};
 pub use service::{DEFAULT_PIVOT, ExchangeService, convert_with};
-pub use store::{ConversionCandidates, ExchangeStore, RateQuote};
+pub use store::{ConversionCandidates, DatedCandidates, ExchangeStore, RateQuote, RecordedRate};
 pub use table::{Quote, RateTable};
 #[cfg(feature = "serde")]
 pub use types::exact_decimal;

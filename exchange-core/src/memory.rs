@@ -7,18 +7,37 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::StoreError;
+use crate::source::RateObservation;
 use crate::store::*;
 use crate::types::*;
+
+/// An observation's key: pair, day, source.
+type ObservationKey = (CurrencyCode, CurrencyCode, time::Date, String);
 
 #[derive(Debug, Default)]
 struct State {
     currencies: BTreeMap<i64, Currency>,
     rates: BTreeMap<i64, (CurrencyCode, CurrencyCode, Decimal)>,
+    observations: BTreeMap<ObservationKey, (Rate, time::OffsetDateTime)>,
     next_currency: i64,
     next_rate: i64,
 }
 
 impl State {
+    fn recorded(&self, key: &ObservationKey, value: &(Rate, time::OffsetDateTime)) -> RecordedRate {
+        let (base, target, as_of, source) = key.clone();
+        RecordedRate {
+            observation: RateObservation {
+                base,
+                target,
+                rate: value.0,
+                as_of,
+                source,
+            },
+            recorded_at: value.1,
+        }
+    }
+
     fn by_code(&self, code: CurrencyCode) -> Option<&Currency> {
         self.currencies.values().find(|c| c.code == code)
     }
@@ -135,6 +154,91 @@ impl ExchangeStore for MemoryStore {
         let id = st.rate_id(pair).ok_or(StoreError::RateNotFound)?;
         st.rates.remove(&id);
         Ok(())
+    }
+
+    async fn record_rates(
+        &self,
+        batch: Vec<RateObservation>,
+        recorded_at: time::OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut st = self.lock();
+        let mut new = 0;
+        for o in batch {
+            let key = (o.base, o.target, o.as_of, o.source);
+            if let std::collections::btree_map::Entry::Vacant(e) = st.observations.entry(key) {
+                e.insert((o.rate, recorded_at));
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    async fn rates_as_of(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+        at: time::Date,
+    ) -> Result<DatedCandidates, StoreError> {
+        let st = self.lock();
+        let codes = [from, to, pivot];
+        let mut latest: BTreeMap<(CurrencyCode, CurrencyCode), RecordedRate> = BTreeMap::new();
+        for (key, value) in &st.observations {
+            let (base, target, as_of, _) = key;
+            if !codes.contains(base) || !codes.contains(target) || *as_of > at {
+                continue;
+            }
+            let candidate = st.recorded(key, value);
+            let newer = |held: &RecordedRate| {
+                let rank = |r: &RecordedRate| (r.observation.as_of, r.recorded_at);
+                rank(&candidate) > rank(held)
+                    || (rank(&candidate) == rank(held)
+                        && candidate.observation.source < held.observation.source)
+            };
+            match latest.get(&(*base, *target)) {
+                Some(held) if !newer(held) => {}
+                _ => {
+                    latest.insert((*base, *target), candidate);
+                }
+            }
+        }
+        Ok(DatedCandidates {
+            rates: latest.into_values().collect(),
+            to_minor_units: st.by_code(to).map(|c| c.minor_units),
+        })
+    }
+
+    async fn rate_history(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        since: Option<time::Date>,
+        until: Option<time::Date>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<RecordedRate>, StoreError> {
+        let st = self.lock();
+        let mut rows: Vec<RecordedRate> = st
+            .observations
+            .iter()
+            .filter(|((b, t, as_of, _), _)| {
+                *b == base
+                    && *t == target
+                    && since.is_none_or(|s| *as_of >= s)
+                    && until.is_none_or(|u| *as_of <= u)
+            })
+            .map(|(k, v)| st.recorded(k, v))
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.observation.as_of, b.recorded_at)
+                .cmp(&(a.observation.as_of, a.recorded_at))
+                .then_with(|| a.observation.source.cmp(&b.observation.source))
+        });
+        Ok(rows
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .collect())
     }
 
     async fn conversion_candidates(

@@ -18,6 +18,8 @@ pub struct ExchangeService {
     store: Arc<dyn ExchangeStore>,
     pivot: CurrencyCode,
     snapshot: Option<Arc<SnapshotCache>>,
+    /// The default maximum age of the rates of an as-of conversion.
+    pub(crate) max_rate_age: Option<time::Duration>,
 }
 
 /// A rate table and when it was read.
@@ -104,6 +106,7 @@ impl ExchangeService {
             store,
             pivot: CurrencyCode::parse(DEFAULT_PIVOT).expect("USD is a valid code"),
             snapshot: None,
+            max_rate_age: None,
         }
     }
 
@@ -135,6 +138,11 @@ impl ExchangeService {
     pub fn with_pivot(mut self, pivot: CurrencyCode) -> Self {
         self.pivot = pivot;
         self
+    }
+
+    /// The pivot of cross rates.
+    pub fn pivot(&self) -> CurrencyCode {
+        self.pivot
     }
 
     /// The store.

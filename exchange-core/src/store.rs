@@ -4,7 +4,28 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::error::StoreError;
+use crate::source::RateObservation;
 use crate::types::*;
+
+/// An observation as stored: what its source published, and when this store recorded
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRate {
+    /// The observation.
+    pub observation: RateObservation,
+    /// When it was recorded.
+    pub recorded_at: time::OffsetDateTime,
+}
+
+/// Everything an as-of conversion from `from` to `to` may need, read at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatedCandidates {
+    /// For every pair among `from`, `to` and the pivot, its latest observation on or
+    /// before the day asked for: at most six.
+    pub rates: Vec<RecordedRate>,
+    /// The minor units of `to`'s currency record, if it has one.
+    pub to_minor_units: Option<u32>,
+}
 
 /// One stored rate, reduced to what conversion needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +91,41 @@ pub trait ExchangeStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes a rate. Errors: [`StoreError::RateNotFound`].
     async fn delete_rate(&self, pair: CurrencyPair) -> Result<(), StoreError>;
+
+    /// Records a batch of observations in one atomic step. An observation whose pair,
+    /// day and source are already recorded is left as it is (the first recording
+    /// stands), so recording a batch again, or twice at once, changes nothing; the
+    /// currencies need no record. Returns how many observations were new.
+    async fn record_rates(
+        &self,
+        batch: Vec<RateObservation>,
+        recorded_at: time::OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
+    /// For every pair whose base and target are both among `from`, `to` and `pivot`,
+    /// its latest observation with `as_of <= at` (of several on that day, the one
+    /// recorded last, then by source name), and the minor units of `to`'s currency
+    /// record; in one read.
+    async fn rates_as_of(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+        at: time::Date,
+    ) -> Result<DatedCandidates, StoreError>;
+
+    /// The observations of exactly the pair `base` -> `target` with `since <= as_of <=
+    /// until` (each bound optional), newest first (by `as_of`, then recorded last,
+    /// then source name), skipping `offset`, at most `limit`.
+    async fn rate_history(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        since: Option<time::Date>,
+        until: Option<time::Date>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<RecordedRate>, StoreError>;
 
     /// The two currencies and every rate among `from`, `to` and `pivot`, in one read.
     async fn conversion_candidates(

@@ -162,7 +162,7 @@ fn direct_or_inverse(
 
 /// Direct, else inverse, else cross through `pivot`; rates are looked up lazily, in
 /// that order, so the common direct case costs one lookup.
-fn rate_by(
+pub(crate) fn rate_by(
     lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<Decimal>,
     from: CurrencyCode,
     to: CurrencyCode,

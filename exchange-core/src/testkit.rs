@@ -14,6 +14,9 @@ use crate::error::StoreError;
 use crate::store::*;
 use crate::types::*;
 
+mod dated;
+pub use dated::*;
+
 /// Makes a fresh, empty store for one test and cleans up after it.
 #[async_trait]
 pub trait Harness: Sized + Send + Sync + 'static {
@@ -42,6 +45,10 @@ macro_rules! exchange_store_conformance {
             concurrent_inserts_of_one_pair_succeed_once,
             concurrent_inserts_of_one_currency_succeed_once,
             currencies_keep_their_minor_units,
+            recorded_rates_are_read_as_of_a_day,
+            the_latest_recording_of_a_day_counts,
+            rate_history_is_newest_first_in_a_range,
+            concurrent_recordings_of_one_batch_record_it_once,
         );
     };
 }

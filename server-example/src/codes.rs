@@ -125,6 +125,8 @@ error_codes! {
     CurrencyInUse = ("currency_in_use", CONFLICT),
     /// The body is over the limit.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
+    /// A rate the conversion needs is older than the maximum age.
+    StaleRate = ("stale_rate", UNPROCESSABLE_ENTITY),
     /// The content type is not accepted.
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE),
     /// The request headers are over the limit.
@@ -135,6 +137,8 @@ error_codes! {
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS),
     /// The login's verification attempts are used up; see Retry-After.
     TooManyAttempts = ("too_many_attempts", TOO_MANY_REQUESTS),
+    /// A rate feed could not be fetched or was malformed; nothing of it was recorded.
+    RateFeedFailed = ("rate_feed_failed", BAD_GATEWAY),
     /// The server failed; details are logged, never sent.
     InternalError = ("internal_error", INTERNAL_SERVER_ERROR),
     /// The store is unreachable or the request took too long.

@@ -268,6 +268,7 @@ mod tests {
                 expires_in: 300,
             }),
             AuthError::InvalidMfaCode,
+            AuthError::ReauthenticationRequired,
             AuthError::InvalidMfaToken,
             AuthError::MfaActive,
             AuthError::Throttled { retry_after: wait },
@@ -299,6 +300,10 @@ mod tests {
             ExchangeError::RateNotFound,
             ExchangeError::NoRate,
             ExchangeError::Overflow,
+            ExchangeError::StaleRate,
+            ExchangeError::Feed(exchange_core::source::SourceError::Malformed(
+                "no rates".into(),
+            )),
             ExchangeError::Unavailable("down".into()),
             ExchangeError::Internal("broken".into()),
         ]

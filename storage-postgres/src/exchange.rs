@@ -1,13 +1,17 @@
 //! `ExchangeStore` for `PgStore`.
 
 use async_trait::async_trait;
-use exchange_core::store::{ConversionCandidates, ExchangeStore, RateQuote};
+use exchange_core::source::RateObservation;
+use exchange_core::store::{
+    ConversionCandidates, DatedCandidates, ExchangeStore, RateQuote, RecordedRate,
+};
 use exchange_core::{
     Currency, CurrencyCode, CurrencyPair, ExchangeRate, NewCurrency, Rate, StoreError,
 };
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
+use time::{Date, OffsetDateTime};
 
 use crate::PgStore;
 use crate::error::exchange_error;
@@ -54,6 +58,20 @@ fn currency_from(row: &PgRow, prefix: &str) -> Result<Currency> {
                 .db()?,
         )
         .map_err(bad_data)?,
+    })
+}
+
+fn recorded_from(row: &PgRow) -> Result<RecordedRate> {
+    let rate: Decimal = row.try_get("rate").db()?;
+    Ok(RecordedRate {
+        observation: RateObservation {
+            base: code_from(row, "base")?,
+            target: code_from(row, "target")?,
+            rate: Rate::new(rate.normalize()).map_err(bad_data)?,
+            as_of: row.try_get("as_of").db()?,
+            source: row.try_get("source").db()?,
+        },
+        recorded_at: row.try_get("recorded_at").db()?,
     })
 }
 
@@ -202,6 +220,104 @@ impl ExchangeStore for PgStore {
             return Err(StoreError::RateNotFound);
         }
         Ok(())
+    }
+
+    async fn record_rates(
+        &self,
+        batch: Vec<RateObservation>,
+        recorded_at: OffsetDateTime,
+    ) -> Result<u64> {
+        // One statement for the batch; a key recorded before, or twice in the batch,
+        // is skipped.
+        let mut columns = (vec![], vec![], vec![], vec![], vec![]);
+        for o in &batch {
+            columns.0.push(o.base.as_str().to_owned());
+            columns.1.push(o.target.as_str().to_owned());
+            columns.2.push(o.as_of);
+            columns.3.push(o.source.clone());
+            columns.4.push(o.rate.value());
+        }
+        Ok(sqlx::query(
+            "INSERT INTO rate_observations (base, target, as_of, source, rate, recorded_at) \
+             SELECT b, t, d, s, r, $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[], $5::numeric[]) \
+                  AS batch (b, t, d, s, r) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&columns.0)
+        .bind(&columns.1)
+        .bind(&columns.2)
+        .bind(&columns.3)
+        .bind(&columns.4)
+        .bind(recorded_at)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
+    }
+
+    async fn rates_as_of(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        pivot: CurrencyCode,
+        at: Date,
+    ) -> Result<DatedCandidates> {
+        // One statement: the latest observation of each pair among the three codes on
+        // or before the day, and the target's minor units.
+        let rows = sqlx::query(
+            "SELECT false AS is_units, o.base, o.target, o.as_of, o.source, o.rate, \
+                    o.recorded_at, NULL::smallint AS minor_units \
+             FROM (SELECT DISTINCT ON (base, target) * FROM rate_observations \
+                   WHERE base = ANY($1) AND target = ANY($1) AND as_of <= $2 \
+                   ORDER BY base, target, as_of DESC, recorded_at DESC, source) o \
+             UNION ALL \
+             SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, c.minor_units \
+             FROM currencies c WHERE c.code = $3",
+        )
+        .bind([from.as_str(), to.as_str(), pivot.as_str()])
+        .bind(at)
+        .bind(to.as_str())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let mut out = DatedCandidates::default();
+        for row in &rows {
+            if row.try_get("is_units").db()? {
+                let units: i16 = row.try_get("minor_units").db()?;
+                out.to_minor_units = Some(u32::try_from(units).map_err(bad_data)?);
+            } else {
+                out.rates.push(recorded_from(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn rate_history(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        since: Option<Date>,
+        until: Option<Date>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<RecordedRate>> {
+        let rows = sqlx::query(
+            "SELECT base, target, as_of, source, rate, recorded_at FROM rate_observations \
+             WHERE base = $1 AND target = $2 \
+               AND ($3::date IS NULL OR as_of >= $3) AND ($4::date IS NULL OR as_of <= $4) \
+             ORDER BY as_of DESC, recorded_at DESC, source LIMIT $5 OFFSET $6",
+        )
+        .bind(base.as_str())
+        .bind(target.as_str())
+        .bind(since)
+        .bind(until)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.iter().map(recorded_from).collect()
     }
 
     async fn conversion_candidates(

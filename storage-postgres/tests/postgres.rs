@@ -187,6 +187,10 @@ mod migrations {
             ),
             ("currencies", &["id", "code", "name", "sign", "minor_units"]),
             (
+                "rate_observations",
+                &["base", "target", "as_of", "source", "rate", "recorded_at"],
+            ),
+            (
                 "exchange_rates",
                 &["id", "base_currency_id", "target_currency_id", "rate"],
             ),
