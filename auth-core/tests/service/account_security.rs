@@ -66,12 +66,7 @@ async fn an_email_change_needs_a_recent_reauthentication() {
 async fn a_new_email_is_pending_until_the_new_address_confirms() {
     let f = fixture();
     let (user, _, who) = signed_in(&f, "alice").await;
-    let verified = UserUpdate {
-        email: Some(Email::parse("alice@example.com").unwrap()),
-        email_verified: Some(true),
-        ..Default::default()
-    };
-    f.store.update_user(user.id, verified).await.unwrap();
+    f.give_verified_email(user.id, "alice@example.com").await;
     let who = Principal {
         user: f.auth.user(user.id).await.unwrap(),
         ..who
@@ -264,12 +259,7 @@ async fn a_challenge_completes_once() {
 async fn a_challenge_dies_with_a_reset_a_block_or_a_factor_change() {
     let f = fixture();
     let (user, secret, recovery) = enrolled(&f).await;
-    let verified = UserUpdate {
-        email: Some(Email::parse("alice@example.com").unwrap()),
-        email_verified: Some(true),
-        ..Default::default()
-    };
-    f.store.update_user(user.id, verified).await.unwrap();
+    f.give_verified_email(user.id, "alice@example.com").await;
     // A password reset.
     let c = challenge(&f).await;
     f.auth

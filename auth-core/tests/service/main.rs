@@ -113,6 +113,16 @@ impl Fixture {
         panic!("no reset mail for {email}");
     }
 
+    /// Gives user `id` the address `email`, verified, straight in the store.
+    async fn give_verified_email(&self, id: uuid::Uuid, email: &str) {
+        let update = UserUpdate {
+            email: Some(Email::parse(email).unwrap()),
+            email_verified: Some(true),
+            ..Default::default()
+        };
+        self.store.update_user(id, update).await.unwrap();
+    }
+
     /// Re-authenticates `who`'s session with the password.
     async fn reauth(&self, who: &Principal) {
         self.auth

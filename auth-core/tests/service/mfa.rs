@@ -273,12 +273,7 @@ async fn disabling_and_admin_removal_end_the_second_factor() {
 async fn a_password_reset_does_not_bypass_the_second_factor() {
     let f = fixture();
     let (user, _, _) = enrolled(&f).await;
-    let verified_email = UserUpdate {
-        email: Some(Email::parse("alice@example.com").unwrap()),
-        email_verified: Some(true),
-        ..Default::default()
-    };
-    f.store.update_user(user.id, verified_email).await.unwrap();
+    f.give_verified_email(user.id, "alice@example.com").await;
     f.auth
         .request_password_reset("alice@example.com", &ClientInfo::default())
         .await
