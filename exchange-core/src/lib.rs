@@ -54,6 +54,7 @@ pub mod memory;
 pub mod money;
 pub mod service;
 pub mod source;
+pub mod spread;
 pub mod store;
 pub mod table;
 #[cfg(feature = "testkit")]
