@@ -364,7 +364,8 @@ mod wire {
         #[serde(serialize_with = "exact")]
         #[schema(value_type = f64)]
         pub amount: Decimal,
-        /// Converted amount, rounded half away from zero to 2 places.
+        /// Converted amount, rounded half away from zero to the target currency's minor
+        /// units (2 for most, 0 for JPY, 3 for KWD).
         #[serde(serialize_with = "exact")]
         #[schema(value_type = f64)]
         pub converted_amount: Decimal,

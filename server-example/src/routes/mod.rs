@@ -5,6 +5,7 @@ pub mod auth;
 pub mod exchange;
 pub mod kv;
 pub mod mfa;
+pub mod money;
 pub mod ops;
 pub mod password_reset;
 pub mod reauth;
@@ -90,6 +91,7 @@ pub fn registry(
         .layer(cors(cors_origins))
         // The exchange routes serve browser clients from anywhere.
         .merge(exchange::router().layer(cors(None)))
+        .merge(money::router().layer(cors(None)))
         .merge(ops::router())
         .split_for_parts();
     // The bodies' schemas exist only now: apply the domain's field rules to them.

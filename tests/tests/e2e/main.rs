@@ -39,6 +39,7 @@ mod connections;
 mod exchange;
 mod kv;
 mod mfa;
+mod money;
 mod ops;
 mod outage;
 mod password_reset;
