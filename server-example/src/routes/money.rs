@@ -93,7 +93,7 @@ pub async fn history(
             since,
             until,
             q.limit.unwrap_or(100),
-            q.offset.unwrap_or(0),
+            checked_offset(q.offset)?,
         )
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
@@ -270,7 +270,7 @@ mod wire {
         #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
         pub at: Option<String>,
         /// Refuse a rate older than this many days (422 `stale_rate`).
-        #[param(maximum = 36500)]
+        #[param(value_type = Option<u64>, minimum = 0, maximum = 65535)]
         pub max_age_days: Option<u16>,
     }
 
@@ -284,10 +284,10 @@ mod wire {
         /// Last day (YYYY-MM-DD), inclusive.
         #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
         pub until: Option<String>,
-        /// At most this many (1 to 1000, default 100).
-        #[param(minimum = 1, maximum = 1000)]
+        /// Page size (default 100; values outside 1 to 1000 are clamped).
+        #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
         pub limit: Option<u32>,
-        /// Skip this many.
+        /// Observations to skip.
         pub offset: Option<u64>,
     }
 }
