@@ -11,31 +11,49 @@ use crate::source::RateObservation;
 use crate::store::*;
 use crate::types::*;
 
-/// An observation's key: pair, day, source.
-type ObservationKey = (CurrencyCode, CurrencyCode, time::Date, String);
+/// A pair's observations by day and source: its rate and when it was recorded.
+type PairHistory = BTreeMap<(time::Date, String), (Rate, time::OffsetDateTime)>;
 
 #[derive(Debug, Default)]
 struct State {
     currencies: BTreeMap<i64, Currency>,
     rates: BTreeMap<i64, (CurrencyCode, CurrencyCode, Decimal)>,
-    observations: BTreeMap<ObservationKey, (Rate, time::OffsetDateTime)>,
+    /// Per pair, so an as-of read or a history is a range of one map.
+    observations: BTreeMap<(CurrencyCode, CurrencyCode), PairHistory>,
     next_currency: i64,
     next_rate: i64,
 }
 
 impl State {
-    fn recorded(&self, key: &ObservationKey, value: &(Rate, time::OffsetDateTime)) -> RecordedRate {
-        let (base, target, as_of, source) = key.clone();
-        RecordedRate {
-            observation: RateObservation {
-                base,
-                target,
-                rate: value.0,
-                as_of,
-                source,
-            },
-            recorded_at: value.1,
-        }
+    /// The observations of `base` -> `target` from `since` to `until` (inclusive,
+    /// each optional), oldest first.
+    fn history(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        since: Option<time::Date>,
+        until: Option<time::Date>,
+    ) -> impl DoubleEndedIterator<Item = RecordedRate> + '_ {
+        use std::ops::Bound;
+        let lower = Bound::Included((since.unwrap_or(time::Date::MIN), String::new()));
+        let upper = match until.map(|u| u.next_day()) {
+            Some(Some(next)) => Bound::Excluded((next, String::new())),
+            _ => Bound::Unbounded,
+        };
+        self.observations
+            .get(&(base, target))
+            .into_iter()
+            .flat_map(move |days| days.range((lower.clone(), upper.clone())))
+            .map(move |((as_of, source), (rate, recorded_at))| RecordedRate {
+                observation: RateObservation {
+                    base,
+                    target,
+                    rate: *rate,
+                    as_of: *as_of,
+                    source: source.clone(),
+                },
+                recorded_at: *recorded_at,
+            })
     }
 
     fn by_code(&self, code: CurrencyCode) -> Option<&Currency> {
@@ -164,8 +182,8 @@ impl ExchangeStore for MemoryStore {
         let mut st = self.lock();
         let mut new = 0;
         for o in batch {
-            let key = (o.base, o.target, o.as_of, o.source);
-            if let std::collections::btree_map::Entry::Vacant(e) = st.observations.entry(key) {
+            let days = st.observations.entry((o.base, o.target)).or_default();
+            if let std::collections::btree_map::Entry::Vacant(e) = days.entry((o.as_of, o.source)) {
                 e.insert((o.rate, recorded_at));
                 new += 1;
             }
@@ -182,28 +200,32 @@ impl ExchangeStore for MemoryStore {
     ) -> Result<DatedCandidates, StoreError> {
         let st = self.lock();
         let codes = [from, to, pivot];
-        let mut latest: BTreeMap<(CurrencyCode, CurrencyCode), RecordedRate> = BTreeMap::new();
-        for (key, value) in &st.observations {
-            let (base, target, as_of, _) = key;
-            if !codes.contains(base) || !codes.contains(target) || *as_of > at {
-                continue;
-            }
-            let candidate = st.recorded(key, value);
-            let newer = |held: &RecordedRate| {
-                let rank = |r: &RecordedRate| (r.observation.as_of, r.recorded_at);
-                rank(&candidate) > rank(held)
-                    || (rank(&candidate) == rank(held)
-                        && candidate.observation.source < held.observation.source)
-            };
-            match latest.get(&(*base, *target)) {
-                Some(held) if !newer(held) => {}
-                _ => {
-                    latest.insert((*base, *target), candidate);
+        let mut rates = Vec::new();
+        for (i, base) in codes.iter().enumerate() {
+            for (j, target) in codes.iter().enumerate() {
+                // Each ordered pair of distinct codes once.
+                if base == target || codes[..i].contains(base) || codes[..j].contains(target) {
+                    continue;
                 }
+                // The pair's last day on or before `at`, and of that day the one
+                // recorded last, then the first source by name.
+                let mut last_day = st.history(*base, *target, None, Some(at)).rev().peekable();
+                let Some(day) = last_day.peek().map(|r| r.observation.as_of) else {
+                    continue;
+                };
+                let best = last_day
+                    .take_while(|r| r.observation.as_of == day)
+                    .reduce(|held, r| {
+                        let newer = r.recorded_at > held.recorded_at
+                            || (r.recorded_at == held.recorded_at
+                                && r.observation.source < held.observation.source);
+                        if newer { r } else { held }
+                    });
+                rates.extend(best);
             }
         }
         Ok(DatedCandidates {
-            rates: latest.into_values().collect(),
+            rates,
             to_minor_units: st.by_code(to).map(|c| c.minor_units),
         })
     }
@@ -218,17 +240,7 @@ impl ExchangeStore for MemoryStore {
         offset: u64,
     ) -> Result<Vec<RecordedRate>, StoreError> {
         let st = self.lock();
-        let mut rows: Vec<RecordedRate> = st
-            .observations
-            .iter()
-            .filter(|((b, t, as_of, _), _)| {
-                *b == base
-                    && *t == target
-                    && since.is_none_or(|s| *as_of >= s)
-                    && until.is_none_or(|u| *as_of <= u)
-            })
-            .map(|(k, v)| st.recorded(k, v))
-            .collect();
+        let mut rows: Vec<RecordedRate> = st.history(base, target, since, until).collect();
         rows.sort_by(|a, b| {
             (b.observation.as_of, b.recorded_at)
                 .cmp(&(a.observation.as_of, a.recorded_at))

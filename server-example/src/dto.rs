@@ -23,6 +23,16 @@ pub struct AcceptedDto {
     pub message: &'static str,
 }
 
+impl AcceptedDto {
+    /// A 202 answer saying `message`.
+    pub fn reply(message: &'static str) -> (axum::http::StatusCode, axum::Json<Self>) {
+        (
+            axum::http::StatusCode::ACCEPTED,
+            axum::Json(Self { message }),
+        )
+    }
+}
+
 /// A code mailed to the user.
 #[derive(Deserialize, ToSchema)]
 pub struct EmailCodeBody {

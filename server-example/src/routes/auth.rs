@@ -84,11 +84,8 @@ pub async fn resend_verification(
     ApiJson(b): ApiJson<ResendBody>,
 ) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.resend_verification(&b.login, &client).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(AcceptedDto {
-            message: "if the login has an unverified email, a new code is on its way",
-        }),
+    Ok(AcceptedDto::reply(
+        "if the login has an unverified email, a new code is on its way",
     ))
 }
 

@@ -31,11 +31,8 @@ pub async fn request_reset(
     ApiJson(b): ApiJson<PasswordResetBody>,
 ) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.request_password_reset(&b.email, &client).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(AcceptedDto {
-            message: "if an account has this verified address, a reset token is on its way",
-        }),
+    Ok(AcceptedDto::reply(
+        "if an account has this verified address, a reset token is on its way",
     ))
 }
 
