@@ -245,6 +245,96 @@ fn conversion(c: &mut Criterion) {
     g.finish();
 }
 
+/// As-of quotes from a [`exchange_core::dated::DatedRateTable`] holding 25 years of
+/// daily rates of 30 currencies, against today's [`exchange_core::RateTable::quote`]
+/// of the same pairs, in one group.
+fn dated_conversion(c: &mut Criterion) {
+    let rt = runtime();
+    let eur = CurrencyCode::parse("EUR").unwrap();
+    let svc =
+        ExchangeService::new(Arc::new(exchange_core::memory::MemoryStore::new())).with_pivot(eur);
+    let history = benches::history::ecb_history(25);
+    let observations = history.len();
+    // Today's rates: the last day of the history, as current rates.
+    let last: Vec<(String, String)> = history[observations - benches::history::CODES.len()..]
+        .iter()
+        .map(|o| (o.target.to_string(), o.rate.value().to_string()))
+        .collect();
+    rt.block_on(async {
+        svc.add_currency("Euro", "EUR", "€").await.unwrap();
+        for code in benches::history::CODES {
+            svc.add_currency(code, code, "¤").await.unwrap();
+        }
+        svc.record_rates(history).await.unwrap();
+        for (target, rate) in last {
+            svc.add_rate("EUR", &target, &rate).await.unwrap();
+        }
+    });
+    let dated = rt.block_on(svc.dated_rate_table(None)).unwrap();
+    let today = rt.block_on(svc.rate_table()).unwrap();
+    let ten = Amount::parse("10").unwrap();
+    // A Saturday in the middle of the history: Friday's rates.
+    let saturday = time::macros::date!(2012 - 06 - 16);
+    let mut g = c.benchmark_group(format!("dated_memory_{observations}"));
+    for (name, from, to) in [
+        ("direct", "EUR", "USD"),
+        ("inverse", "USD", "EUR"),
+        ("cross", "USD", "JPY"),
+    ] {
+        let (from, to) = (
+            CurrencyCode::parse(from).unwrap(),
+            CurrencyCode::parse(to).unwrap(),
+        );
+        g.bench_function(format!("rate_table_quote_{name}"), |b| {
+            b.iter(|| {
+                today
+                    .quote(black_box(from), black_box(to), black_box(ten))
+                    .unwrap()
+            })
+        });
+        g.bench_function(format!("as_of_quote_{name}"), |b| {
+            b.iter(|| {
+                dated
+                    .quote_at(
+                        black_box(from),
+                        black_box(to),
+                        black_box(ten),
+                        black_box(saturday),
+                        None,
+                    )
+                    .unwrap()
+                    .converted_amount
+            })
+        });
+    }
+    // A different day on each call, through the whole history.
+    let (usd, jpy) = (
+        CurrencyCode::parse("USD").unwrap(),
+        CurrencyCode::parse("JPY").unwrap(),
+    );
+    let first = time::macros::date!(2000 - 01 - 10);
+    let mut day = 0i64;
+    g.bench_function("as_of_quote_cross_every_day", |b| {
+        b.iter(|| {
+            day = (day + 1) % 9000;
+            let at = first + time::Duration::days(day);
+            dated
+                .quote_at(usd, jpy, ten, black_box(at), None)
+                .unwrap()
+                .converted_amount
+        })
+    });
+    // The same through the store (the default `convert_at`: one store read a call).
+    g.bench_function("convert_at_store_cross", |b| {
+        b.to_async(&rt).iter(|| async {
+            svc.convert_at("USD", "JPY", "10", saturday, None)
+                .await
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn passwords(c: &mut Criterion) {
     let rt = runtime();
     let params = Argon2Params::default();
@@ -293,6 +383,7 @@ criterion_group!(
     authenticate,
     refresh_token,
     conversion,
+    dated_conversion,
     passwords
 );
 criterion_main!(benches);

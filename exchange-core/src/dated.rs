@@ -8,7 +8,10 @@
 //! observations, by the rule of [`ExchangeService::convert`]. A maximum age refuses a
 //! rate older than allowed ([`ExchangeError::StaleRate`]), never silently.
 
-use std::cell::RefCell;
+use std::cell::Cell;
+
+mod table;
+pub use table::{DatedRateTable, TableLeg, TableQuote};
 
 use rust_decimal::Decimal;
 use time::{Date, Duration};
@@ -135,49 +138,33 @@ impl ExchangeService {
         let from = CurrencyCode::parse_field("from", from)?;
         let to = CurrencyCode::parse_field("to", to)?;
         let amount = Amount::parse(amount)?;
-        let pivot = self.pivot();
-        let candidates = self.store().rates_as_of(from, to, pivot, at).await?;
-        let find = |b: CurrencyCode, t: CurrencyCode| {
-            candidates
-                .rates
-                .iter()
-                .find(|r| r.observation.base == b && r.observation.target == t)
-        };
-        let used = RefCell::new(Vec::new());
-        let rate = rate_by(
+        let candidates = self.store().rates_as_of(from, to, self.pivot(), at).await?;
+        let (rate, path, legs) = derive(
             |b, t| {
-                let found = find(b, t)?;
-                used.borrow_mut().push(found.observation.clone());
-                Some(found.observation.rate.value())
+                let found = candidates
+                    .rates
+                    .iter()
+                    .find(|r| r.observation.base == b && r.observation.target == t)?;
+                Some((found.observation.rate.value(), &found.observation))
             },
             from,
             to,
-            pivot,
+            self.pivot(),
         )?;
-        let used = used.into_inner();
-        let path = match used.as_slice() {
-            [] => RatePath::Same,
-            [one] if one.base == from => RatePath::Direct,
-            [_] => RatePath::Inverse,
-            _ => RatePath::Cross { pivot },
-        };
-        let max_age = max_age.or(self.max_rate_age);
-        let legs: Vec<RateLeg> = used
+        let legs: Vec<RateLeg> = legs
             .into_iter()
+            .flatten()
             .map(|observation| RateLeg {
                 age_days: (at - observation.as_of).whole_days(),
-                observation,
+                observation: observation.clone(),
             })
             .collect();
-        if let Some(max) = max_age
+        if let Some(max) = max_age.or(self.max_rate_age)
             && legs.iter().any(|l| Duration::days(l.age_days) > max)
         {
             return Err(ExchangeError::StaleRate);
         }
-        let minor_units = candidates
-            .to_minor_units
-            .or_else(|| iso_currency(to).and_then(|c| c.minor_units))
-            .unwrap_or(DEFAULT_MINOR_UNITS);
+        let minor_units = quote_units(candidates.to_minor_units, to);
         let converted = amount
             .value()
             .checked_mul(rate)
@@ -194,6 +181,49 @@ impl ExchangeService {
             legs,
         })
     }
+}
+
+/// The rate of `from` -> `to` by the rule of [`ExchangeService::convert`] (direct,
+/// inverse, else cross through `pivot`), with its path and the legs `lookup` gave for
+/// it (each a `(rate, leg)` of an observed pair), in the order used.
+pub(crate) fn derive<L: Copy>(
+    lookup: impl Fn(CurrencyCode, CurrencyCode) -> Option<(Decimal, L)>,
+    from: CurrencyCode,
+    to: CurrencyCode,
+    pivot: CurrencyCode,
+) -> Result<(Decimal, RatePath, [Option<L>; 2]), ExchangeError> {
+    // The legs used, and whether the first was observed in the direction asked.
+    let used: Cell<([Option<L>; 2], usize, bool)> = Cell::new(([None, None], 0, false));
+    let rate = rate_by(
+        |b, t| {
+            let (rate, leg) = lookup(b, t)?;
+            let (mut legs, n, direct) = used.get();
+            if let Some(slot) = legs.get_mut(n) {
+                *slot = Some(leg);
+            }
+            used.set((legs, n + 1, direct || (n == 0 && b == from)));
+            Some(rate)
+        },
+        from,
+        to,
+        pivot,
+    )?;
+    let (legs, n, direct) = used.get();
+    let path = match n {
+        0 => RatePath::Same,
+        1 if direct => RatePath::Direct,
+        1 => RatePath::Inverse,
+        _ => RatePath::Cross { pivot },
+    };
+    Ok((rate, path, legs))
+}
+
+/// The minor units a conversion into `to` rounds to: its currency record's, else the
+/// ISO catalogue's, else [`DEFAULT_MINOR_UNITS`].
+pub(crate) fn quote_units(record: Option<u32>, to: CurrencyCode) -> u32 {
+    record
+        .or_else(|| iso_currency(to).and_then(|c| c.minor_units))
+        .unwrap_or(DEFAULT_MINOR_UNITS)
 }
 
 #[cfg(test)]
@@ -375,5 +405,89 @@ mod tests {
             .unwrap();
         let days: Vec<Date> = history.iter().map(|r| r.observation.as_of).collect();
         assert_eq!(days, [date!(2024 - 01 - 08), date!(2024 - 01 - 05)]);
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_table_answers_as_the_store_does() {
+        let svc = service().await.with_max_rate_age(Duration::days(4));
+        let table = svc.dated_rate_table(None).await.unwrap();
+        let codes = ["EUR", "USD", "JPY", "KWD", "GBP"];
+        let days = [
+            date!(2024 - 01 - 04),
+            date!(2024 - 01 - 05),
+            date!(2024 - 01 - 06),
+            date!(2024 - 01 - 08),
+            date!(2024 - 01 - 10),
+        ];
+        let mut compared = 0;
+        for from in codes {
+            for to in codes {
+                for at in days {
+                    for max_age in [None, Some(Duration::days(1))] {
+                        // Twice: derived, then remembered.
+                        for _ in 0..2 {
+                            let by_store = svc.convert_at(from, to, "123.45", at, max_age).await;
+                            let by_table = table.quote_at(
+                                CurrencyCode::parse(from).unwrap(),
+                                CurrencyCode::parse(to).unwrap(),
+                                Amount::parse("123.45").unwrap(),
+                                at,
+                                max_age,
+                            );
+                            match (by_store, by_table) {
+                                (Ok(s), Ok(t)) => {
+                                    assert_eq!(
+                                        (s.rate, s.converted_amount, s.minor_units, s.path),
+                                        (t.rate, t.converted_amount, t.minor_units, t.path)
+                                    );
+                                    let legs: Vec<_> = t
+                                        .legs
+                                        .iter()
+                                        .flatten()
+                                        .map(|l| {
+                                            (
+                                                l.base, l.target, l.rate, l.as_of, l.age_days,
+                                                l.source,
+                                            )
+                                        })
+                                        .collect();
+                                    let expected: Vec<_> = s
+                                        .legs
+                                        .iter()
+                                        .map(|l| {
+                                            let o = &l.observation;
+                                            (
+                                                o.base,
+                                                o.target,
+                                                o.rate.value(),
+                                                o.as_of,
+                                                l.age_days,
+                                                o.source.as_str(),
+                                            )
+                                        })
+                                        .collect();
+                                    assert_eq!(legs, expected);
+                                    compared += 1;
+                                }
+                                (Err(s), Err(t)) => assert_eq!(s.code(), t.code()),
+                                (s, t) => panic!("{from}->{to} at {at}: {s:?} vs {t:?}"),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 60, "{compared}");
+        let stale = table.quote_at(
+            CurrencyCode::parse("EUR").unwrap(),
+            CurrencyCode::parse("USD").unwrap(),
+            Amount::parse("1").unwrap(),
+            date!(2024 - 01 - 20),
+            None,
+        );
+        assert!(
+            matches!(stale, Err(ExchangeError::StaleRate)),
+            "the service's maximum age"
+        );
     }
 }

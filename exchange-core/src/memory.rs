@@ -56,6 +56,34 @@ impl State {
             })
     }
 
+    /// Of each day of `base` -> `target` from `since` to `until`, the observation that
+    /// counts; oldest day first.
+    fn days(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        since: Option<time::Date>,
+        until: Option<time::Date>,
+    ) -> Vec<RecordedRate> {
+        let all: Vec<RecordedRate> = self.history(base, target, since, until).collect();
+        all.chunk_by(|a, b| a.observation.as_of == b.observation.as_of)
+            .filter_map(|day| counting(day.iter().cloned()))
+            .collect()
+    }
+
+    /// The observation that counts on the last day of `base` -> `target` on or before
+    /// `at`.
+    fn last_day(
+        &self,
+        base: CurrencyCode,
+        target: CurrencyCode,
+        at: time::Date,
+    ) -> Option<RecordedRate> {
+        let mut newest_first = self.history(base, target, None, Some(at)).rev().peekable();
+        let day = newest_first.peek()?.observation.as_of;
+        counting(newest_first.take_while(|r| r.observation.as_of == day))
+    }
+
     fn by_code(&self, code: CurrencyCode) -> Option<&Currency> {
         self.currencies.values().find(|c| c.code == code)
     }
@@ -76,6 +104,17 @@ impl State {
             rate,
         }
     }
+}
+
+/// Of several observations of one pair and day, the one that counts: recorded last,
+/// then the first source by name.
+fn counting(day: impl Iterator<Item = RecordedRate>) -> Option<RecordedRate> {
+    day.reduce(|held, r| {
+        let newer = r.recorded_at > held.recorded_at
+            || (r.recorded_at == held.recorded_at
+                && r.observation.source < held.observation.source);
+        if newer { r } else { held }
+    })
 }
 
 /// An [`ExchangeStore`] in process memory; one mutex makes every call atomic.
@@ -207,27 +246,36 @@ impl ExchangeStore for MemoryStore {
                 if base == target || codes[..i].contains(base) || codes[..j].contains(target) {
                     continue;
                 }
-                // The pair's last day on or before `at`, and of that day the one
-                // recorded last, then the first source by name.
-                let mut last_day = st.history(*base, *target, None, Some(at)).rev().peekable();
-                let Some(day) = last_day.peek().map(|r| r.observation.as_of) else {
-                    continue;
-                };
-                let best = last_day
-                    .take_while(|r| r.observation.as_of == day)
-                    .reduce(|held, r| {
-                        let newer = r.recorded_at > held.recorded_at
-                            || (r.recorded_at == held.recorded_at
-                                && r.observation.source < held.observation.source);
-                        if newer { r } else { held }
-                    });
-                rates.extend(best);
+                rates.extend(st.last_day(*base, *target, at));
             }
         }
         Ok(DatedCandidates {
             rates,
             to_minor_units: st.by_code(to).map(|c| c.minor_units),
         })
+    }
+
+    async fn rates_by_day(
+        &self,
+        since: Option<time::Date>,
+    ) -> Result<Vec<RecordedRate>, StoreError> {
+        let st = self.lock();
+        let pairs: Vec<_> = st.observations.keys().copied().collect();
+        Ok(pairs
+            .into_iter()
+            .flat_map(|(b, t)| st.days(b, t, since, None))
+            .collect())
+    }
+
+    async fn newest_rate_day(&self, source: &str) -> Result<Option<time::Date>, StoreError> {
+        let st = self.lock();
+        Ok(st
+            .observations
+            .values()
+            .flat_map(|days| days.keys())
+            .filter(|(_, s)| s == source)
+            .map(|(day, _)| *day)
+            .max())
     }
 
     async fn rate_history(

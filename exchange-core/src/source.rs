@@ -5,6 +5,9 @@
 //! malformed fetch gives an error and no observation, so what is stored stays as it is.
 
 pub mod ecb;
+mod feed;
+
+pub use feed::{FeedFailure, FeedStatus, RateFeed};
 
 use std::fmt;
 

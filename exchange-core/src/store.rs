@@ -127,6 +127,19 @@ pub trait ExchangeStore: Send + Sync + std::fmt::Debug + 'static {
         offset: u64,
     ) -> Result<Vec<RecordedRate>, StoreError>;
 
+    /// For every pair and every day from `since` (inclusive; all days when `None`),
+    /// the observation that counts on that day (recorded last, then by source name,
+    /// as in [`ExchangeStore::rates_as_of`]), ordered by base, target and day; in one
+    /// read. What [`crate::dated::DatedRateTable`] is built from.
+    async fn rates_by_day(
+        &self,
+        since: Option<time::Date>,
+    ) -> Result<Vec<RecordedRate>, StoreError>;
+
+    /// The newest day observed by `source`, over all pairs (`None` before its first
+    /// observation).
+    async fn newest_rate_day(&self, source: &str) -> Result<Option<time::Date>, StoreError>;
+
     /// The two currencies and every rate among `from`, `to` and `pivot`, in one read.
     async fn conversion_candidates(
         &self,

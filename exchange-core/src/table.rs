@@ -31,14 +31,18 @@ impl Hasher for KeyHasher {
         self.write_u64(u64::from(n));
     }
 
+    fn write_i32(&mut self, n: i32) {
+        self.write_u32(n as u32);
+    }
+
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-type Fast = BuildHasherDefault<KeyHasher>;
+pub(crate) type Fast = BuildHasherDefault<KeyHasher>;
 
-fn pair_key(base: CurrencyCode, target: CurrencyCode) -> u64 {
+pub(crate) fn pair_key(base: CurrencyCode, target: CurrencyCode) -> u64 {
     (u64::from(base.key()) << 24) | u64::from(target.key())
 }
 

@@ -49,6 +49,7 @@ macro_rules! exchange_store_conformance {
             the_latest_recording_of_a_day_counts,
             rate_history_is_newest_first_in_a_range,
             concurrent_recordings_of_one_batch_record_it_once,
+            rates_by_day_and_a_sources_newest_day,
         );
     };
 }

@@ -260,6 +260,17 @@ pub struct Config {
     #[arg(long, env = "RATE_SNAPSHOT_MS", default_value_t = 1000)]
     pub rate_snapshot_ms: u64,
 
+    /// Where to fetch rates from: an http(s) URL or a file path of a file in the ECB's
+    /// reference-rate format (daily, 90-day or full history). Unset: no feed; rates
+    /// come only from the routes.
+    #[arg(long, env = "RATE_SOURCE_URL")]
+    pub rate_source_url: Option<String>,
+
+    /// Seconds between fetches of RATE_SOURCE_URL (the first is at start). A failed or
+    /// malformed fetch keeps the rates and is retried at the next one. 0: at start only.
+    #[arg(long, env = "RATE_REFRESH_SECS", default_value_t = 3600)]
+    pub rate_refresh_secs: u64,
+
     /// Origins allowed by CORS on the auth, user, admin and kv routes (comma-separated;
     /// `*` for any). The exchange routes allow any origin.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
@@ -308,6 +319,10 @@ impl std::fmt::Debug for Config {
             .field("admin_login", &self.admin_login)
             .field("admin_password", &secret(&self.admin_password))
             .field("exchange_public_writes", &self.exchange_public_writes)
+            .field(
+                "rate_source_url",
+                &self.rate_source_url.as_ref().map(|_| "[redacted]"),
+            )
             .field(
                 "require_email_verification",
                 &self.require_email_verification,

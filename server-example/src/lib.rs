@@ -14,6 +14,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod kv;
 pub mod mail;
 pub mod openapi;
@@ -25,6 +26,7 @@ pub mod state;
 use std::time::Duration;
 
 pub use config::Config;
+pub use feed::spawn_rate_refresh;
 pub use routes::app;
 pub use startup::StartupError;
 pub use state::AppState;

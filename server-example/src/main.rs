@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use server_example::{AppState, Config, serve, spawn_purge};
+use server_example::{AppState, Config, serve, spawn_purge, spawn_rate_refresh};
 use tracing_subscriber::EnvFilter;
 
 async fn shutdown_signal() {
@@ -88,8 +88,12 @@ async fn run() -> ExitCode {
         state.clone(),
         Duration::from_secs(config.purge_interval_secs.max(1)),
     );
+    let refresh = spawn_rate_refresh(&state, config.rate_refresh_secs);
     let result = serve(listener, state, shutdown_signal()).await;
     purge.abort();
+    if let Some(refresh) = refresh {
+        refresh.abort();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// The exchange service.
     pub exchange: Arc<ExchangeService>,
+    /// The rate feed of `RATE_SOURCE_URL`, if one is configured.
+    pub rate_feed: Option<Arc<exchange_core::source::RateFeed>>,
     /// The key-value store.
     pub kv: Arc<dyn KvStore>,
     /// Readiness probe.

@@ -263,14 +263,18 @@ impl ExchangeStore for PgStore {
         pivot: CurrencyCode,
         at: Date,
     ) -> Result<DatedCandidates> {
-        // One statement: the latest observation of each pair among the three codes on
-        // or before the day, and the target's minor units.
+        // One statement: for each ordered pair among the three codes, its latest
+        // observation on or before the day (one backward step of the primary key per
+        // pair, however long the history), and the target's minor units.
         let rows = sqlx::query(
             "SELECT false AS is_units, o.base, o.target, o.as_of, o.source, o.rate, \
                     o.recorded_at, NULL::smallint AS minor_units \
-             FROM (SELECT DISTINCT ON (base, target) * FROM rate_observations \
-                   WHERE base = ANY($1) AND target = ANY($1) AND as_of <= $2 \
-                   ORDER BY base, target, as_of DESC, recorded_at DESC, source) o \
+             FROM (SELECT DISTINCT unnest($1::text[]) AS code) b \
+             CROSS JOIN (SELECT DISTINCT unnest($1::text[]) AS code) t \
+             CROSS JOIN LATERAL (SELECT * FROM rate_observations r \
+                   WHERE r.base = b.code AND r.target = t.code AND r.as_of <= $2 \
+                   ORDER BY r.as_of DESC, r.recorded_at DESC, r.source LIMIT 1) o \
+             WHERE b.code <> t.code \
              UNION ALL \
              SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, c.minor_units \
              FROM currencies c WHERE c.code = $3",
@@ -291,6 +295,28 @@ impl ExchangeStore for PgStore {
             }
         }
         Ok(out)
+    }
+
+    async fn rates_by_day(&self, since: Option<Date>) -> Result<Vec<RecordedRate>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT ON (base, target, as_of) \
+                    base, target, as_of, source, rate, recorded_at \
+             FROM rate_observations WHERE $1::date IS NULL OR as_of >= $1 \
+             ORDER BY base, target, as_of, recorded_at DESC, source",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.iter().map(recorded_from).collect()
+    }
+
+    async fn newest_rate_day(&self, source: &str) -> Result<Option<Date>> {
+        sqlx::query_scalar("SELECT max(as_of) FROM rate_observations WHERE source = $1")
+            .bind(source)
+            .fetch_one(self.pool())
+            .await
+            .db()
     }
 
     async fn rate_history(

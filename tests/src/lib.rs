@@ -45,6 +45,8 @@ pub struct TestApp {
     pub config: Config,
     client: reqwest::Client,
     task: JoinHandle<()>,
+    /// The rate feed's refresh, as `main` runs it.
+    refresh: Option<JoinHandle<()>>,
     db: Option<TestDatabase>,
     /// Whether this instance made the data directory (siblings share it).
     owns_data_dir: bool,
@@ -107,6 +109,7 @@ fn base_config(data_dir: PathBuf) -> Config {
     c.admin_login = Some(ADMIN_LOGIN.into());
     c.admin_password = Some(ADMIN_PASSWORD.into());
     c.exchange_public_writes = false;
+    c.rate_source_url = None;
     c.require_email_verification = false;
     c.trusted_proxies = vec![];
     c.seed_demo_data = Some(false);
@@ -157,6 +160,7 @@ impl TestApp {
             .expect("server state builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let refresh = server_example::spawn_rate_refresh(&state, config.rate_refresh_secs);
         let serving = state.clone();
         let task = tokio::spawn(async move {
             server_example::serve(listener, serving, std::future::pending())
@@ -175,6 +179,7 @@ impl TestApp {
             config,
             client,
             task,
+            refresh,
             db: None,
             owns_data_dir: false,
         }
@@ -369,6 +374,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(refresh) = &self.refresh {
+            refresh.abort();
+        }
         if let Some(db) = self.db.take() {
             // Dropped outside the test's runtime, which may be single-threaded and busy
             // dropping us; FORCE ends the connections the pool still holds.

@@ -200,3 +200,47 @@ pub async fn concurrent_recordings_of_one_batch_record_it_once(store: Arc<dyn Ex
         assert_eq!(history.len(), 5, "{c}");
     }
 }
+
+/// Every pair's counting observation of each day, ordered by pair and day, from a
+/// first day on; and the newest day each source published.
+pub async fn rates_by_day_and_a_sources_newest_day(store: Arc<dyn ExchangeStore>) {
+    let (d1, d2, d3) = (
+        date!(2024 - 05 - 02),
+        date!(2024 - 05 - 03),
+        date!(2024 - 05 - 06),
+    );
+    let (early, late) = (
+        datetime!(2024-05-06 10:00 UTC),
+        datetime!(2024-05-06 12:00 UTC),
+    );
+    assert!(store.rates_by_day(None).await.unwrap().is_empty());
+    assert_eq!(store.newest_rate_day("ecb").await.unwrap(), None);
+    let batch = vec![
+        obs("EURUSD", d3, "1.07", "ecb"),
+        obs("EURUSD", d1, "1.05", "ecb"),
+        obs("EURJPY", d2, "164.5", "ecb"),
+        obs("EURUSD", d2, "1.06", "ecb"),
+    ];
+    store.record_rates(batch, early).await.unwrap();
+    // A later manual recording of one day counts over the feed's.
+    store
+        .record_rates(vec![obs("EURUSD", d2, "1.061", "manual")], late)
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(&store.rates_by_day(None).await.unwrap()),
+        [
+            "EURJPY 164.5 2024-05-03 ecb",
+            "EURUSD 1.05 2024-05-02 ecb",
+            "EURUSD 1.061 2024-05-03 manual",
+            "EURUSD 1.07 2024-05-06 ecb",
+        ]
+    );
+    assert_eq!(
+        shown(&store.rates_by_day(Some(d3)).await.unwrap()),
+        ["EURUSD 1.07 2024-05-06 ecb"]
+    );
+    assert_eq!(store.newest_rate_day("ecb").await.unwrap(), Some(d3));
+    assert_eq!(store.newest_rate_day("manual").await.unwrap(), Some(d2));
+    assert_eq!(store.newest_rate_day("imf").await.unwrap(), None);
+}

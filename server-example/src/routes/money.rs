@@ -1,5 +1,6 @@
 //! `/money/*`: the money model beside the spec's routes: currencies with their minor
-//! units, conversion as of a day with the rates it rests on, and a pair's history.
+//! units, conversion as of a day with the rates it rests on, and a pair's history;
+//! `/admin/money/*`: importing a rate file and the rate feed's status.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +9,7 @@ use exchange_core::{CurrencyPair, ExchangeError, RecordedRate, ValidationError};
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{Admin, ApiPath, ApiQuery};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(currencies))
         .routes(routes!(convert_at))
         .routes(routes!(history))
+        .routes(routes!(import_rates))
+        .routes(routes!(source_status))
 }
 
 /// `YYYY-MM-DD` for `field`, or a 400 naming it.
@@ -97,6 +100,66 @@ pub async fn history(
         )
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// Record the rates of a file in the ECB's reference-rate format (daily, 90-day or
+/// full history; within the body limit, larger files go through `RATE_SOURCE_URL`),
+/// all or nothing: a malformed file records nothing. Importing a file again records
+/// nothing new.
+#[utoipa::path(post, path = "/admin/money/rates/import", tag = "admin", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/plain", description = "The file's text (any content type is read as text)"),
+    responses(
+        (status = 200, description = "Observations in the file, and how many were new", body = ImportDto),
+        (status = 400, description = "`validation_failed`: not an ECB rate file; nothing recorded", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn import_rates(
+    State(s): State<AppState>,
+    _: Admin,
+    body: String,
+) -> Result<Json<ImportDto>, ApiError> {
+    let batch = exchange_core::source::ecb::parse(&body).map_err(|e| {
+        ApiError::from(ExchangeError::from(ValidationError::new(
+            "body",
+            e.to_string(),
+        )))
+    })?;
+    let observations = batch.len() as u64;
+    let new = s.exchange.record_rates(batch).await?;
+    Ok(Json(ImportDto { observations, new }))
+}
+
+/// The rate feed (`RATE_SOURCE_URL`): its last attempt, success and error, and the
+/// newest day it has in the store with that day's age.
+#[utoipa::path(get, path = "/admin/money/source", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The feed's status; `configured` is false without one", body = FeedStatusDto),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn source_status(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<FeedStatusDto>, ApiError> {
+    let Some(feed) = &s.rate_feed else {
+        return Ok(Json(FeedStatusDto::default()));
+    };
+    let status = feed.status(&s.exchange).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(Json(FeedStatusDto {
+        configured: true,
+        source: Some(status.source),
+        last_attempt: status.last_attempt,
+        last_success: status.last_success.map(|(at, _)| at),
+        last_new: status.last_success.map(|(_, n)| n),
+        last_error: status.last_error.map(|e| FeedErrorDto {
+            at: e.at,
+            message: e.message,
+        }),
+        newest_rate: status.newest_rate.map(|d| d.to_string()),
+        newest_rate_age_days: status.newest_rate.map(|d| (today - d).whole_days()),
+    }))
 }
 
 pub use wire::*;
@@ -251,6 +314,51 @@ mod wire {
                     .collect(),
             }
         }
+    }
+
+    /// The outcome of an import.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct ImportDto {
+        /// Observations in the file.
+        pub observations: u64,
+        /// How many of them were not recorded before.
+        pub new: u64,
+    }
+
+    /// A failed refresh of the feed.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct FeedErrorDto {
+        /// When (RFC 3339).
+        #[serde(with = "time::serde::rfc3339")]
+        #[schema(value_type = String, format = DateTime)]
+        pub at: time::OffsetDateTime,
+        /// Why, with its causes.
+        pub message: String,
+    }
+
+    /// The rate feed's status.
+    #[derive(Debug, Default, Serialize, ToSchema)]
+    pub struct FeedStatusDto {
+        /// Whether `RATE_SOURCE_URL` is set; the other fields are null when not.
+        pub configured: bool,
+        /// The name recorded with its observations (`ecb`).
+        pub source: Option<String>,
+        /// When the last refresh began (RFC 3339).
+        #[serde(with = "time::serde::rfc3339::option")]
+        #[schema(value_type = Option<String>, format = DateTime)]
+        pub last_attempt: Option<time::OffsetDateTime>,
+        /// When a refresh last succeeded (RFC 3339).
+        #[serde(with = "time::serde::rfc3339::option")]
+        #[schema(value_type = Option<String>, format = DateTime)]
+        pub last_success: Option<time::OffsetDateTime>,
+        /// Observations that refresh recorded anew.
+        pub last_new: Option<u64>,
+        /// The last failure, even if a success followed.
+        pub last_error: Option<FeedErrorDto>,
+        /// The newest day of this source in the store (YYYY-MM-DD).
+        pub newest_rate: Option<String>,
+        /// Whole days from that day to today (UTC).
+        pub newest_rate_age_days: Option<i64>,
     }
 
     /// Parameters of a conversion as of a day.

@@ -178,11 +178,18 @@ impl AppState {
         {
             seed_demo_data(&exchange).await?;
         }
+        let rate_feed = match config.rate_source_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(location) => Some(Arc::new(
+                crate::feed::rate_feed(location).map_err(StartupError::Config)?,
+            )),
+            None => None,
+        };
         let cors_origins =
             (!config.cors_origins.iter().any(|o| o == "*")).then(|| config.cors_origins.clone());
         Ok(Self {
             auth: Arc::new(auth),
             exchange: Arc::new(exchange),
+            rate_feed,
             kv,
             health,
             exchange_public_writes: config.exchange_public_writes,
