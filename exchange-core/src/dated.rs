@@ -159,23 +159,21 @@ impl ExchangeService {
                 observation: observation.clone(),
             })
             .collect();
-        if let Some(max) = max_age.or(self.max_rate_age)
-            && legs.iter().any(|l| Duration::days(l.age_days) > max)
-        {
-            return Err(ExchangeError::StaleRate);
-        }
         let minor_units = quote_units(candidates.to_minor_units, to);
-        let converted = amount
-            .value()
-            .checked_mul(rate)
-            .ok_or(ExchangeError::Overflow)?;
+        let converted_amount = settle(
+            amount.value(),
+            rate,
+            minor_units,
+            legs.iter().map(|l| l.age_days),
+            max_age.or(self.max_rate_age),
+        )?;
         Ok(DatedQuote {
             from,
             to,
             at,
             amount: amount.value(),
             rate,
-            converted_amount: round_half_away(converted, minor_units),
+            converted_amount,
             minor_units,
             path,
             legs,
@@ -216,6 +214,24 @@ pub(crate) fn derive<L: Copy>(
         _ => RatePath::Cross { pivot },
     };
     Ok((rate, path, legs))
+}
+
+/// Refuses a conversion with a leg older than `max_age` ([`ExchangeError::StaleRate`]),
+/// else `amount` times `rate` rounded half away from zero to `units` places.
+pub(crate) fn settle(
+    amount: Decimal,
+    rate: Decimal,
+    units: u32,
+    mut ages_days: impl Iterator<Item = i64>,
+    max_age: Option<Duration>,
+) -> Result<Decimal, ExchangeError> {
+    if let Some(max) = max_age
+        && ages_days.any(|age| Duration::days(age) > max)
+    {
+        return Err(ExchangeError::StaleRate);
+    }
+    let converted = amount.checked_mul(rate).ok_or(ExchangeError::Overflow)?;
+    Ok(round_half_away(converted, units))
 }
 
 /// The minor units a conversion into `to` rounds to: its currency record's, else the

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 use rust_decimal::Decimal;
 use time::{Date, Duration};
 
-use super::{RatePath, derive, quote_units};
+use super::{RatePath, derive, quote_units, settle};
 use crate::error::ExchangeError;
 use crate::service::ExchangeService;
 use crate::store::RecordedRate;
@@ -204,22 +204,17 @@ impl DatedRateTable {
                 source: self.sources.get(usize::from(p.source)).map_or("", |s| s),
             })
         });
-        if let Some(max) = max_age.or(self.max_age)
-            && legs
-                .iter()
-                .flatten()
-                .any(|l| Duration::days(l.age_days) > max)
-        {
-            return Err(ExchangeError::StaleRate);
-        }
-        let converted = amount
-            .value()
-            .checked_mul(rate)
-            .ok_or(ExchangeError::Overflow)?;
+        let converted_amount = settle(
+            amount.value(),
+            rate,
+            units,
+            legs.iter().flatten().map(|l| l.age_days),
+            max_age.or(self.max_age),
+        )?;
         Ok(TableQuote {
             rate,
             amount: amount.value(),
-            converted_amount: round_half_away(converted, units),
+            converted_amount,
             minor_units: units,
             path,
             legs,
