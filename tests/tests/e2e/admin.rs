@@ -180,7 +180,8 @@ on_both! {
                 checked += 1;
             }
         }
-        // 14 admin operations plus the two exchange deletes.
-        assert_eq!(checked, 16);
+        // 16 admin operations (the rate import and the feed status among them) plus
+        // the two exchange deletes.
+        assert_eq!(checked, 18);
     }
 }
