@@ -117,12 +117,15 @@ fn client(req: &HttpRequest) -> ClientInfo {
 
 /// The caller of a protected route, checked against the store on every request.
 async fn caller(state: &AppState, req: &HttpRequest) -> Result<Principal, Problem> {
-    let token = req
+    let header = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .ok_or(AuthError::MissingCredentials)?;
+    let token = header
+        .to_str()
+        .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| Problem::new(401, "missing_token", "a Bearer token is required".into()))?;
+        .ok_or(AuthError::InvalidToken)?;
     Ok(state.auth.authenticate(token).await?)
 }
 

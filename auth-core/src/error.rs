@@ -96,6 +96,11 @@ pub enum AuthError {
     /// A refresh token was used again after rotation; its session(s) are now revoked.
     #[error("refresh token reused")]
     RefreshTokenReused,
+    /// No access token was sent where one is needed: answer 401 with a plain
+    /// `WWW-Authenticate: Bearer` challenge (unlike [`AuthError::InvalidToken`], which
+    /// refuses a token that was sent).
+    #[error("this needs an access token: Authorization: Bearer <token>")]
+    MissingCredentials,
     /// The access token is malformed, forged, expired or its session is no longer alive.
     #[error("invalid access token")]
     InvalidToken,
@@ -152,6 +157,7 @@ impl AuthError {
             AuthError::InvalidCredentials
             | AuthError::InvalidRefreshToken
             | AuthError::RefreshTokenReused
+            | AuthError::MissingCredentials
             | AuthError::InvalidToken
             | AuthError::MfaRequired(_)
             | AuthError::InvalidMfaCode
@@ -194,6 +200,7 @@ impl AuthError {
             AuthError::TooManyAttempts { .. } => "too_many_attempts",
             AuthError::InvalidRefreshToken => "invalid_refresh_token",
             AuthError::RefreshTokenReused => "refresh_token_reused",
+            AuthError::MissingCredentials => "missing_token",
             AuthError::InvalidToken => "invalid_token",
             AuthError::WrongPassword => "wrong_password",
             AuthError::Forbidden => "forbidden",
