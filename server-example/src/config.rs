@@ -235,7 +235,7 @@ pub struct Config {
     /// the client address (comma-separated addresses or CIDR networks, e.g.
     /// `10.0.0.0/8,127.0.0.1`). From any other peer those headers are ignored. Default:
     /// none, the client is the TCP peer.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::client_addr::parse_net)]
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = auth_axum::parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Login of the administrator created at start if absent.

@@ -133,10 +133,8 @@ pub struct SessionsQuery {
 pub fn checked_offset(offset: Option<u64>) -> Result<u64, crate::error::ApiError> {
     let offset = offset.unwrap_or(0);
     if i64::try_from(offset).is_err() {
-        return Err(crate::error::ApiError::new(
-            crate::error::ErrorCode::InvalidQuery,
-            format!("offset must be at most {}", i64::MAX),
-        ));
+        return Err(crate::error::ErrorCode::InvalidQuery
+            .error(format!("offset must be at most {}", i64::MAX)));
     }
     Ok(offset)
 }

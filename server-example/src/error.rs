@@ -1,178 +1,25 @@
 //! The one error type of the HTTP layer and its JSON shape.
 
-use auth_core::AuthError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use exchange_core::ExchangeError;
-use serde_json::json;
 
 pub use crate::codes::ErrorCode;
 
-/// An error answered as `{"message", "code"}` with a status.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    /// The wire code: an [`ErrorCode`] of the server's, or a core error's own code.
-    code: &'static str,
-    message: String,
-    /// Extra fields merged into the body (e.g. `missing` for kv reads).
-    extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
-    /// `WWW-Authenticate` value for 401s.
-    challenge: Option<&'static str>,
-    /// `Retry-After` in seconds, for 429s.
-    retry_after: Option<u64>,
-    /// Logged for 5xx, never sent.
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
+/// An error answered as `{"message", "code"}` with a status: the adapter's response,
+/// for the cores' errors (converted by `?`) and the server's own codes
+/// ([`ErrorCode::error`]).
+pub type ApiError = auth_axum::ErrorResponse;
 
-/// `WWW-Authenticate` when no token was sent.
-pub const CHALLENGE: &str = "Bearer";
-/// `WWW-Authenticate` when a token was sent and rejected.
-pub const CHALLENGE_INVALID: &str = "Bearer error=\"invalid_token\"";
-
-impl ApiError {
-    /// An error with this code (and the code's status) and message.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        let status = code.status();
-        let challenge = (status == StatusCode::UNAUTHORIZED).then_some(CHALLENGE);
-        Self {
-            status,
-            code: code.as_str(),
-            message: message.into(),
-            extra: None,
-            challenge,
-            retry_after: None,
-            source: None,
-        }
-    }
-
-    /// 401 for a token that was sent and rejected.
-    pub fn invalid_token(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::new(code, message).with_challenge(CHALLENGE_INVALID)
-    }
-
-    /// 500 that logs `source` and tells the client nothing about it.
-    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        let mut e = Self::new(
-            ErrorCode::InternalError,
-            "the server failed to handle this request",
-        );
-        e.source = Some(source.into());
-        e
-    }
-
-    /// 503 that logs `source`: the store cannot be reached right now.
-    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        let mut e = Self::new(
-            ErrorCode::ServiceUnavailable,
-            "the service is temporarily unavailable, try again shortly",
-        );
-        e.source = Some(source.into());
-        e
-    }
-
-    /// 413: the body is over the limit.
-    pub fn payload_too_large() -> Self {
-        Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-    }
-
-    /// Sets the `WWW-Authenticate` challenge.
-    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
-        self.challenge = Some(challenge);
-        self
-    }
-
-    /// Adds a field to the body.
-    pub fn with_field(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extra
-            .get_or_insert_with(Default::default)
-            .insert(key.to_owned(), value);
-        self
+impl ErrorCode {
+    /// An error with this code, its status and `message`.
+    pub fn error(self, message: impl Into<String>) -> ApiError {
+        ApiError::new(self.status(), self.as_str(), message)
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = %self.status, code = self.code, error = ?self.source, "request failed");
-        }
-        let mut body = json!({ "message": self.message, "code": self.code });
-        if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
-            obj.extend(*extra);
-        }
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if let Some(ch) = self.challenge {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(ch));
-        }
-        resp
-    }
-}
-
-impl ApiError {
-    /// The answer to a core error: its status, code and wait as the core states them.
-    /// 5xx tell the client nothing of the cause (it is logged).
-    fn from_core(
-        status: u16,
-        code: &'static str,
-        retry_after: Option<time::Duration>,
-        error: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let (message, source) = match status {
-            StatusCode::SERVICE_UNAVAILABLE => (
-                "the service is temporarily unavailable, try again shortly".to_owned(),
-                Some(error.into()),
-            ),
-            s if s.is_server_error() => (
-                "the server failed to handle this request".to_owned(),
-                Some(error.into()),
-            ),
-            _ => (error.to_string(), None),
-        };
-        Self {
-            status,
-            code,
-            message,
-            extra: None,
-            challenge: (status == StatusCode::UNAUTHORIZED).then_some(CHALLENGE),
-            retry_after: retry_after.map(retry_secs),
-            source,
-        }
-    }
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        // A token that was sent and refused says so in its challenge.
-        let token_refused = matches!(
-            e,
-            AuthError::InvalidToken
-                | AuthError::InvalidRefreshToken
-                | AuthError::RefreshTokenReused
-        );
-        let api = Self::from_core(e.status(), e.code(), e.retry_after(), e);
-        if token_refused {
-            api.with_challenge(CHALLENGE_INVALID)
-        } else {
-            api
-        }
-    }
-}
-
-impl From<ExchangeError> for ApiError {
-    fn from(e: ExchangeError) -> Self {
-        Self::from_core(e.status(), e.code(), None, e)
-    }
-}
-
-/// `Retry-After` in whole seconds, at least 1.
-fn retry_secs(wait: time::Duration) -> u64 {
-    wait.as_seconds_f64().ceil().max(1.0) as u64
+/// 413: the body is over the limit.
+pub fn payload_too_large() -> ApiError {
+    ErrorCode::PayloadTooLarge.error("the request body is too large")
 }
 
 /// Gives framework-made error responses (404 of unknown routes, 405, 413, timeouts)
@@ -189,10 +36,8 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     }
     let (code, message) = framework_error(status);
     let (mut parts, _) = resp.into_parts();
-    let mut fresh = ApiError::new(code, message);
     // The framework's status stands (a 408 keeps 408, say); the code names its kind.
-    fresh.status = status;
-    let fresh = fresh.into_response();
+    let fresh = ApiError::new(status, code.as_str(), message).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -201,7 +46,7 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     if status == StatusCode::UNAUTHORIZED && !parts.headers.contains_key(header::WWW_AUTHENTICATE) {
         parts.headers.insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(CHALLENGE),
+            HeaderValue::from_static(auth_axum::CHALLENGE),
         );
     }
     let (_, body) = fresh.into_parts();
@@ -245,8 +90,8 @@ pub fn framework_error(status: StatusCode) -> (ErrorCode, &'static str) {
 mod tests {
     use time::Duration;
 
-    use auth_core::ValidationError as AuthValidation;
-    use exchange_core::ValidationError as ExchangeValidation;
+    use auth_core::{AuthError, ValidationError as AuthValidation};
+    use exchange_core::{ExchangeError, ValidationError as ExchangeValidation};
 
     use super::*;
 
@@ -276,6 +121,7 @@ mod tests {
             AuthError::TooManyAttempts { retry_after: wait },
             AuthError::InvalidRefreshToken,
             AuthError::RefreshTokenReused,
+            AuthError::MissingCredentials,
             AuthError::InvalidToken,
             AuthError::WrongPassword,
             AuthError::Forbidden,

@@ -1,29 +1,25 @@
 //! Extractors whose rejections answer in the API's JSON error shape.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use auth_core::{ClientInfo, Principal, RoleName};
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
 
 fn body_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        StatusCode::PAYLOAD_TOO_LARGE => crate::error::payload_too_large(),
         // The contract answers every unusable body with 400, wrong content type included.
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-            ErrorCode::InvalidBody,
-            "expected a JSON body with Content-Type: application/json",
-        ),
-        _ => ApiError::new(ErrorCode::InvalidBody, text),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ErrorCode::InvalidBody.error("expected a JSON body with Content-Type: application/json")
+        }
+        _ => ErrorCode::InvalidBody.error(text),
     }
 }
 
@@ -72,10 +68,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 /// Parses a body that must be a JSON object into `T`.
 pub fn json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            "the body must be a JSON object",
-        ));
+        return Err(ErrorCode::InvalidBody.error("the body must be a JSON object"));
     }
     axum::Json::<T>::from_bytes(body)
         .map(|axum::Json(v)| v)
@@ -103,8 +96,7 @@ impl<T: FormBody, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
         } else if is_form(req.headers()) {
             form(&read_body(req, state).await?).map(Self)
         } else {
-            Err(ApiError::new(
-                ErrorCode::InvalidBody,
+            Err(ErrorCode::InvalidBody.error(
                 "expected a form body (Content-Type: application/x-www-form-urlencoded) \
                  or a JSON object (Content-Type: application/json)",
             ))
@@ -131,10 +123,9 @@ fn json_form<T: FormBody>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 fn invalid_json(e: &serde_json::Error) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidBody,
-        format!("Failed to deserialize the JSON body into the target type: {e}"),
-    )
+    ErrorCode::InvalidBody.error(format!(
+        "Failed to deserialize the JSON body into the target type: {e}"
+    ))
 }
 
 /// `application/x-www-form-urlencoded`, parameters ignored.
@@ -156,17 +147,10 @@ fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .decode_utf8()
         .is_err()
     {
-        return Err(ApiError::new(
-            ErrorCode::InvalidBody,
-            "the form body is not valid UTF-8 once decoded",
-        ));
+        return Err(ErrorCode::InvalidBody.error("the form body is not valid UTF-8 once decoded"));
     }
-    serde_urlencoded::from_bytes(body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("Failed to deserialize form body: {e}"),
-        )
-    })
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| ErrorCode::InvalidBody.error(format!("Failed to deserialize form body: {e}")))
 }
 
 /// Query string; bad parameters are 400.
@@ -180,7 +164,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
+            .map_err(|e: QueryRejection| ErrorCode::InvalidQuery.error(e.body_text()))
     }
 }
 
@@ -195,89 +179,6 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| ApiError::new(ErrorCode::InvalidPath, e.body_text()))
-    }
-}
-
-/// The caller's address and user agent. The address is the TCP peer's, or, from a
-/// trusted proxy, the client it forwards
-/// ([`TrustedProxies::client_ip`](crate::client_addr::TrustedProxies::client_ip)).
-#[derive(Debug, Clone)]
-pub struct ClientMeta(pub ClientInfo);
-
-impl FromRequestParts<AppState> for ClientMeta {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| state.trusted_proxies.client_ip(ci.0.ip(), &parts.headers));
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Self(ClientInfo { ip, user_agent }))
-    }
-}
-
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::new(
-            ErrorCode::MissingToken,
-            "this route needs an access token: Authorization: Bearer <token>",
-        ));
-    };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::invalid_token(
-                ErrorCode::InvalidToken,
-                "the Authorization header must be Bearer <token>",
-            )
-        })
-}
-
-/// The signed-in caller, checked statefully (`authenticate`): a logged-out, revoked or
-/// blocked session is rejected at once.
-#[derive(Debug, Clone)]
-pub struct Bearer(pub Principal);
-
-impl FromRequestParts<AppState> for Bearer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?;
-        Ok(Self(state.auth.authenticate(token).await?))
-    }
-}
-
-/// A signed-in caller with the `admin` role; 403 otherwise.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Principal);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Bearer(p) = Bearer::from_request_parts(parts, state).await?;
-        p.require_role(RoleName::ADMIN)?;
-        Ok(Self(p))
+            .map_err(|e: PathRejection| ErrorCode::InvalidPath.error(e.body_text()))
     }
 }

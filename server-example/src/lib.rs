@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client_addr;
 pub mod codes;
 pub mod config;
 pub mod dto;

@@ -7,9 +7,10 @@ use auth_core::AuthService;
 use exchange_core::ExchangeService;
 use storage_postgres::PgStore;
 
-use crate::client_addr::TrustedProxies;
 use crate::kv::KvStore;
 use crate::serve::Connections;
+use auth_axum::TrustedProxies;
+use axum::extract::FromRef;
 
 /// What `/readyz` checks.
 #[derive(Debug, Clone)]
@@ -58,4 +59,11 @@ pub struct AppState {
     /// The server's public base URL (`PUBLIC_URL`), for absolute links such as the
     /// discovery document's `jwks_uri`.
     pub public_url: Option<String>,
+}
+
+/// The adapter's extractors take the auth service from the state.
+impl FromRef<AppState> for Arc<AuthService> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
 }

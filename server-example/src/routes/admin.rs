@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use auth_axum::{Admin, RequireRole};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn list_users(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiQuery(q): ApiQuery<UsersQuery>,
 ) -> Result<Json<Vec<UserDto>>, ApiError> {
     let offset = checked_offset(q.offset)?;
@@ -59,7 +60,7 @@ pub async fn list_users(
     ))]
 pub async fn get_user(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<UserDto>, ApiError> {
     Ok(Json(s.auth.user(id).await?.into()))
@@ -78,7 +79,7 @@ pub async fn get_user(
     ))]
 pub async fn update_user(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<AdminUserBody>,
 ) -> Result<Json<UserDto>, ApiError> {
@@ -104,7 +105,7 @@ pub async fn update_user(
     ))]
 pub async fn delete_user(
     State(s): State<AppState>,
-    admin: Admin,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.delete_user(&admin.0, id).await?;
@@ -124,7 +125,7 @@ pub async fn delete_user(
     ))]
 pub async fn block_user(
     State(s): State<AppState>,
-    admin: Admin,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.block_user(&admin.0, id).await?;
@@ -143,7 +144,7 @@ pub async fn block_user(
     ))]
 pub async fn unblock_user(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.unblock_user(id).await?;
@@ -162,7 +163,7 @@ pub async fn unblock_user(
     ))]
 pub async fn user_sessions(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> Result<Json<Vec<SessionDto>>, ApiError> {
@@ -187,7 +188,7 @@ pub async fn user_sessions(
     ))]
 pub async fn revoke_user_sessions(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.revoke_user_sessions(id).await?;
@@ -203,7 +204,7 @@ pub async fn revoke_user_sessions(
     ))]
 pub async fn list_roles(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
 ) -> Result<Json<Vec<RoleDto>>, ApiError> {
     Ok(Json(
         s.auth.roles().await?.into_iter().map(Into::into).collect(),
@@ -221,7 +222,7 @@ pub async fn list_roles(
     ))]
 pub async fn create_role(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiJson(b): ApiJson<RoleBody>,
 ) -> Result<(StatusCode, Json<RoleDto>), ApiError> {
     let role = s.auth.create_role(&b.name, b.description).await?;
@@ -240,7 +241,7 @@ pub async fn create_role(
     ))]
 pub async fn delete_role(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.delete_role(&name).await?;
@@ -259,7 +260,7 @@ pub async fn delete_role(
     ))]
 pub async fn grant_role(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.grant_role(id, &name).await?;
@@ -279,7 +280,7 @@ pub async fn grant_role(
     ))]
 pub async fn revoke_role(
     State(s): State<AppState>,
-    admin: Admin,
+    admin: RequireRole<Admin>,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.revoke_role(&admin.0, id, &name).await?;

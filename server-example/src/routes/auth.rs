@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Bearer, ClientMeta, json_object};
+use crate::extract::{ApiJson, json_object};
 use crate::state::AppState;
+use auth_axum::{Authenticated, Client};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn register(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
     let user = s
@@ -64,7 +65,7 @@ pub async fn register(
     ))]
 pub async fn verify_email(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<VerifyEmailBody>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.verify_email(&b.login, &b.code, &client).await?;
@@ -80,7 +81,7 @@ pub async fn verify_email(
     ))]
 pub async fn resend_verification(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<ResendBody>,
 ) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.resend_verification(&b.login, &client).await?;
@@ -100,7 +101,7 @@ pub async fn resend_verification(
     ))]
 pub async fn login(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
     match s.auth.login(&b.login, &b.password, client).await {
@@ -124,7 +125,7 @@ pub async fn login(
     ))]
 pub async fn refresh(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPairDto>, ApiError> {
     Ok(Json(
@@ -142,7 +143,7 @@ pub async fn refresh(
     ))]
 pub async fn logout(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     // The body is optional: an empty one, or `null`, means the default scope.

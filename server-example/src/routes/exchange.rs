@@ -7,8 +7,9 @@ use axum::http::request::Parts;
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::{Admin, ApiPath, ApiQuery, Bearer, FormBody, FormOrJson};
+use crate::extract::{ApiPath, ApiQuery, FormBody, FormOrJson};
 use crate::state::AppState;
+use auth_axum::{Admin, Authenticated, RequireRole};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -47,19 +48,16 @@ impl FromRequestParts<AppState> for Writer {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if !state.exchange_public_writes {
-            Bearer::from_request_parts(parts, state).await?;
+            Authenticated::from_request_parts(parts, state).await?;
         }
         Ok(Writer)
     }
 }
 
 fn required(name: &'static str, value: Option<String>) -> Result<String, ApiError> {
-    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::MissingField,
-            format!("field `{name}` is required"),
-        )
-    })
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ErrorCode::MissingField.error(format!("field `{name}` is required")))
 }
 
 /// A field that may arrive as a form string or as a JSON string or number.
@@ -72,10 +70,9 @@ fn required_number(
         // A JSON number arrives as its exact text too (`FormBody::DECIMAL_FIELDS`).
         Some(serde_json::Value::String(s)) => Some(s),
         Some(_) => {
-            return Err(ApiError::new(
-                ErrorCode::ValidationFailed,
-                format!("{name} must be a positive decimal number like 0.99"),
-            ));
+            return Err(ErrorCode::ValidationFailed.error(format!(
+                "{name} must be a positive decimal number like 0.99"
+            )));
         }
     };
     required(name, text)
@@ -94,17 +91,12 @@ impl FormBody for RatePatchForm {
 }
 
 async fn missing_code() -> ApiError {
-    ApiError::new(
-        ErrorCode::MissingField,
-        "the currency code is missing from the path, e.g. /currency/EUR",
-    )
+    ErrorCode::MissingField.error("the currency code is missing from the path, e.g. /currency/EUR")
 }
 
 async fn missing_pair() -> ApiError {
-    ApiError::new(
-        ErrorCode::MissingField,
-        "the currency pair is missing from the path, e.g. /exchangeRate/USDEUR",
-    )
+    ErrorCode::MissingField
+        .error("the currency pair is missing from the path, e.g. /exchangeRate/USDEUR")
 }
 
 /// Every currency.
@@ -172,7 +164,7 @@ pub async fn add_currency(
     ))]
 pub async fn delete_currency(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.exchange.delete_currency(&code).await?;
@@ -262,7 +254,7 @@ pub async fn update_rate(
     ))]
 pub async fn delete_rate(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(pair): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.exchange.delete_rate(&pair).await?;

@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 
 use crate::dto::*;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::{ApiJson, Bearer};
+use crate::extract::ApiJson;
 use crate::kv::{KvError, compact};
 use crate::state::AppState;
+use auth_axum::Authenticated;
 use serde_json::value::RawValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,26 +43,19 @@ impl From<KvError> for ApiError {
 // hold it, and both stores must accept the same data.
 fn check_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES || key.contains('\0') {
-        return Err(ApiError::new(
-            ErrorCode::InvalidKey,
-            format!("keys must be 1 to {MAX_KEY_BYTES} bytes long, without NUL characters"),
-        ));
+        return Err(ErrorCode::InvalidKey.error(format!(
+            "keys must be 1 to {MAX_KEY_BYTES} bytes long, without NUL characters"
+        )));
     }
     Ok(())
 }
 
 fn check_count(n: usize) -> Result<(), ApiError> {
     if n == 0 {
-        return Err(ApiError::new(
-            ErrorCode::NoKeys,
-            "at least one key is required",
-        ));
+        return Err(ErrorCode::NoKeys.error("at least one key is required"));
     }
     if n > MAX_KEYS {
-        return Err(ApiError::new(
-            ErrorCode::TooManyKeys,
-            format!("at most {MAX_KEYS} keys per request"),
-        ));
+        return Err(ErrorCode::TooManyKeys.error(format!("at most {MAX_KEYS} keys per request")));
     }
     Ok(())
 }
@@ -75,7 +69,7 @@ fn check_count(n: usize) -> Result<(), ApiError> {
     ))]
 pub async fn write(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiJson(b): ApiJson<KvWriteBody>,
 ) -> Result<(StatusCode, Json<KvWriteResult>), ApiError> {
     check_count(b.data.len())?;
@@ -83,16 +77,14 @@ pub async fn write(
     for (k, v) in b.data {
         check_key(&k)?;
         let text = compact(v.get()).map_err(|problem| {
-            ApiError::new(
-                ErrorCode::InvalidValue,
-                format!("the value of `{k}` {problem}, which cannot be stored"),
-            )
+            ErrorCode::InvalidValue.error(format!(
+                "the value of `{k}` {problem}, which cannot be stored"
+            ))
         })?;
         if text.len() > MAX_VALUE_BYTES {
-            return Err(ApiError::new(
-                ErrorCode::ValueTooLarge,
-                format!("the value of `{k}` is over {MAX_VALUE_BYTES} bytes"),
-            ));
+            return Err(ErrorCode::ValueTooLarge.error(format!(
+                "the value of `{k}` is over {MAX_VALUE_BYTES} bytes"
+            )));
         }
         let value = RawValue::from_string(text).map_err(ApiError::internal)?;
         entries.push((k, value));
@@ -114,7 +106,7 @@ pub async fn write(
     ))]
 pub async fn read(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiJson(b): ApiJson<KvReadBody>,
 ) -> Result<Json<KvReadResult>, ApiError> {
     check_count(b.keys.len())?;
@@ -122,10 +114,7 @@ pub async fn read(
     for k in &b.keys {
         check_key(k)?;
         if !seen.insert(k.as_str()) {
-            return Err(ApiError::new(
-                ErrorCode::RepeatedKey,
-                format!("the key `{k}` is repeated"),
-            ));
+            return Err(ErrorCode::RepeatedKey.error(format!("the key `{k}` is repeated")));
         }
     }
     let mut found = s.kv.read(who.user_id, &b.keys).await?;
@@ -136,10 +125,9 @@ pub async fn read(
         .cloned()
         .collect();
     if !missing.is_empty() {
-        return Err(
-            ApiError::new(ErrorCode::KeysNotFound, "some keys do not exist")
-                .with_field("missing", serde_json::json!(missing)),
-        );
+        return Err(ErrorCode::KeysNotFound
+            .error("some keys do not exist")
+            .with_field("missing", serde_json::json!(missing)));
     }
     let data = b
         .keys

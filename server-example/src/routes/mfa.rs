@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiJson, ApiPath, Bearer, ClientMeta};
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::auth::TokenPairDto;
 use crate::state::AppState;
+use auth_axum::{Admin, Authenticated, Client, RequireRole};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn verify(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<MfaVerifyBody>,
 ) -> Result<Json<TokenPairDto>, ApiError> {
     Ok(Json(
@@ -55,7 +56,7 @@ pub async fn verify(
     ))]
 pub async fn enrol(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
 ) -> Result<Json<TotpEnrolmentDto>, ApiError> {
     let e = s.auth.enrol_totp(&who).await?;
     Ok(Json(TotpEnrolmentDto {
@@ -74,8 +75,8 @@ pub async fn enrol(
     ))]
 pub async fn confirm(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
-    ClientMeta(client): ClientMeta,
+    Authenticated(who): Authenticated,
+    Client(client): Client,
     ApiJson(b): ApiJson<MfaCodeBody>,
 ) -> Result<Json<RecoveryCodesDto>, ApiError> {
     let recovery_codes = s.auth.confirm_totp(&who, &b.code, &client).await?;
@@ -93,8 +94,8 @@ pub async fn confirm(
     ))]
 pub async fn disable(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
-    ClientMeta(client): ClientMeta,
+    Authenticated(who): Authenticated,
+    Client(client): Client,
     ApiJson(b): ApiJson<MfaCodeBody>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.disable_totp(&who, &b.code, &client).await?;
@@ -113,7 +114,7 @@ pub async fn disable(
     ))]
 pub async fn admin_remove(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.remove_second_factor(id).await?;

@@ -52,7 +52,7 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route")
+    ErrorCode::NotFound.error("no such route")
 }
 
 /// A body declared larger than the limit is refused at once, before anyone waits for
@@ -68,7 +68,7 @@ async fn refuse_declared_oversize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return axum::response::IntoResponse::into_response(ApiError::payload_too_large());
+        return axum::response::IntoResponse::into_response(crate::error::payload_too_large());
     }
     next.run(req).await
 }
@@ -132,6 +132,8 @@ pub fn app(state: AppState) -> Router {
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
         .fallback(no_route)
+        // The client address of the adapter's `Client` extractor, behind these proxies.
+        .layer(axum::Extension(state.trusted_proxies.clone()))
         .layer(DefaultBodyLimit::max(state.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

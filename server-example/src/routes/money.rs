@@ -9,8 +9,9 @@ use exchange_core::{CurrencyPair, ExchangeError, RecordedRate, ValidationError};
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{Admin, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
+use auth_axum::{Admin, RequireRole};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -116,7 +117,7 @@ pub async fn history(
     ))]
 pub async fn import_rates(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
     body: String,
 ) -> Result<Json<ImportDto>, ApiError> {
     let batch = exchange_core::source::ecb::parse(&body).map_err(|e| {
@@ -140,7 +141,7 @@ pub async fn import_rates(
     ))]
 pub async fn source_status(
     State(s): State<AppState>,
-    _: Admin,
+    _: RequireRole<Admin>,
 ) -> Result<Json<FeedStatusDto>, ApiError> {
     let Some(feed) = &s.rate_feed else {
         return Ok(Json(FeedStatusDto::default()));

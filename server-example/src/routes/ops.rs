@@ -43,7 +43,9 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     if s.health.ready().await {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        ApiError::new(ErrorCode::NotReady, "the store does not answer").into_response()
+        ErrorCode::NotReady
+            .error("the store does not answer")
+            .into_response()
     }
 }
 
@@ -85,7 +87,7 @@ pub async fn docs_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiEr
             f.bytes.into_owned(),
         )
             .into_response()),
-        Ok(_) => Err(ApiError::new(ErrorCode::NotFound, "no such file")),
+        Ok(_) => Err(ErrorCode::NotFound.error("no such file")),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
 }

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ClientMeta};
+use crate::extract::ApiJson;
 use crate::state::AppState;
+use auth_axum::Client;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn request_reset(
     State(s): State<AppState>,
-    ClientMeta(client): ClientMeta,
+    Client(client): Client,
     ApiJson(b): ApiJson<PasswordResetBody>,
 ) -> Result<(StatusCode, Json<AcceptedDto>), ApiError> {
     s.auth.request_password_reset(&b.email, &client).await?;

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Bearer, ClientMeta};
+use crate::extract::ApiJson;
 use crate::state::AppState;
+use auth_axum::{Authenticated, Client};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,8 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 pub async fn reauthenticate(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
-    ClientMeta(client): ClientMeta,
+    Authenticated(who): Authenticated,
+    Client(client): Client,
     ApiJson(b): ApiJson<ReauthBody>,
 ) -> Result<StatusCode, ApiError> {
     let proof = match (b.password, b.code) {

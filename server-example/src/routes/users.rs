@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::dto::*;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Bearer, ClientMeta};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use auth_axum::{Authenticated, Client};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "The user", body = UserDto),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
-pub async fn me(Bearer(who): Bearer) -> Json<UserDto> {
+pub async fn me(Authenticated(who): Authenticated) -> Json<UserDto> {
     // `authenticate` read the user with the session: no second query.
     Json(who.user.into())
 }
@@ -48,7 +49,7 @@ pub async fn me(Bearer(who): Bearer) -> Json<UserDto> {
     ))]
 pub async fn update_me(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiJson(b): ApiJson<ProfileBody>,
 ) -> Result<Json<UserDto>, ApiError> {
     let update = ProfileUpdate {
@@ -71,8 +72,8 @@ pub async fn update_me(
     ))]
 pub async fn confirm_email(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
-    ClientMeta(client): ClientMeta,
+    Authenticated(who): Authenticated,
+    Client(client): Client,
     ApiJson(b): ApiJson<EmailCodeBody>,
 ) -> Result<Json<UserDto>, ApiError> {
     let user = s.auth.confirm_email_change(&who, &b.code, &client).await?;
@@ -89,7 +90,7 @@ pub async fn confirm_email(
     ))]
 pub async fn change_password(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     s.auth
@@ -107,7 +108,7 @@ pub async fn change_password(
     ))]
 pub async fn logins(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiQuery(q): ApiQuery<LoginsQuery>,
 ) -> Result<Json<Vec<LoginEventDto>>, ApiError> {
     let events = s
@@ -126,7 +127,7 @@ pub async fn logins(
     ))]
 pub async fn sessions(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiQuery(q): ApiQuery<SessionsQuery>,
 ) -> Result<Json<Vec<SessionDto>>, ApiError> {
     let offset = checked_offset(q.offset)?;
@@ -153,7 +154,7 @@ pub async fn sessions(
     ))]
 pub async fn revoke_session(
     State(s): State<AppState>,
-    Bearer(who): Bearer,
+    Authenticated(who): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     s.auth.revoke_session(who.user_id, id).await?;

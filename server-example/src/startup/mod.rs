@@ -14,11 +14,11 @@ use auth_core::{
 };
 use exchange_core::{CurrencyCode, ExchangeService};
 
-use crate::client_addr::TrustedProxies;
 use crate::config::{Config, ReusePolicyArg};
 use crate::mail::{DirMailer, LogMailer, Queued, SmtpMailer};
 use crate::serve::{self, Connections};
 use crate::state::AppState;
+use auth_axum::TrustedProxies;
 use secrets::{load_keys, load_refresh_secret};
 pub use seed::DEMO_CURRENCIES;
 use seed::seed_demo_data;

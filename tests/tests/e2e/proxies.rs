@@ -10,7 +10,7 @@ use tests::*;
 const PROXY: &str = "127.0.0.2";
 
 fn trust_the_proxy(c: &mut server_example::Config) {
-    c.trusted_proxies = vec![server_example::client_addr::parse_net(PROXY).unwrap()];
+    c.trusted_proxies = vec![auth_axum::parse_net(PROXY).unwrap()];
 }
 
 /// A client whose connections come from `local`.

@@ -1,4 +1,4 @@
-//! The client's address, behind trusted proxies (`TRUSTED_PROXIES`).
+//! The client's address behind trusted proxies: [`TrustedProxies`].
 //!
 //! Per-address limits (failed logins, refreshes, registrations) count by the client
 //! address. Behind a proxy or load balancer the TCP peer is the proxy, shared by every
