@@ -145,77 +145,75 @@ pub enum AuthError {
     Internal(#[source] BoxError),
 }
 
+/// Declares `CODES` and `code`, `status` and `meaning` of an error enum from one row
+/// per variant: `Variant(pattern) => ("code", status, "meaning")`. The match is
+/// exhaustive: a variant without a row does not compile.
+macro_rules! error_table {
+    ($error:ident; $($variant:ident $(($($tuple:tt)*))? $({$($fields:tt)*})? => ($code:literal, $status:literal, $meaning:literal),)*) => {
+        impl $error {
+            /// Every variant's `(code, HTTP status, meaning)`, in declaration order; the
+            /// one table an application's documentation or error map can be built from.
+            pub const CODES: &'static [(&'static str, u16, &'static str)] =
+                &[$(($code, $status, $meaning),)*];
+
+            fn row(&self) -> (&'static str, u16, &'static str) {
+                match self {
+                    $($error::$variant $(($($tuple)*))? $({$($fields)*})? => ($code, $status, $meaning),)*
+                }
+            }
+
+            /// A stable snake_case code naming the outcome, for clients to branch on.
+            pub fn code(&self) -> &'static str {
+                self.row().0
+            }
+
+            /// The HTTP status to answer with (a number, so no HTTP crate is needed).
+            pub fn status(&self) -> u16 {
+                self.row().1
+            }
+
+            /// What the code means, in a sentence for documentation.
+            pub fn meaning(&self) -> &'static str {
+                self.row().2
+            }
+        }
+    };
+}
+
+// 400 bad input, 401 bad credentials or token, 403 not allowed, 404, 409 conflict,
+// 429 wait (`retry_after`), 503 store unreachable, 500 otherwise.
+error_table! { AuthError;
+    Validation(_) => ("validation_failed", 400, "A field broke a rule; the message names it."),
+    LoginTaken => ("login_taken", 409, "The login is taken (ignoring case)."),
+    EmailTaken => ("email_taken", 409, "The email address is used by another account."),
+    RoleExists => ("role_exists", 409, "A role with this name exists."),
+    ProtectedRole => ("protected_role", 409, "The admin role cannot be deleted."),
+    InvalidCredentials => ("invalid_credentials", 401, "Unknown login or wrong password (deliberately alike)."),
+    Blocked => ("account_blocked", 403, "The account is blocked."),
+    EmailNotVerified => ("email_not_verified", 403, "The account must verify its email first."),
+    InvalidVerificationCode => ("invalid_verification_code", 400, "The verification code is wrong or expired."),
+    InvalidResetToken => ("invalid_reset_token", 400, "The password reset token is wrong, used or expired."),
+    Throttled { .. } => ("throttled", 429, "Too many failed attempts for this login or address; see Retry-After."),
+    RateLimited { .. } => ("rate_limited", 429, "Too many requests of this kind; see Retry-After."),
+    TooManyAttempts { .. } => ("too_many_attempts", 429, "The verification attempts are used up; see Retry-After."),
+    InvalidRefreshToken => ("invalid_refresh_token", 401, "The refresh token is invalid, expired or revoked."),
+    RefreshTokenReused => ("refresh_token_reused", 401, "An old refresh token was used again; its sessions are revoked."),
+    MissingCredentials => ("missing_token", 401, "The route needs an access token and none was sent."),
+    InvalidToken => ("invalid_token", 401, "The access token is invalid, expired or revoked."),
+    WrongPassword => ("wrong_password", 403, "The current password given for a change is wrong."),
+    Forbidden => ("forbidden", 403, "The caller lacks the role the route needs."),
+    OwnAccount => ("own_account", 409, "An administrator acted on their own account or admin role."),
+    MfaRequired(_) => ("mfa_required", 401, "A second factor is needed to complete the login."),
+    InvalidMfaCode => ("invalid_mfa_code", 401, "The TOTP or recovery code is wrong or already used."),
+    InvalidMfaToken => ("invalid_mfa_token", 401, "The MFA challenge token is malformed, forged or expired."),
+    ReauthenticationRequired => ("reauthentication_required", 403, "The change needs a recent re-authentication of this session."),
+    MfaActive => ("mfa_active", 409, "A second factor is already active."),
+    NotFound(_) => ("not_found", 404, "No such user, session, role or route."),
+    Unavailable(_) => ("service_unavailable", 503, "The store is unreachable or the request took too long."),
+    Internal(_) => ("internal_error", 500, "The server failed; details are logged, never sent."),
+}
+
 impl AuthError {
-    /// The HTTP status to answer with (a number, so no HTTP crate is needed): 400 bad
-    /// input, 401 bad credentials or token, 403 not allowed, 404, 409 conflict, 429
-    /// wait ([`AuthError::retry_after`]), 503 store unreachable, 500 otherwise.
-    pub fn status(&self) -> u16 {
-        match self {
-            AuthError::Validation(_)
-            | AuthError::InvalidVerificationCode
-            | AuthError::InvalidResetToken => 400,
-            AuthError::InvalidCredentials
-            | AuthError::InvalidRefreshToken
-            | AuthError::RefreshTokenReused
-            | AuthError::MissingCredentials
-            | AuthError::InvalidToken
-            | AuthError::MfaRequired(_)
-            | AuthError::InvalidMfaCode
-            | AuthError::InvalidMfaToken => 401,
-            AuthError::Blocked
-            | AuthError::EmailNotVerified
-            | AuthError::WrongPassword
-            | AuthError::ReauthenticationRequired
-            | AuthError::Forbidden => 403,
-            AuthError::NotFound(_) => 404,
-            AuthError::LoginTaken
-            | AuthError::EmailTaken
-            | AuthError::RoleExists
-            | AuthError::ProtectedRole
-            | AuthError::OwnAccount
-            | AuthError::MfaActive => 409,
-            AuthError::Throttled { .. }
-            | AuthError::RateLimited { .. }
-            | AuthError::TooManyAttempts { .. } => 429,
-            AuthError::Unavailable(_) => 503,
-            AuthError::Internal(_) => 500,
-        }
-    }
-
-    /// A stable snake_case code naming the outcome, for clients to branch on.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AuthError::Validation(_) => "validation_failed",
-            AuthError::LoginTaken => "login_taken",
-            AuthError::EmailTaken => "email_taken",
-            AuthError::RoleExists => "role_exists",
-            AuthError::ProtectedRole => "protected_role",
-            AuthError::InvalidCredentials => "invalid_credentials",
-            AuthError::Blocked => "account_blocked",
-            AuthError::EmailNotVerified => "email_not_verified",
-            AuthError::InvalidVerificationCode => "invalid_verification_code",
-            AuthError::InvalidResetToken => "invalid_reset_token",
-            AuthError::Throttled { .. } => "throttled",
-            AuthError::RateLimited { .. } => "rate_limited",
-            AuthError::TooManyAttempts { .. } => "too_many_attempts",
-            AuthError::InvalidRefreshToken => "invalid_refresh_token",
-            AuthError::RefreshTokenReused => "refresh_token_reused",
-            AuthError::MissingCredentials => "missing_token",
-            AuthError::InvalidToken => "invalid_token",
-            AuthError::WrongPassword => "wrong_password",
-            AuthError::Forbidden => "forbidden",
-            AuthError::OwnAccount => "own_account",
-            AuthError::MfaRequired(_) => "mfa_required",
-            AuthError::InvalidMfaCode => "invalid_mfa_code",
-            AuthError::InvalidMfaToken => "invalid_mfa_token",
-            AuthError::MfaActive => "mfa_active",
-            AuthError::ReauthenticationRequired => "reauthentication_required",
-            AuthError::NotFound(_) => "not_found",
-            AuthError::Unavailable(_) => "service_unavailable",
-            AuthError::Internal(_) => "internal_error",
-        }
-    }
-
     /// How long the caller should wait before trying again, for the 429s.
     pub fn retry_after(&self) -> Option<time::Duration> {
         match self {

@@ -101,46 +101,57 @@ pub enum ExchangeError {
     Internal(#[source] BoxError),
 }
 
-impl ExchangeError {
-    /// The HTTP status to answer with: 400 bad input, 404 nothing to convert with,
-    /// 409 conflict, 422 a rate too old, 502 a rate feed that failed, 503 store
-    /// unreachable, 500 otherwise.
-    pub fn status(&self) -> u16 {
-        match self {
-            ExchangeError::Validation(_)
-            | ExchangeError::SameCurrency
-            | ExchangeError::Overflow => 400,
-            ExchangeError::CurrencyNotFound
-            | ExchangeError::RateNotFound
-            | ExchangeError::NoRate => 404,
-            ExchangeError::CurrencyExists
-            | ExchangeError::PairExists
-            | ExchangeError::CurrencyInUse => 409,
-            ExchangeError::StaleRate => 422,
-            ExchangeError::Feed(_) => 502,
-            ExchangeError::Unavailable(_) => 503,
-            ExchangeError::Internal(_) => 500,
-        }
-    }
+/// Declares `CODES` and `code`, `status` and `meaning` of an error enum from one row
+/// per variant: `Variant(pattern) => ("code", status, "meaning")`. The match is
+/// exhaustive: a variant without a row does not compile.
+macro_rules! error_table {
+    ($error:ident; $($variant:ident $(($($tuple:tt)*))? $({$($fields:tt)*})? => ($code:literal, $status:literal, $meaning:literal),)*) => {
+        impl $error {
+            /// Every variant's `(code, HTTP status, meaning)`, in declaration order; the
+            /// one table an application's documentation or error map can be built from.
+            pub const CODES: &'static [(&'static str, u16, &'static str)] =
+                &[$(($code, $status, $meaning),)*];
 
-    /// A stable snake_case code naming the outcome.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ExchangeError::Validation(_) => "validation_failed",
-            ExchangeError::SameCurrency => "same_currency",
-            ExchangeError::CurrencyExists => "currency_exists",
-            ExchangeError::PairExists => "pair_exists",
-            ExchangeError::CurrencyInUse => "currency_in_use",
-            ExchangeError::CurrencyNotFound => "currency_not_found",
-            ExchangeError::RateNotFound => "rate_not_found",
-            ExchangeError::NoRate => "no_rate",
-            ExchangeError::Overflow => "amount_too_large",
-            ExchangeError::StaleRate => "stale_rate",
-            ExchangeError::Feed(_) => "rate_feed_failed",
-            ExchangeError::Unavailable(_) => "service_unavailable",
-            ExchangeError::Internal(_) => "internal_error",
+            fn row(&self) -> (&'static str, u16, &'static str) {
+                match self {
+                    $($error::$variant $(($($tuple)*))? $({$($fields)*})? => ($code, $status, $meaning),)*
+                }
+            }
+
+            /// A stable snake_case code naming the outcome, for clients to branch on.
+            pub fn code(&self) -> &'static str {
+                self.row().0
+            }
+
+            /// The HTTP status to answer with (a number, so no HTTP crate is needed).
+            pub fn status(&self) -> u16 {
+                self.row().1
+            }
+
+            /// What the code means, in a sentence for documentation.
+            pub fn meaning(&self) -> &'static str {
+                self.row().2
+            }
         }
-    }
+    };
+}
+
+// 400 bad input, 404 nothing to convert with, 409 conflict, 422 a rate too old, 502 a
+// rate feed that failed, 503 store unreachable, 500 otherwise.
+error_table! { ExchangeError;
+    Validation(_) => ("validation_failed", 400, "A field broke a rule; the message names it."),
+    SameCurrency => ("same_currency", 400, "Base and target currency are the same."),
+    CurrencyExists => ("currency_exists", 409, "A currency with this code exists."),
+    PairExists => ("pair_exists", 409, "An exchange rate for this pair exists."),
+    CurrencyInUse => ("currency_in_use", 409, "Exchange rates still use the currency."),
+    CurrencyNotFound => ("currency_not_found", 404, "No such currency."),
+    RateNotFound => ("rate_not_found", 404, "No exchange rate for this pair."),
+    NoRate => ("no_rate", 404, "No rate can be derived for this conversion."),
+    Overflow => ("amount_too_large", 400, "The converted amount would overflow."),
+    Feed(_) => ("rate_feed_failed", 502, "A rate feed could not be fetched or was malformed; nothing of it was recorded."),
+    StaleRate => ("stale_rate", 422, "A rate the conversion needs is older than the maximum age."),
+    Unavailable(_) => ("service_unavailable", 503, "The store is unreachable or the request took too long."),
+    Internal(_) => ("internal_error", 500, "The server failed; details are logged, never sent."),
 }
 
 impl From<StoreError> for ExchangeError {

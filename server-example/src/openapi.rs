@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
         description = "Auth (accounts, JWT access tokens, rotating refresh sessions, admin) and currency exchange."
     ),
     components(schemas(crate::dto::ErrorBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorCodes),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
         (name = "users", description = "The signed-in user"),
@@ -37,6 +37,59 @@ impl Modify for BearerAuth {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+    }
+}
+
+/// Every error code an answer can carry (both cores' tables and the server's own), as
+/// the `enum` of `ErrorBody.code` and, with its status and meaning, in
+/// `ErrorBody`'s `x-error-codes`.
+struct ErrorCodes;
+
+impl ErrorCodes {
+    /// `(code, status, meaning)` of every code, each once.
+    fn all() -> Vec<(&'static str, u16, &'static str)> {
+        let server = crate::codes::ErrorCode::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.status().as_u16(), c.meaning()));
+        let mut all: Vec<_> = auth_core::AuthError::CODES
+            .iter()
+            .chain(exchange_core::ExchangeError::CODES)
+            .copied()
+            .chain(server)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|(code, _, _)| seen.insert(*code));
+        all
+    }
+}
+
+impl Modify for ErrorCodes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::extensions::ExtensionsBuilder;
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(RefOr::T(Schema::Object(body))) = doc
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("ErrorBody"))
+        else {
+            return;
+        };
+        let all = Self::all();
+        if let Some(RefOr::T(Schema::Object(code))) = body.properties.get_mut("code") {
+            code.enum_values = Some(all.iter().map(|(c, _, _)| (*c).into()).collect());
+        }
+        let table: serde_json::Map<String, serde_json::Value> = all
+            .iter()
+            .map(|(code, status, meaning)| {
+                let row = serde_json::json!({ "status": status, "meaning": meaning });
+                ((*code).to_owned(), row)
+            })
+            .collect();
+        body.extensions = Some(
+            ExtensionsBuilder::new()
+                .add("x-error-codes", serde_json::Value::Object(table))
+                .build(),
         );
     }
 }

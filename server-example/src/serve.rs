@@ -355,7 +355,6 @@ fn json_error_for(head: &[u8]) -> Option<Vec<u8>> {
     }
     let status = axum::http::StatusCode::from_u16(status).ok()?;
     let (code, message) = crate::error::framework_error(status);
-    let code = code.as_str();
     let json = serde_json::json!({ "message": message, "code": code }).to_string();
     Some(
         format!(

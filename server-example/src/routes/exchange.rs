@@ -10,6 +10,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, FormBody, FormOrJson};
 use crate::state::AppState;
 use auth_axum::{Admin, Authenticated, RequireRole};
+use exchange_core::{ExchangeError, ValidationError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -70,9 +71,11 @@ fn required_number(
         // A JSON number arrives as its exact text too (`FormBody::DECIMAL_FIELDS`).
         Some(serde_json::Value::String(s)) => Some(s),
         Some(_) => {
-            return Err(ErrorCode::ValidationFailed.error(format!(
-                "{name} must be a positive decimal number like 0.99"
-            )));
+            let rule = ValidationError::new(
+                name,
+                format!("{name} must be a positive decimal number like 0.99"),
+            );
+            return Err(ExchangeError::from(rule).into());
         }
     };
     required(name, text)

@@ -22,7 +22,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::error::{ApiError, ErrorCode, json_errors};
+use crate::error::{ApiError, json_errors};
 use crate::openapi::{ApiDoc, DomainRules};
 use crate::state::AppState;
 use utoipa::OpenApi;
@@ -52,7 +52,7 @@ fn cors(origins: Option<&[String]>) -> CorsLayer {
 }
 
 async fn no_route() -> ApiError {
-    ErrorCode::NotFound.error("no such route")
+    auth_core::AuthError::NotFound("route").into()
 }
 
 /// A body declared larger than the limit is refused at once, before anyone waits for

@@ -87,7 +87,7 @@ pub async fn docs_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiEr
             f.bytes.into_owned(),
         )
             .into_response()),
-        Ok(_) => Err(ErrorCode::NotFound.error("no such file")),
+        Ok(_) => Err(auth_core::AuthError::NotFound("file").into()),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
 }

@@ -30,6 +30,28 @@ on_both! {
         assert_eq!(form.status.as_u16() / 100, 4);
     }
 
+    // Driven by the cores' own tables: a variant added with a row is checked here; one
+    // added without a row does not compile.
+    async fn the_openapi_document_lists_every_core_error_code_with_its_status(app) {
+        let doc = app.get("/openapi.json", None).await.json;
+        let body = &doc["components"]["schemas"]["ErrorBody"];
+        let listed = &body["x-error-codes"];
+        let allowed = body["properties"]["code"]["enum"].as_array().unwrap();
+        for (code, status, meaning) in auth_core::AuthError::CODES.iter().chain(exchange_core::ExchangeError::CODES) {
+            assert_eq!(listed[code]["status"], *status, "{code}");
+            assert_eq!(listed[code]["meaning"], *meaning, "{code}");
+            assert!(allowed.contains(&json!(code)), "{code} is not in the code enum");
+        }
+        // The server's own codes too, and nothing else.
+        for code in server_example::codes::ErrorCode::ALL {
+            assert_eq!(listed[code.as_str()]["status"], code.status().as_u16(), "{}", code.as_str());
+        }
+        assert_eq!(listed.as_object().unwrap().len(), allowed.len());
+        // An answer's code is one of them.
+        let r = app.get("/users/me", None).await;
+        assert!(allowed.contains(&r.json["code"]), "{}", r.text);
+    }
+
     async fn the_openapi_document_lists_every_route(app) {
         let r = app.get("/openapi.json", None).await;
         assert_eq!(r.status, StatusCode::OK);
