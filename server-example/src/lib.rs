@@ -22,28 +22,11 @@ pub mod serve;
 pub mod startup;
 pub mod state;
 
-use std::time::Duration;
-
 pub use config::Config;
 pub use feed::spawn_rate_refresh;
 pub use routes::app;
 pub use startup::StartupError;
 pub use state::AppState;
-
-/// Purges expired sessions and verification codes every `every`, until aborted.
-pub fn spawn_purge(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match state.auth.purge_expired().await {
-                Ok(n) => tracing::debug!(rows = n, "purged expired sessions and codes"),
-                Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
-            }
-        }
-    })
-}
 
 /// Serves `state` on `listener` within its connection limits until `shutdown`
 /// resolves, then finishes in-flight requests.

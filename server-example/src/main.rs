@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use server_example::{AppState, Config, serve, spawn_purge, spawn_rate_refresh};
+use server_example::{AppState, Config, serve, spawn_rate_refresh};
 use tracing_subscriber::EnvFilter;
 
 async fn shutdown_signal() {
@@ -84,15 +84,19 @@ async fn run() -> ExitCode {
         }
     };
     tracing::info!("listening on http://{}", config.bind_addr);
-    let purge = spawn_purge(
-        state.clone(),
-        Duration::from_secs(config.purge_interval_secs.max(1)),
-    );
+    let purge = state
+        .auth
+        .spawn_purger(Duration::from_secs(config.purge_interval_secs.max(1)));
     let refresh = spawn_rate_refresh(&state, config.rate_refresh_secs);
+    let health = state.health.clone();
     let result = serve(listener, state, shutdown_signal()).await;
     purge.abort();
     if let Some(refresh) = refresh {
         refresh.abort();
+    }
+    // Last: the listener's connection and the pool.
+    if let server_example::state::Health::Postgres(store) = health {
+        store.close().await;
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

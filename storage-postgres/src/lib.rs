@@ -131,10 +131,18 @@ pub struct PgStore {
 
 /// The cache and its listener task, which stops when the last clone of the store
 /// drops this (and with it the sender).
+/// What `slot` holds, leaving it empty.
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
 #[derive(Debug)]
 struct CacheHandle {
     cache: Arc<SessionCache>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    /// Dropping the sender (the last store clone gone, or [`PgStore::close`]) stops
+    /// the listener.
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -170,9 +178,28 @@ impl PgStore {
         }
         let cache = Arc::new(SessionCache::new(&settings));
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        listener::spawn(Arc::downgrade(&cache), options, stopped);
-        self.cache = Some(Arc::new(CacheHandle { cache, _stop: stop }));
+        let task = listener::spawn(Arc::downgrade(&cache), options, stopped);
+        self.cache = Some(Arc::new(CacheHandle {
+            cache,
+            stop: std::sync::Mutex::new(Some(stop)),
+            listener: std::sync::Mutex::new(Some(task)),
+        }));
         self
+    }
+
+    /// Shuts the store down: stops the session cache's listener (its connection
+    /// closes) and closes the pool, waiting for connections in use to be returned.
+    /// Every clone shares the pool, so every clone is closed; calls after that answer
+    /// [`StoreError::Unavailable`](auth_core::StoreError::Unavailable). Call it last,
+    /// after the server stopped taking requests.
+    pub async fn close(&self) {
+        if let Some(handle) = &self.cache {
+            drop(take(&handle.stop));
+            if let Some(task) = take(&handle.listener) {
+                let _ = task.await;
+            }
+        }
+        self.pool.close().await;
     }
 
     /// What the session-status cache is doing; `None` when it is off.

@@ -27,7 +27,7 @@ pub(crate) fn spawn(
     cache: Weak<SessionCache>,
     options: PgConnectOptions,
     stop: oneshot::Receiver<()>,
-) {
+) -> tokio::task::JoinHandle<()> {
     let options = options.application_name(LISTENER_APPLICATION_NAME);
     // One connection, outside the store's pool: `LISTEN` holds its session for good.
     let pool = PgPoolOptions::new()
@@ -43,7 +43,7 @@ pub(crate) fn spawn(
             cache.disconnected();
         }
         pool.close().await;
-    });
+    })
 }
 
 async fn listen(cache: &Weak<SessionCache>, pool: &PgPool) {

@@ -409,3 +409,44 @@ async fn sqlx_notify(db: &TestDatabase, payload: &str) {
         .await
         .expect("notify");
 }
+
+/// `close` ends the listener's connection and the pool: nothing of the store stays
+/// connected to the database.
+#[tokio::test]
+async fn closing_the_store_ends_the_listener_and_the_pool() {
+    let db = TestDatabase::create(4).await;
+    let i = postgres(&db, None).await;
+    let b = i.b_pg.clone().expect("postgres");
+    i.user("alice").await;
+    let token = i.access("alice").await;
+    i.b_serves_from_cache(&token).await;
+    let listeners = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+        )
+        .bind(storage_postgres::LISTENER_APPLICATION_NAME)
+        .fetch_one(db.store().pool())
+        .await
+        .expect("count")
+    };
+    // B's, and A's if its store caches too.
+    let before = listeners().await;
+    assert!(before >= 1);
+    b.close().await;
+    assert!(b.pool().is_closed());
+    assert!(!b.session_cache_stats().expect("cache on").listening);
+    let start = Instant::now();
+    while listeners().await != before - 1 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the listener's connection stays"
+        );
+        sleep(Duration::from_millis(10)).await;
+    }
+    assert!(matches!(
+        i.b.authenticate(&token).await,
+        Err(AuthError::Unavailable(_))
+    ));
+    drop(i);
+    db.drop_database().await;
+}

@@ -226,6 +226,32 @@ impl AuthService {
             .await?;
         Ok(sessions + codes + resets + challenges + email_changes + attempts)
     }
+
+    /// Runs [`AuthService::purge_expired`] every `every` (the first after one period)
+    /// on the current tokio runtime, until the returned handle is aborted; a failed
+    /// purge is logged (`tracing`, warn) and tried again at the next one. Abort the
+    /// handle on shutdown. Panics outside a tokio runtime, as `tokio::spawn` does.
+    pub fn spawn_purger(
+        self: &Arc<Self>,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let auth = Arc::downgrade(self);
+        let every = every.max(std::time::Duration::from_millis(1));
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + every;
+            let mut tick = tokio::time::interval_at(start, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // The service gone (the application shut down): nothing left to purge.
+                let Some(auth) = auth.upgrade() else { return };
+                match auth.purge_expired().await {
+                    Ok(n) => tracing::debug!(rows = n, "purged expired sessions and codes"),
+                    Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),
+                }
+            }
+        })
+    }
 }
 
 /// Free text a client sends: trimmed, at most `max` characters, no control characters

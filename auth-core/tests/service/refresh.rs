@@ -200,3 +200,26 @@ async fn purge_deletes_dead_sessions() {
     f.clock.advance(Duration::days(8));
     assert_eq!(f.auth.purge_expired().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_purger_purges_on_its_own_until_aborted() {
+    let f = fixture();
+    let (_, p0) = f.user_and_login("alice").await;
+    let who = f.auth.authenticate(&p0.access_token).await.unwrap();
+    f.auth.logout(&who, LogoutScope::Local).await.unwrap();
+    let purger = f.auth.spawn_purger(std::time::Duration::from_millis(5));
+    // The logged-out session goes without anyone calling purge_expired.
+    let start = std::time::Instant::now();
+    while f.store.session(who.session_id).await.unwrap().is_some() {
+        assert!(start.elapsed().as_secs() < 10, "the purger never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    purger.abort();
+    assert!(purger.await.unwrap_err().is_cancelled());
+    // Aborted: a dead session stays until purged by hand.
+    let (_, p1) = f.user_and_login("bob").await;
+    let bob = f.auth.authenticate(&p1.access_token).await.unwrap();
+    f.auth.logout(&bob, LogoutScope::Local).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    assert_eq!(f.auth.purge_expired().await.unwrap(), 1);
+}

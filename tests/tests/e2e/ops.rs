@@ -280,7 +280,7 @@ async fn the_purge_task_deletes_revoked_sessions() {
     app.call(Method::POST, "/auth/logout", Some(&token), None)
         .await;
     assert!(app.state.auth.store().session(sid).await.unwrap().is_some());
-    let purge = server_example::spawn_purge(app.state.clone(), Duration::from_millis(50));
+    let purge = app.state.auth.spawn_purger(Duration::from_millis(50));
     let mut gone = false;
     for _ in 0..100 {
         if app.state.auth.store().session(sid).await.unwrap().is_none() {
