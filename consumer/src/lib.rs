@@ -37,3 +37,23 @@ pub async fn register(auth: &AuthService, login: &str) -> auth_core::User {
         .await
         .unwrap_or_else(|e| panic!("{login}: {e}"))
 }
+
+/// The application's price label: `amount` of `from` shown in `to`, or a sentence
+/// its page shows when no price can be given. A handler in the application's own
+/// terms, tested with the exchange store mocked (`tests/mocks.rs`).
+pub async fn price_label(
+    exchange: &exchange_core::ExchangeService,
+    amount: &str,
+    from: &str,
+    to: &str,
+) -> String {
+    use exchange_core::ExchangeError;
+    match exchange.convert(from, to, amount).await {
+        Ok(c) => format!("{} {}", c.converted_amount, c.target_currency.code),
+        Err(ExchangeError::Unavailable(_)) => "prices are unavailable, try again shortly".into(),
+        Err(ExchangeError::NoRate | ExchangeError::CurrencyNotFound) => {
+            format!("no price in {to}")
+        }
+        Err(e) => format!("no price: {e}"),
+    }
+}

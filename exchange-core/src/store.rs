@@ -50,13 +50,14 @@ pub struct ConversionCandidates {
     pub rates: Vec<RateQuote>,
 }
 
-/// Storage of currencies and exchange rates.
+/// Storage of currencies and exchange rates. With the feature `mocks`,
+/// `MockExchangeStore` (mockall) answers what a test sets.
 ///
 /// Implementations must behave as the in-memory store (feature `memory`) does; the
 /// conformance suite (feature `testkit`) checks it. Codes are compared exactly (they
 /// are already uppercase). Lists are ordered by id. Connection failures are
 /// [`StoreError::Unavailable`].
-#[cfg_attr(test, mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ExchangeStore: Send + Sync + std::fmt::Debug + 'static {
     /// Every currency, by id.

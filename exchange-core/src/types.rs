@@ -316,7 +316,8 @@ pub struct Conversion {
     /// The amount given.
     #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub amount: Decimal,
-    /// `amount` times the unrounded rate, rounded half away from zero to 2 places.
+    /// `amount` times the unrounded rate, rounded half away from zero to the target
+    /// currency's minor units.
     #[cfg_attr(feature = "serde", serde(serialize_with = "exact_decimal"))]
     pub converted_amount: Decimal,
 }

@@ -71,9 +71,11 @@ async fn a_malformed_login_or_refresh_token_never_reaches_the_store() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_reported_as_unavailable() {
-    let store = Arc::new(Spy::new(MemoryStore::new()).failing("session_status", || {
-        StoreError::Unavailable("connection refused".into())
-    }));
+    let store = Arc::new(
+        Spy::new(MemoryStore::new()).failing(crate::store::Call::session_status, || {
+            StoreError::Unavailable("connection refused".into())
+        }),
+    );
     let auth = service_over(store, AuthConfig::default());
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let token = auth

@@ -63,6 +63,15 @@ macro_rules! capability {
                 }
             )*
         }
+
+        #[cfg(any(test, feature = "testkit"))]
+        #[allow(non_upper_case_globals)]
+        impl crate::store::Call {
+            $(
+                #[doc = concat!("`", stringify!($name), "::", stringify!($method), "`.")]
+                pub const $method: crate::store::Call = crate::store::Call(stringify!($method));
+            )*
+        }
     };
 }
 
@@ -126,7 +135,9 @@ impl<T> AuthStore for T where
 /// use auth_core::{AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret};
 /// use auth_core::{StoreError, memory::MemoryStore, store::Spy};
 ///
-/// let store = Arc::new(Spy::new(MemoryStore::new()).failing("credentials_by_login", || {
+/// use auth_core::store::Call;
+///
+/// let store = Arc::new(Spy::new(MemoryStore::new()).failing(Call::credentials_by_login, || {
 ///     StoreError::Unavailable("down".into())
 /// }));
 /// let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
@@ -146,6 +157,20 @@ pub struct Spy<S> {
     failing: Option<(&'static str, MakeError)>,
 }
 
+/// A store method, named for [`Spy::failing`]: `Call::session_status`. One constant
+/// per method of every capability trait, so a misspelt name does not compile.
+#[cfg(any(test, feature = "testkit"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call(&'static str);
+
+#[cfg(any(test, feature = "testkit"))]
+impl Call {
+    /// The method's name.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
 /// How [`Spy`] makes the error of a failing method.
 #[cfg(any(test, feature = "testkit"))]
 type MakeError = fn() -> crate::error::StoreError;
@@ -161,10 +186,10 @@ impl<S> Spy<S> {
         }
     }
 
-    /// Makes every call of `method` (its name, e.g. `"session_status"`) fail with
+    /// Makes every call of `method` (e.g. [`Call::session_status`]) fail with
     /// `error()`.
-    pub fn failing(mut self, method: &'static str, error: MakeError) -> Self {
-        self.failing = Some((method, error));
+    pub fn failing(mut self, method: Call, error: MakeError) -> Self {
+        self.failing = Some((method.name(), error));
         self
     }
 
