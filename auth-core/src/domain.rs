@@ -330,10 +330,11 @@ impl Default for PasswordPolicy {
     }
 }
 
-/// A password in clear text. Its `Debug` is redacted and it has no `Display`.
+/// A password in clear text. Its `Debug` is redacted and it has no `Display`. It is
+/// made only through [`Password::parse`] (the policy checked) or
+/// [`Password::to_check`]: no `Deserialize`, which would skip the policy; deserialize
+/// a `String` and parse it.
 #[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Password(String);
 
 impl fmt::Debug for Password {

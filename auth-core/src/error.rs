@@ -31,6 +31,26 @@ pub enum StoreError {
     Backend(#[source] BoxError),
 }
 
+/// The answer to a login that needs a second factor: a short-lived token, bound to
+/// that login, to send back with a code to [`AuthService::verify_mfa`](crate::AuthService::verify_mfa).
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MfaChallenge {
+    /// The challenge token.
+    pub mfa_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("mfa_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
 /// Errors of [`AuthService`](crate::AuthService) calls.
 ///
 /// Each variant is a distinct outcome a caller maps to a response:
@@ -119,7 +139,7 @@ pub enum AuthError {
     /// [`AuthService::verify_mfa`](crate::AuthService::verify_mfa) completes the login. An application unaware of
     /// second factors answers 401 `mfa_required`, which issues nothing.
     #[error("a second factor is required")]
-    MfaRequired(crate::service::MfaChallenge),
+    MfaRequired(MfaChallenge),
     /// The second-factor code (TOTP or recovery code) is wrong or already used.
     #[error("invalid second-factor code")]
     InvalidMfaCode,

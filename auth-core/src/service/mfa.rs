@@ -10,26 +10,6 @@ const SECRET_KEY_LABEL: &str = "totp-secret-key";
 /// Recovery codes issued at enrolment.
 pub const RECOVERY_CODES: usize = 10;
 
-/// The answer to a login that needs a second factor: a short-lived token, bound to
-/// that login, to send back with a code to [`AuthService::verify_mfa`].
-#[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct MfaChallenge {
-    /// The challenge token.
-    pub mfa_token: String,
-    /// Seconds until it expires.
-    pub expires_in: i64,
-}
-
-impl fmt::Debug for MfaChallenge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MfaChallenge")
-            .field("mfa_token", &"[redacted]")
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
-}
-
 /// A started TOTP enrolment: what the user puts into an authenticator app.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -34,10 +34,11 @@ mod sessions;
 mod tests;
 mod verification;
 
+pub use crate::error::MfaChallenge;
 pub use accounts::{ProfileUpdate, Registration};
 pub use config::{AuthConfig, ThrottlePolicy};
 pub use login::TokenPair;
-pub use mfa::{MfaChallenge, RECOVERY_CODES, TotpEnrolment};
+pub use mfa::{RECOVERY_CODES, TotpEnrolment};
 pub use reauth::ReauthProof;
 pub use sessions::{LogoutScope, Principal, SessionInfo};
 

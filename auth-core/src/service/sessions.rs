@@ -234,3 +234,46 @@ impl AuthService {
         }
     }
 }
+
+impl AuthService {
+    /// The token pair of `session`: an access token with `roles`, and the refresh token
+    /// of its current counter; used by login and refresh alike.
+    pub(super) fn issue_pair(
+        &self,
+        session: &Session,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, AuthError> {
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.keys.issuer().to_owned(),
+            aud: self.keys.audience().to_owned(),
+            sub: session.user_id,
+            sid: session.id,
+            iat,
+            exp: iat + secs(self.config.access_ttl),
+            jti: Uuid::new_v4(),
+            nbf: None,
+            amr: if session.second_factor {
+                vec!["pwd".to_owned(), "otp".to_owned()]
+            } else {
+                vec!["pwd".to_owned()]
+            },
+            custom: self.custom_claims(session.user_id, &roles),
+            roles,
+        };
+        let access_token = self
+            .keys
+            .sign(&claims)
+            .map_err(|e| AuthError::Internal(e.into()))?;
+        let idle_end = session.last_refreshed_at + self.config.idle_ttl;
+        let refresh_end = idle_end.min(session.expires_at);
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: secs(self.config.access_ttl),
+            refresh_token: self.codec.encode(session.id, session.counter),
+            refresh_expires_in: secs(refresh_end - now).max(0),
+        })
+    }
+}
