@@ -220,10 +220,19 @@ impl ExchangeService {
         target: &str,
         rate: &str,
     ) -> Result<ExchangeRate, ExchangeError> {
-        let base = CurrencyCode::parse_field("baseCurrencyCode", base)?;
-        let target = CurrencyCode::parse_field("targetCurrencyCode", target)?;
+        let base = CurrencyCode::parse_field("base", base)?;
+        let target = CurrencyCode::parse_field("target", target)?;
         let pair = CurrencyPair::new(base, target)?;
         let rate = Rate::parse(rate)?;
+        self.add_pair_rate(pair, rate).await
+    }
+
+    /// [`ExchangeService::add_rate`] with a parsed pair and rate.
+    pub async fn add_pair_rate(
+        &self,
+        pair: CurrencyPair,
+        rate: Rate,
+    ) -> Result<ExchangeRate, ExchangeError> {
         self.written(self.store.add_rate(pair, rate).await.map_err(Into::into))
     }
 
@@ -277,7 +286,17 @@ impl ExchangeService {
     ) -> Result<Conversion, ExchangeError> {
         let from = CurrencyCode::parse_field("from", from)?;
         let to = CurrencyCode::parse_field("to", to)?;
-        let amount = Amount::parse(amount)?;
+        self.convert_amount(from, to, Amount::parse(amount)?).await
+    }
+
+    /// [`ExchangeService::convert`] with parsed codes and amount: a `Decimal` read from
+    /// a database goes in through [`Amount::new`], not through text.
+    pub async fn convert_amount(
+        &self,
+        from: CurrencyCode,
+        to: CurrencyCode,
+        amount: Amount,
+    ) -> Result<Conversion, ExchangeError> {
         if let Some(cache) = &self.snapshot {
             let table = cache.get(&*self.store, self.pivot).await?.table.clone();
             let quote = table.quote(from, to, amount)?;
@@ -544,6 +563,36 @@ mod tests {
         assert_eq!(c.converted_amount, d("0.00"));
         let c = svc.convert("USD", "GBP", "1000000000000000").await.unwrap();
         assert_eq!(c.converted_amount, d("1000000000000000000000000000"));
+    }
+
+    #[tokio::test]
+    async fn parsed_values_go_in_without_text_and_fields_are_named_neutrally() {
+        let svc = service_with(&[("USD", "EUR", "0.9")]).await;
+        let code = |c| CurrencyCode::parse(c).unwrap();
+        // A decimal as a database gives it: no `to_string` on the way.
+        let amount = Amount::new(Decimal::new(1005, 2)).unwrap();
+        let c = svc
+            .convert_amount(code("USD"), code("EUR"), amount)
+            .await
+            .unwrap();
+        assert_eq!(c.converted_amount, d("9.05"));
+        let pair = CurrencyPair::new(code("EUR"), code("GBP")).unwrap();
+        let r = svc
+            .add_pair_rate(pair, Rate::parse("0.86").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.rate, d("0.86"));
+        let fields: Vec<&str> = [
+            svc.add_rate("usd", "EUR", "1").await,
+            svc.add_rate("USD", "eur", "1").await,
+        ]
+        .into_iter()
+        .map(|r| match r {
+            Err(ExchangeError::Validation(v)) => v.field,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+        assert_eq!(fields, ["base", "target"]);
     }
 
     #[tokio::test]

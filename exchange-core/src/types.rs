@@ -87,8 +87,8 @@ impl CurrencyPair {
             )
             .into());
         }
-        let base = CurrencyCode::parse_field("baseCurrencyCode", &raw[..3])?;
-        let target = CurrencyCode::parse_field("targetCurrencyCode", &raw[3..])?;
+        let base = CurrencyCode::parse_field("base", &raw[..3])?;
+        let target = CurrencyCode::parse_field("target", &raw[3..])?;
         Self::new(base, target)
     }
 

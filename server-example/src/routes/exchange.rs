@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, FormBody, FormOrJson};
 use crate::state::AppState;
 use auth_axum::{Admin, Authenticated, RequireRole};
-use exchange_core::{ExchangeError, ValidationError};
+use exchange_core::{CurrencyCode, CurrencyPair, ExchangeError, Rate, ValidationError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -221,7 +221,15 @@ pub async fn add_rate(
     let base = required("baseCurrencyCode", f.base_currency_code)?;
     let target = required("targetCurrencyCode", f.target_currency_code)?;
     let rate = required_number("rate", f.rate)?;
-    let r = s.exchange.add_rate(&base, &target, &rate).await?;
+    // Parsed here, so a bad code is named by the contract's field.
+    let code =
+        |field, text: &str| CurrencyCode::parse_field(field, text).map_err(ExchangeError::from);
+    let pair = CurrencyPair::new(
+        code("baseCurrencyCode", &base)?,
+        code("targetCurrencyCode", &target)?,
+    )?;
+    let rate = Rate::parse(&rate).map_err(ExchangeError::from)?;
+    let r = s.exchange.add_pair_rate(pair, rate).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
