@@ -86,10 +86,7 @@ impl SessionStore for MemoryStore {
             .users
             .get(&s.user_id)
             .is_some_and(|u| u.status == UserStatus::Active);
-        let alive = !s.revoked
-            && s.expires_at > req.now
-            && s.last_refreshed_at + req.idle_timeout > req.now
-            && user_active;
+        let alive = s.is_live(req.now, req.idle_timeout) && user_active;
         if !alive || req.counter > s.counter {
             return Ok(RefreshOutcome::Rejected);
         }
@@ -157,12 +154,7 @@ impl SessionStore for MemoryStore {
         let mut out: Vec<&Session> = st
             .sessions
             .values()
-            .filter(|s| {
-                s.user_id == user_id
-                    && !s.revoked
-                    && s.expires_at > now
-                    && s.last_refreshed_at + idle_timeout > now
-            })
+            .filter(|s| s.user_id == user_id && s.is_live(now, idle_timeout))
             .collect();
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(out
@@ -180,9 +172,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<u64, StoreError> {
         let mut st = self.lock();
         let before = st.sessions.len();
-        st.sessions.retain(|_, s| {
-            !s.revoked && s.expires_at > now && s.last_refreshed_at + idle_timeout > now
-        });
+        st.sessions.retain(|_, s| s.is_live(now, idle_timeout));
         Ok((before - st.sessions.len()) as u64)
     }
 }

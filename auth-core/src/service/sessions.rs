@@ -157,12 +157,7 @@ impl AuthService {
             .session_status(sid)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        let alive = status.user.id == sub
-            && !status.revoked
-            && status.expires_at > now
-            && status.last_refreshed_at + self.config.idle_ttl > now
-            && status.user.status == UserStatus::Active;
-        if !alive {
+        if status.user.id != sub || !status.is_usable(now, self.config.idle_ttl) {
             return Err(AuthError::InvalidToken);
         }
         Ok(Principal {

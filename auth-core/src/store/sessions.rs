@@ -38,6 +38,36 @@ pub struct Session {
     pub reauthenticated_at: Option<OffsetDateTime>,
 }
 
+/// The liveness rule, written once: a session is live at `now` while it is not
+/// revoked, `now` is before its absolute expiry, and it was refreshed less than
+/// `idle_timeout` ago. A session is usable while it is live *and* its owner is active
+/// (`SessionStatus::is_usable`). Stores that keep the rule in their own language
+/// (the Postgres store, in one SQL fragment) are held to it by the conformance suite.
+fn live(
+    revoked: bool,
+    expires_at: OffsetDateTime,
+    last_refreshed_at: OffsetDateTime,
+    now: OffsetDateTime,
+    idle_timeout: Duration,
+) -> bool {
+    !revoked && expires_at > now && last_refreshed_at + idle_timeout > now
+}
+
+impl Session {
+    /// Whether the session is live at `now`: not revoked, before its expiry, refreshed
+    /// less than `idle_timeout` ago. Its owner's status is not looked at (see
+    /// [`SessionStatus::is_usable`]).
+    pub fn is_live(&self, now: OffsetDateTime, idle_timeout: Duration) -> bool {
+        live(
+            self.revoked,
+            self.expires_at,
+            self.last_refreshed_at,
+            now,
+            idle_timeout,
+        )
+    }
+}
+
 /// What [`SessionStore::session_status`] returns for `authenticate`: the session and
 /// its owner, from one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +81,20 @@ pub struct SessionStatus {
     /// The owner as it is now: status and current roles (sorted) included, so a
     /// request needs no second read for them.
     pub user: User,
+}
+
+impl SessionStatus {
+    /// Whether the session can be used at `now`: live (not revoked, before its
+    /// expiry, refreshed less than `idle_timeout` ago) and its owner active.
+    pub fn is_usable(&self, now: OffsetDateTime, idle_timeout: Duration) -> bool {
+        live(
+            self.revoked,
+            self.expires_at,
+            self.last_refreshed_at,
+            now,
+            idle_timeout,
+        ) && self.user.status == super::UserStatus::Active
+    }
 }
 
 /// What to revoke when a refresh token is reused.
