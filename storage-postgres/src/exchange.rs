@@ -35,8 +35,8 @@ const RATE_SELECT: &str = "r.id, r.rate, \
      t.minor_units AS t_minor_units";
 
 /// Joins a rate `r` to its base `b` and target `t` currencies, for [`RATE_SELECT`].
-const RATE_JOINS: &str = "JOIN currencies b ON b.id = r.base_currency_id \
-     JOIN currencies t ON t.id = r.target_currency_id";
+const RATE_JOINS: &str = "JOIN auth_exchange.currencies b ON b.id = r.base_currency_id \
+     JOIN auth_exchange.currencies t ON t.id = r.target_currency_id";
 
 fn bad_data(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
@@ -88,17 +88,18 @@ fn rate_from(row: &PgRow) -> Result<ExchangeRate> {
 #[async_trait]
 impl ExchangeStore for PgStore {
     async fn list_currencies(&self) -> Result<Vec<Currency>> {
-        let rows =
-            sqlx::query("SELECT id, name, code, sign, minor_units FROM currencies ORDER BY id")
-                .fetch_all(self.pool())
-                .await
-                .db()?;
+        let rows = sqlx::query(&self.sql(
+            "SELECT id, name, code, sign, minor_units FROM auth_exchange.currencies ORDER BY id",
+        ))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         rows.iter().map(|r| currency_from(r, "")).collect()
     }
 
     async fn currency(&self, code: CurrencyCode) -> Result<Option<Currency>> {
         let row =
-            sqlx::query("SELECT id, name, code, sign, minor_units FROM currencies WHERE code = $1")
+            sqlx::query(&self.sql("SELECT id, name, code, sign, minor_units FROM auth_exchange.currencies WHERE code = $1"))
                 .bind(code.as_str())
                 .fetch_optional(self.pool())
                 .await
@@ -107,10 +108,10 @@ impl ExchangeStore for PgStore {
     }
 
     async fn add_currency(&self, c: NewCurrency) -> Result<Currency> {
-        let row = sqlx::query(
-            "INSERT INTO currencies (code, name, sign, minor_units) VALUES ($1, $2, $3, $4) \
+        let row = sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.currencies (code, name, sign, minor_units) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, code, sign, minor_units",
-        )
+        ))
         .bind(c.code.as_str())
         .bind(&c.name)
         .bind(&c.sign)
@@ -122,7 +123,7 @@ impl ExchangeStore for PgStore {
     }
 
     async fn delete_currency(&self, code: CurrencyCode) -> Result<()> {
-        let n = sqlx::query("DELETE FROM currencies WHERE code = $1")
+        let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.currencies WHERE code = $1"))
             .bind(code.as_str())
             .execute(self.pool())
             .await
@@ -135,10 +136,10 @@ impl ExchangeStore for PgStore {
     }
 
     async fn list_rates(&self) -> Result<Vec<ExchangeRate>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RATE_SELECT} FROM exchange_rates r \
+        let rows = sqlx::query(&self.sql(&format!(
+            "SELECT {RATE_SELECT} FROM auth_exchange.exchange_rates r \
              {RATE_JOINS} ORDER BY r.id"
-        ))
+        )))
         .fetch_all(self.pool())
         .await
         .db()?;
@@ -146,11 +147,11 @@ impl ExchangeStore for PgStore {
     }
 
     async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>> {
-        let row = sqlx::query(&format!(
-            "SELECT {RATE_SELECT} FROM exchange_rates r \
+        let row = sqlx::query(&self.sql(&format!(
+            "SELECT {RATE_SELECT} FROM auth_exchange.exchange_rates r \
              {RATE_JOINS} \
              WHERE b.code = $1 AND t.code = $2"
-        ))
+        )))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .fetch_optional(self.pool())
@@ -160,15 +161,15 @@ impl ExchangeStore for PgStore {
     }
 
     async fn add_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "WITH r AS ( \
-               INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) \
-               SELECT b.id, t.id, $3 FROM currencies b, currencies t \
+               INSERT INTO auth_exchange.exchange_rates (base_currency_id, target_currency_id, rate) \
+               SELECT b.id, t.id, $3 FROM auth_exchange.currencies b, auth_exchange.currencies t \
                WHERE b.code = $1 AND t.code = $2 \
                RETURNING id, base_currency_id, target_currency_id, rate) \
              SELECT {RATE_SELECT} FROM r \
              {RATE_JOINS}"
-        ))
+        )))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())
@@ -183,15 +184,15 @@ impl ExchangeStore for PgStore {
     }
 
     async fn update_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "WITH r AS ( \
-               UPDATE exchange_rates x SET rate = $3 FROM currencies b, currencies t \
+               UPDATE auth_exchange.exchange_rates x SET rate = $3 FROM auth_exchange.currencies b, auth_exchange.currencies t \
                WHERE b.code = $1 AND t.code = $2 \
                  AND x.base_currency_id = b.id AND x.target_currency_id = t.id \
                RETURNING x.id, x.base_currency_id, x.target_currency_id, x.rate) \
              SELECT {RATE_SELECT} FROM r \
              {RATE_JOINS}"
-        ))
+        )))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())
@@ -205,11 +206,11 @@ impl ExchangeStore for PgStore {
     }
 
     async fn delete_rate(&self, pair: CurrencyPair) -> Result<()> {
-        let n = sqlx::query(
-            "DELETE FROM exchange_rates x USING currencies b, currencies t \
+        let n = sqlx::query(&self.sql(
+            "DELETE FROM auth_exchange.exchange_rates x USING auth_exchange.currencies b, auth_exchange.currencies t \
              WHERE b.code = $1 AND t.code = $2 \
                AND x.base_currency_id = b.id AND x.target_currency_id = t.id",
-        )
+        ))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .execute(self.pool())
@@ -237,13 +238,13 @@ impl ExchangeStore for PgStore {
             columns.3.push(o.source.clone());
             columns.4.push(o.rate.value());
         }
-        Ok(sqlx::query(
-            "INSERT INTO rate_observations (base, target, as_of, source, rate, recorded_at) \
+        Ok(sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.rate_observations (base, target, as_of, source, rate, recorded_at) \
              SELECT b, t, d, s, r, $6 \
              FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[], $5::numeric[]) \
                   AS batch (b, t, d, s, r) \
              ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(&columns.0)
         .bind(&columns.1)
         .bind(&columns.2)
@@ -266,19 +267,19 @@ impl ExchangeStore for PgStore {
         // One statement: for each ordered pair among the three codes, its latest
         // observation on or before the day (one backward step of the primary key per
         // pair, however long the history), and the target's minor units.
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT false AS is_units, o.base, o.target, o.as_of, o.source, o.rate, \
                     o.recorded_at, NULL::smallint AS minor_units \
              FROM (SELECT DISTINCT unnest($1::text[]) AS code) b \
              CROSS JOIN (SELECT DISTINCT unnest($1::text[]) AS code) t \
-             CROSS JOIN LATERAL (SELECT * FROM rate_observations r \
+             CROSS JOIN LATERAL (SELECT * FROM auth_exchange.rate_observations r \
                    WHERE r.base = b.code AND r.target = t.code AND r.as_of <= $2 \
                    ORDER BY r.as_of DESC, r.recorded_at DESC, r.source LIMIT 1) o \
              WHERE b.code <> t.code \
              UNION ALL \
              SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, c.minor_units \
-             FROM currencies c WHERE c.code = $3",
-        )
+             FROM auth_exchange.currencies c WHERE c.code = $3",
+        ))
         .bind([from.as_str(), to.as_str(), pivot.as_str()])
         .bind(at)
         .bind(to.as_str())
@@ -298,12 +299,12 @@ impl ExchangeStore for PgStore {
     }
 
     async fn rates_by_day(&self, since: Option<Date>) -> Result<Vec<RecordedRate>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT DISTINCT ON (base, target, as_of) \
                     base, target, as_of, source, rate, recorded_at \
-             FROM rate_observations WHERE $1::date IS NULL OR as_of >= $1 \
+             FROM auth_exchange.rate_observations WHERE $1::date IS NULL OR as_of >= $1 \
              ORDER BY base, target, as_of, recorded_at DESC, source",
-        )
+        ))
         .bind(since)
         .fetch_all(self.pool())
         .await
@@ -312,11 +313,13 @@ impl ExchangeStore for PgStore {
     }
 
     async fn newest_rate_day(&self, source: &str) -> Result<Option<Date>> {
-        sqlx::query_scalar("SELECT max(as_of) FROM rate_observations WHERE source = $1")
-            .bind(source)
-            .fetch_one(self.pool())
-            .await
-            .db()
+        sqlx::query_scalar(
+            &self.sql("SELECT max(as_of) FROM auth_exchange.rate_observations WHERE source = $1"),
+        )
+        .bind(source)
+        .fetch_one(self.pool())
+        .await
+        .db()
     }
 
     async fn rate_history(
@@ -328,12 +331,12 @@ impl ExchangeStore for PgStore {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<RecordedRate>> {
-        let rows = sqlx::query(
-            "SELECT base, target, as_of, source, rate, recorded_at FROM rate_observations \
+        let rows = sqlx::query(&self.sql(
+            "SELECT base, target, as_of, source, rate, recorded_at FROM auth_exchange.rate_observations \
              WHERE base = $1 AND target = $2 \
                AND ($3::date IS NULL OR as_of >= $3) AND ($4::date IS NULL OR as_of <= $4) \
              ORDER BY as_of DESC, recorded_at DESC, source LIMIT $5 OFFSET $6",
-        )
+        ))
         .bind(base.as_str())
         .bind(target.as_str())
         .bind(since)
@@ -353,17 +356,17 @@ impl ExchangeStore for PgStore {
         pivot: CurrencyCode,
     ) -> Result<ConversionCandidates> {
         // One round trip: the two currencies, then every rate among the three codes.
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT true AS is_currency, c.id, c.name, c.code, c.sign, c.minor_units, \
                     NULL::text AS target, NULL::numeric AS rate \
-             FROM currencies c WHERE c.code IN ($1, $2) \
+             FROM auth_exchange.currencies c WHERE c.code IN ($1, $2) \
              UNION ALL \
              SELECT false, r.id, NULL, b.code, NULL, NULL, t.code, r.rate \
-             FROM exchange_rates r \
-             JOIN currencies b ON b.id = r.base_currency_id \
-             JOIN currencies t ON t.id = r.target_currency_id \
+             FROM auth_exchange.exchange_rates r \
+             JOIN auth_exchange.currencies b ON b.id = r.base_currency_id \
+             JOIN auth_exchange.currencies t ON t.id = r.target_currency_id \
              WHERE b.code = ANY($3) AND t.code = ANY($3)",
-        )
+        ))
         .bind(from.as_str())
         .bind(to.as_str())
         .bind([from.as_str(), to.as_str(), pivot.as_str()])

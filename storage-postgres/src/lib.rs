@@ -31,6 +31,7 @@ mod cache;
 mod error;
 mod exchange;
 mod listener;
+mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -103,20 +104,23 @@ impl PoolSettings {
 
     /// `url`'s connect options with the schema as `search_path`.
     fn connect_options(&self, url: &str) -> Result<PgConnectOptions, PgStoreError> {
-        let valid = self.schema.len() <= 63
-            && self
-                .schema
-                .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && self
-                .schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
-            return Err(PgStoreError::Schema(self.schema.clone()));
-        }
+        let schema = schema::checked(&self.schema)?;
         let options: PgConnectOptions = url.parse()?;
-        Ok(options.options([("search_path", self.schema.as_str())]))
+        Ok(options.options([("search_path", schema)]))
     }
+}
+
+/// What a committed write changed, as far as the session-status cache cares.
+#[derive(Debug, Clone, Copy)]
+enum Changed {
+    /// A user, their roles or any of their sessions.
+    User(uuid::Uuid),
+    /// One session's rotation, its owner untouched.
+    Session(uuid::Uuid),
+    /// Users the store does not know one by one (a role deleted from every holder).
+    Everyone,
+    /// Nothing a cached session status holds (a new user, a one-time code used).
+    Nothing,
 }
 
 /// A PostgreSQL store for both cores. Cheap to clone (it shares the pool and the
@@ -126,6 +130,7 @@ pub struct PgStore {
     pool: PgPool,
     /// The schema [`PgStore::migrate`] creates, when the store chose it.
     schema: Option<String>,
+    statements: Arc<schema::Statements>,
     cache: Option<Arc<CacheHandle>>,
 }
 
@@ -147,14 +152,45 @@ struct CacheHandle {
 
 impl PgStore {
     /// A store over an existing pool, used as it is: its connections' `search_path`
-    /// decides where the tables go. [`PgStore::connect_with`] keeps them apart in
-    /// their own schema instead.
+    /// decides where the tables go. [`PgStore::in_schema`] shares a pool and keeps
+    /// the tables apart in their own schema; [`PgStore::connect_with`] opens a pool
+    /// of the store's own.
     pub fn new(pool: PgPool) -> Self {
+        Self::over(pool, None)
+    }
+
+    /// A store over the application's own pool, its tables and migration history in
+    /// `schema` (created by [`PgStore::migrate`]) whatever the pool's `search_path`:
+    /// every statement names its tables with the schema, and the pool's connections
+    /// are left as they are. Errors when `schema` is not a plain lowercase identifier.
+    ///
+    /// ```no_run
+    /// # async fn run(pool: sqlx::PgPool) -> Result<(), storage_postgres::PgStoreError> {
+    /// use storage_postgres::{DEFAULT_SCHEMA, PgStore, SessionCacheSettings};
+    ///
+    /// let store = PgStore::in_schema(pool, DEFAULT_SCHEMA)?
+    ///     .with_session_cache(SessionCacheSettings::default());
+    /// store.migrate().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn in_schema(pool: PgPool, schema: &str) -> Result<Self, PgStoreError> {
+        let schema = schema::checked(schema)?;
+        Ok(Self::over(pool, Some(schema.to_owned())))
+    }
+
+    fn over(pool: PgPool, schema: Option<String>) -> Self {
         Self {
             pool,
-            schema: None,
+            statements: Arc::new(schema::Statements::new(schema.as_deref())),
+            schema,
             cache: None,
         }
+    }
+
+    /// `text` (tables written `auth_exchange.<table>`) as this store runs it.
+    fn sql<'a>(&self, text: &'a str) -> schema::Sql<'a> {
+        self.statements.render(text)
     }
 
     /// Turns the session-status cache on (see [`PoolSettings::session_cache`]) and
@@ -212,25 +248,17 @@ impl PgStore {
         self.cache.as_deref().map(|h| &*h.cache)
     }
 
-    /// After a change this instance committed to `user`: its cached sessions go now,
-    /// before the notice comes back.
-    fn forget_user(&self, user: uuid::Uuid) {
-        if let Some(c) = self.cache() {
-            c.forget_user(user);
-        }
-    }
-
-    /// After this instance rotated `session`.
-    fn forget_session(&self, session: uuid::Uuid) {
-        if let Some(c) = self.cache() {
-            c.forget_session(session);
-        }
-    }
-
-    /// After a change this instance committed whose users it does not know.
-    fn forget_all(&self) {
-        if let Some(c) = self.cache() {
-            c.forget_all();
+    /// After this instance committed `change`: the session-status cache drops what
+    /// it made stale now, before the database's notice comes back. Every committed
+    /// write that touches sessions, users or roles goes through here (or through
+    /// `commit`, which calls it).
+    fn changed(&self, change: Changed) {
+        let Some(c) = self.cache() else { return };
+        match change {
+            Changed::User(user) => c.forget_user(user),
+            Changed::Session(session) => c.forget_session(session),
+            Changed::Everyone => c.forget_all(),
+            Changed::Nothing => {}
         }
     }
 
@@ -248,11 +276,7 @@ impl PgStore {
 
     /// A store over `pool` in `settings.schema`, cached as the settings say.
     fn chosen(pool: PgPool, settings: PoolSettings) -> Self {
-        let store = Self {
-            pool,
-            schema: Some(settings.schema),
-            cache: None,
-        };
+        let store = Self::over(pool, Some(settings.schema));
         match settings.session_cache {
             Some(cache) => store.with_session_cache(cache),
             None => store,
@@ -274,16 +298,26 @@ impl PgStore {
     }
 
     /// Creates the store's schema if it chose one, then applies pending migrations,
-    /// recording them in that schema's own history; a no-op when current.
+    /// recording them in that schema's own history; a no-op when current. The
+    /// migrations run on a connection of their own (taken from the pool and closed
+    /// afterwards), its `search_path` set to the schema.
     pub async fn migrate(&self) -> Result<(), PgStoreError> {
-        if let Some(schema) = &self.schema {
-            // The name was checked to be a plain identifier when connecting.
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .execute(&self.pool)
-                .await?;
+        let Some(schema) = &self.schema else {
+            let mut conn = self.pool.acquire().await?;
+            migrator().run_direct(&mut *conn).await?;
+            return Ok(());
+        };
+        let mut conn = self.pool.acquire().await?.detach();
+        // The name was checked to be a plain identifier.
+        for statement in [
+            format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""),
+            format!("SET search_path TO \"{schema}\""),
+        ] {
+            sqlx::query(&statement).execute(&mut conn).await?;
         }
-        migrator().run(&self.pool).await?;
-        Ok(())
+        let migrated = migrator().run_direct(&mut conn).await;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(migrated?)
     }
 
     /// Checks that the database answers.

@@ -20,6 +20,22 @@ pub fn admin_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// Creates an empty database; its name and a URL that connects to it.
+async fn new_database() -> (String, String) {
+    let admin: PgConnectOptions = admin_url().parse().expect("DATABASE_URL is a valid URL");
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect_with(&admin)
+        .await
+        .expect("Postgres reachable at DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    let url = admin.database(&name).to_url_lossy().to_string();
+    (name, url)
+}
+
 /// A freshly created, migrated database, dropped by [`TestDatabase::drop_database`].
 #[derive(Debug)]
 pub struct TestDatabase {
@@ -34,18 +50,7 @@ impl TestDatabase {
     /// # Panics
     /// If Postgres cannot be reached: tests need it.
     pub async fn create(max_connections: u32) -> Self {
-        let admin: PgConnectOptions = admin_url().parse().expect("DATABASE_URL is a valid URL");
-        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect_with(&admin)
-            .await
-            .expect("Postgres reachable at DATABASE_URL");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let options = admin.clone().database(&name);
-        let url = options.to_url_lossy().to_string();
+        let (name, url) = new_database().await;
         // As an application connects: in the store's own schema.
         let settings = PoolSettings {
             max_connections,
@@ -54,6 +59,29 @@ impl TestDatabase {
         let store = PgStore::connect_with(&url, settings)
             .await
             .expect("connect to test database");
+        Self::migrated(name, url, store).await
+    }
+
+    /// Like [`TestDatabase::create`], but the store shares a pool opened as an
+    /// application opens its own (no `search_path` set), its tables in `schema`
+    /// ([`PgStore::in_schema`]), with the session-status cache on.
+    ///
+    /// # Panics
+    /// If Postgres cannot be reached or `schema` is not a plain identifier.
+    pub async fn create_in_shared_pool(max_connections: u32, schema: &str) -> Self {
+        let (name, url) = new_database().await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(&url)
+            .await
+            .expect("connect to test database");
+        let store = PgStore::in_schema(pool, schema)
+            .expect("a plain schema name")
+            .with_session_cache(crate::SessionCacheSettings::default());
+        Self::migrated(name, url, store).await
+    }
+
+    async fn migrated(name: String, url: String, store: PgStore) -> Self {
         store.migrate().await.expect("migrate test database");
         Self { url, name, store }
     }
@@ -75,7 +103,7 @@ impl TestDatabase {
 
     /// Closes the pool and drops the database.
     pub async fn drop_database(self) {
-        self.store.pool().close().await;
+        self.store.close().await;
         let admin: PgConnectOptions = admin_url().parse().expect("DATABASE_URL is a valid URL");
         if let Ok(mut conn) = PgConnection::connect_with(&admin).await {
             let _ = sqlx::query(&format!(

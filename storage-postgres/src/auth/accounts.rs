@@ -13,10 +13,10 @@ use crate::PgStore;
 impl AccountStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         let mut tx = self.pool().begin().await.db()?;
-        sqlx::query(
-            "INSERT INTO users (id, login, email, first_name, last_name, password_hash, \
+        sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.users (id, login, email, first_name, last_name, password_hash, \
              email_verified, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
+        ))
         .bind(user.id)
         .bind(user.login.as_str())
         .bind(user.email.as_ref().map(|e| e.as_str()))
@@ -29,28 +29,29 @@ impl AccountStore for PgStore {
         .await
         .db()?;
         if !user.roles.is_empty() {
-            sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[])")
+            sqlx::query(&self.sql("INSERT INTO auth_exchange.user_roles (user_id, role) SELECT $1, unnest($2::text[])"))
                 .bind(user.id)
                 .bind(&user.roles)
                 .execute(&mut *tx)
                 .await
                 .db()?;
         }
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
-        ))
+        let row = sqlx::query(&self.sql(&format!(
+            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $1"
+        )))
         .bind(user.id)
         .fetch_one(&mut *tx)
         .await
         .db()?;
-        tx.commit().await.db()?;
+        // A new user has no session yet.
+        self.commit(tx, Changed::Nothing).await?;
         Ok(user_from(&row)?)
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
-        ))
+        let row = sqlx::query(&self.sql(&format!(
+            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await
@@ -59,9 +60,9 @@ impl AccountStore for PgStore {
     }
 
     async fn credentials_by_login(&self, login: &Login) -> Result<Option<Credentials>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE lower(u.login) = lower($1)"
-        ))
+        let row = sqlx::query(&self.sql(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM auth_exchange.users u WHERE lower(u.login) = lower($1)"
+        )))
         .bind(login.as_str())
         .fetch_optional(self.pool())
         .await
@@ -76,22 +77,22 @@ impl AccountStore for PgStore {
     }
 
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(self.pool())
-                .await
-                .db()?,
+        Ok(sqlx::query_scalar(
+            &self.sql("SELECT password_hash FROM auth_exchange.users WHERE id = $1"),
         )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+        .db()?)
     }
 
     async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User> {
-        let row = sqlx::query(&format!(
-            "UPDATE users u SET email = COALESCE($2, u.email), \
+        let row = sqlx::query(&self.sql(&format!(
+            "UPDATE auth_exchange.users u SET email = COALESCE($2, u.email), \
              first_name = COALESCE($3, u.first_name), last_name = COALESCE($4, u.last_name), \
              email_verified = COALESCE($5, u.email_verified) \
              WHERE u.id = $1 RETURNING {USER_COLUMNS}"
-        ))
+        )))
         .bind(id)
         .bind(update.email.as_ref().map(|e| e.as_str()))
         .bind(update.first_name.as_ref().map(|n| n.as_str()))
@@ -101,7 +102,7 @@ impl AccountStore for PgStore {
         .await
         .db()?
         .ok_or(StoreError::NotFound)?;
-        self.forget_user(id);
+        self.changed(Changed::User(id));
         Ok(user_from(&row)?)
     }
 
@@ -112,32 +113,33 @@ impl AccountStore for PgStore {
         revoke_except: Option<Uuid>,
     ) -> Result<u64> {
         let mut tx = self.pool().begin().await.db()?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected();
+        let updated = sqlx::query(
+            &self.sql("UPDATE auth_exchange.users SET password_hash = $2 WHERE id = $1"),
+        )
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await
+        .db()?
+        .rows_affected();
         found(updated)?;
         let revoked = match revoke_except {
-            Some(keep) => revoke_all(&mut tx, user_id, Some(keep)).await?,
+            Some(keep) => self.revoke_all(&mut tx, user_id, Some(keep)).await?,
             None => 0,
         };
-        tx.commit().await.db()?;
-        self.forget_user(user_id);
+        self.commit(tx, Changed::User(user_id)).await?;
         Ok(revoked)
     }
 
     async fn delete_user(&self, id: Uuid) -> Result<()> {
-        let n = sqlx::query("DELETE FROM users WHERE id = $1")
+        let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.users WHERE id = $1"))
             .bind(id)
             .execute(self.pool())
             .await
             .db()?
             .rows_affected();
         found(n)?;
-        self.forget_user(id);
+        self.changed(Changed::User(id));
         Ok(())
     }
 
@@ -147,14 +149,14 @@ impl AccountStore for PgStore {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE $1::text IS NULL \
+        let rows = sqlx::query(&self.sql(&format!(
+            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE $1::text IS NULL \
              OR strpos(lower(u.login), lower($1)) > 0 \
              OR strpos(lower(coalesce(u.email, '')), lower($1)) > 0 \
              OR strpos(lower(coalesce(u.first_name, '')), lower($1)) > 0 \
              OR strpos(lower(coalesce(u.last_name, '')), lower($1)) > 0 \
              ORDER BY u.created_at, u.id LIMIT $2 OFFSET $3"
-        ))
+        )))
         .bind(query)
         .bind(i64::from(limit))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
@@ -166,7 +168,7 @@ impl AccountStore for PgStore {
 
     async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64> {
         let mut tx = self.pool().begin().await.db()?;
-        let n = sqlx::query("UPDATE users SET status = $2 WHERE id = $1")
+        let n = sqlx::query(&self.sql("UPDATE auth_exchange.users SET status = $2 WHERE id = $1"))
             .bind(id)
             .bind(status.as_str())
             .execute(&mut *tx)
@@ -175,11 +177,10 @@ impl AccountStore for PgStore {
             .rows_affected();
         found(n)?;
         let revoked = match status {
-            UserStatus::Blocked => revoke_all(&mut tx, id, None).await?,
+            UserStatus::Blocked => self.revoke_all(&mut tx, id, None).await?,
             UserStatus::Active => 0,
         };
-        tx.commit().await.db()?;
-        self.forget_user(id);
+        self.commit(tx, Changed::User(id)).await?;
         Ok(revoked)
     }
 }

@@ -1,5 +1,7 @@
 //! [`AttemptStore`] of the [`PgStore`]: attempt counters, each decided by one statement.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use auth_core::store::*;
 use sqlx::postgres::PgArguments;
@@ -9,38 +11,50 @@ use time::OffsetDateTime;
 use super::*;
 use crate::PgStore;
 
+/// How many parameters [`reserve`] takes.
+pub(super) const RESERVE_PARAMS: usize = 6;
+
 /// Decides and counts one attempt in one statement: the row lock of the upsert
 /// serialises concurrent attempts, and the WHERE sees the count each one left. The
 /// lock expression is `AttemptLimit::lock_for` of the stored count. Returns the new
-/// count, or no row when refused. Parameters: see [`bind_reserve`]; `$1` may be NULL,
-/// which reserves nothing.
-pub(super) const RESERVE: &str = "INSERT INTO auth_attempts AS a (key, attempts, window_start, last_attempt) \
-     SELECT $1, 1, $2, $2 WHERE $1::text IS NOT NULL \
-     ON CONFLICT (key) DO UPDATE SET \
-       attempts = CASE WHEN a.window_start <= $3 THEN 1 \
-                       ELSE LEAST(a.attempts, 2147483646) + 1 END, \
-       window_start = CASE WHEN a.window_start <= $3 THEN $2 ELSE a.window_start END, \
-       last_attempt = $2 \
-     WHERE a.window_start <= $3 OR a.attempts < $4 \
-        OR a.last_attempt + make_interval(secs => \
-             LEAST($5 * power(2, LEAST(a.attempts - $4, 30)), $6)) <= $2 \
-     RETURNING attempts";
+/// count, or no row when refused. Its [`RESERVE_PARAMS`] parameters are numbered
+/// from `$first`, their values appended by [`reserve_args`]; a NULL key reserves
+/// nothing.
+pub(super) fn reserve(first: usize) -> String {
+    let [key, now, cutoff, max, base, window] = std::array::from_fn(|i| format!("${}", first + i));
+    format!(
+        "INSERT INTO auth_exchange.auth_attempts AS a (key, attempts, window_start, last_attempt) \
+         SELECT {key}, 1, {now}, {now} WHERE {key}::text IS NOT NULL \
+         ON CONFLICT (key) DO UPDATE SET \
+           attempts = CASE WHEN a.window_start <= {cutoff} THEN 1 \
+                           ELSE LEAST(a.attempts, 2147483646) + 1 END, \
+           window_start = CASE WHEN a.window_start <= {cutoff} THEN {now} ELSE a.window_start END, \
+           last_attempt = {now} \
+         WHERE a.window_start <= {cutoff} OR a.attempts < {max} \
+            OR a.last_attempt + make_interval(secs => \
+                 LEAST({base} * power(2, LEAST(a.attempts - {max}, 30)), {window})) <= {now} \
+         RETURNING attempts"
+    )
+}
 
-/// `$1`-`$6` of [`RESERVE`]: the key (`None` reserves nothing), `now`, the window's
-/// cutoff, `max`, the base delay and the window in seconds.
+/// The reservation alone, its parameters from `$1`.
+static RESERVE: LazyLock<String> = LazyLock::new(|| reserve(1));
+
+/// Appends the values of [`reserve`]'s parameters, in order: the key (`None`
+/// reserves nothing), `now`, the window's cutoff, `max`, the base delay and the
+/// window in seconds.
 pub(super) fn reserve_args(
+    args: &mut PgArguments,
     key: Option<&str>,
     limit: AttemptLimit,
     now: OffsetDateTime,
-) -> Result<PgArguments> {
-    let mut args = PgArguments::default();
-    arg(&mut args, key.map(str::to_owned))?;
-    arg(&mut args, now)?;
-    arg(&mut args, now - limit.window)?;
-    arg(&mut args, i32::try_from(limit.max).unwrap_or(i32::MAX))?;
-    arg(&mut args, limit.base_delay.as_seconds_f64())?;
-    arg(&mut args, limit.window.as_seconds_f64())?;
-    Ok(args)
+) -> Result<()> {
+    arg(args, key.map(str::to_owned))?;
+    arg(args, now)?;
+    arg(args, now - limit.window)?;
+    arg(args, i32::try_from(limit.max).unwrap_or(i32::MAX))?;
+    arg(args, limit.base_delay.as_seconds_f64())?;
+    arg(args, limit.window.as_seconds_f64())
 }
 
 /// Appends one argument.
@@ -59,9 +73,9 @@ impl PgStore {
         limit: AttemptLimit,
         now: OffsetDateTime,
     ) -> Result<OffsetDateTime> {
-        let row = sqlx::query(
-            "SELECT attempts, window_start, last_attempt FROM auth_attempts WHERE key = $1",
-        )
+        let row = sqlx::query(&self.sql(
+            "SELECT attempts, window_start, last_attempt FROM auth_exchange.auth_attempts WHERE key = $1",
+        ))
         .bind(key)
         .fetch_optional(self.pool())
         .await
@@ -86,8 +100,9 @@ impl AttemptStore for PgStore {
         limit: AttemptLimit,
         now: OffsetDateTime,
     ) -> Result<Reservation> {
-        let args = reserve_args(Some(key), limit, now)?;
-        let granted: Option<i32> = sqlx::query_scalar_with(RESERVE, args)
+        let mut args = PgArguments::default();
+        reserve_args(&mut args, Some(key), limit, now)?;
+        let granted: Option<i32> = sqlx::query_scalar_with(&self.sql(&RESERVE), args)
             .fetch_optional(self.pool())
             .await
             .db()?;
@@ -102,7 +117,7 @@ impl AttemptStore for PgStore {
     }
 
     async fn release_attempt(&self, key: &str) -> Result<()> {
-        sqlx::query("UPDATE auth_attempts SET attempts = GREATEST(attempts - 1, 0) WHERE key = $1")
+        sqlx::query(&self.sql("UPDATE auth_exchange.auth_attempts SET attempts = GREATEST(attempts - 1, 0) WHERE key = $1"))
             .bind(key)
             .execute(self.pool())
             .await
@@ -111,7 +126,7 @@ impl AttemptStore for PgStore {
     }
 
     async fn clear_attempts(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM auth_attempts WHERE key = $1")
+        sqlx::query(&self.sql("DELETE FROM auth_exchange.auth_attempts WHERE key = $1"))
             .bind(key)
             .execute(self.pool())
             .await
@@ -120,13 +135,13 @@ impl AttemptStore for PgStore {
     }
 
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM auth_attempts WHERE last_attempt <= $1")
-                .bind(before)
-                .execute(self.pool())
-                .await
-                .db()?
-                .rows_affected(),
+        Ok(sqlx::query(
+            &self.sql("DELETE FROM auth_exchange.auth_attempts WHERE last_attempt <= $1"),
         )
+        .bind(before)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
     }
 }

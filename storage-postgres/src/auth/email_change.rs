@@ -14,16 +14,16 @@ impl EmailChangeStore for PgStore {
     async fn put_email_change(&self, change: EmailChange) -> Result<()> {
         // One statement: the user exists and no other user has the address, as of its
         // snapshot; the unique index decides again when the change completes.
-        let outcome: Option<bool> = sqlx::query_scalar(
-            "WITH u AS (SELECT id FROM users WHERE id = $1), \
-             taken AS (SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $2 AND id <> $1) AS t), \
-             put AS (INSERT INTO email_changes (user_id, email, code_hash, expires_at) \
+        let outcome: Option<bool> = sqlx::query_scalar(&self.sql(
+            "WITH u AS (SELECT id FROM auth_exchange.users WHERE id = $1), \
+             taken AS (SELECT EXISTS (SELECT 1 FROM auth_exchange.users WHERE lower(email) = $2 AND id <> $1) AS t), \
+             put AS (INSERT INTO auth_exchange.email_changes (user_id, email, code_hash, expires_at) \
                      SELECT u.id, $2, $3, $4 FROM u, taken WHERE NOT taken.t \
                      ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, \
                      code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at \
                      RETURNING user_id) \
              SELECT taken.t FROM u, taken",
-        )
+        ))
         .bind(change.user_id)
         .bind(&change.email)
         .bind(&change.code_hash)
@@ -39,9 +39,9 @@ impl EmailChangeStore for PgStore {
     }
 
     async fn email_change(&self, user_id: Uuid) -> Result<Option<EmailChange>> {
-        let row = sqlx::query(
-            "SELECT user_id, email, code_hash, expires_at FROM email_changes WHERE user_id = $1",
-        )
+        let row = sqlx::query(&self.sql(
+            "SELECT user_id, email, code_hash, expires_at FROM auth_exchange.email_changes WHERE user_id = $1",
+        ))
         .bind(user_id)
         .fetch_optional(self.pool())
         .await
@@ -65,13 +65,13 @@ impl EmailChangeStore for PgStore {
     ) -> Result<Option<User>> {
         // One statement: of concurrent calls only one deletes the pending row; the
         // users update (and its trigger, which drops the reset token) sees that row.
-        let row = sqlx::query(&format!(
-            "WITH used AS (DELETE FROM email_changes \
+        let row = sqlx::query(&self.sql(&format!(
+            "WITH used AS (DELETE FROM auth_exchange.email_changes \
                            WHERE user_id = $1 AND code_hash = $2 AND expires_at > $3 \
                            RETURNING user_id, email) \
-             UPDATE users u SET email = used.email, email_verified = true FROM used \
+             UPDATE auth_exchange.users u SET email = used.email, email_verified = true FROM used \
              WHERE u.id = used.user_id RETURNING {USER_COLUMNS}"
-        ))
+        )))
         .bind(user_id)
         .bind(code_hash)
         .bind(now)
@@ -81,18 +81,20 @@ impl EmailChangeStore for PgStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        self.forget_user(user_id);
+        self.changed(Changed::User(user_id));
         Ok(Some(user_from(&row)?))
     }
 
     async fn purge_email_changes(&self, now: OffsetDateTime) -> Result<u64> {
         Ok(
-            sqlx::query("DELETE FROM email_changes WHERE expires_at <= $1")
-                .bind(now)
-                .execute(self.pool())
-                .await
-                .db()?
-                .rows_affected(),
+            sqlx::query(
+                &self.sql("DELETE FROM auth_exchange.email_changes WHERE expires_at <= $1"),
+            )
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .db()?
+            .rows_affected(),
         )
     }
 }

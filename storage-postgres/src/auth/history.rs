@@ -13,10 +13,10 @@ use crate::error::auth_error;
 #[async_trait]
 impl LoginHistoryStore for PgStore {
     async fn record_login(&self, e: LoginEvent) -> Result<()> {
-        let result = sqlx::query(
-            "INSERT INTO login_events (user_id, at, ip, user_agent, success) \
-             SELECT $1, $2, $3::inet, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)",
-        )
+        let result = sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.login_events (user_id, at, ip, user_agent, success) \
+             SELECT $1, $2, $3::inet, $4, $5 WHERE EXISTS (SELECT 1 FROM auth_exchange.users WHERE id = $1)",
+        ))
         .bind(e.user_id)
         .bind(e.at)
         .bind(ip_text(e.ip))
@@ -38,11 +38,11 @@ impl LoginHistoryStore for PgStore {
         limit: u32,
         before: Option<OffsetDateTime>,
     ) -> Result<Vec<LoginEvent>> {
-        let rows = sqlx::query(
-            "SELECT user_id, at, host(ip) AS ip, user_agent, success FROM login_events \
+        let rows = sqlx::query(&self.sql(
+            "SELECT user_id, at, host(ip) AS ip, user_agent, success FROM auth_exchange.login_events \
              WHERE user_id = $1 AND ($3::timestamptz IS NULL OR at < $3) \
              ORDER BY at DESC, id DESC LIMIT $2",
-        )
+        ))
         .bind(user_id)
         .bind(i64::from(limit))
         .bind(before)

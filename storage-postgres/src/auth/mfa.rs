@@ -17,21 +17,22 @@ impl MfaStore for PgStore {
         // confirmation in flight holds the factor and then needs the key-share lock
         // of its recovery codes' foreign key, which FOR UPDATE would deadlock with.
         let mut tx = self.pool().begin().await.db()?;
-        let exists: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
+        let exists: Option<Uuid> = sqlx::query_scalar(
+            &self.sql("SELECT id FROM auth_exchange.users WHERE id = $1 FOR NO KEY UPDATE"),
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        let started = sqlx::query(
-            "INSERT INTO totp_factors (user_id, secret, active, last_step) \
+        let started = sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.totp_factors (user_id, secret, active, last_step) \
              VALUES ($1, $2, false, $3) \
              ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, last_step = EXCLUDED.last_step \
              WHERE NOT totp_factors.active",
-        )
+        ))
         .bind(user_id)
         .bind(secret)
         .bind(i64::MIN)
@@ -39,17 +40,19 @@ impl MfaStore for PgStore {
         .await
         .db()?
         .rows_affected();
-        tx.commit().await.db()?;
+        // A factor not yet active changes no session.
+        self.commit(tx, Changed::Nothing).await?;
         Ok(started == 1)
     }
 
     async fn totp_factor(&self, user_id: Uuid) -> Result<Option<TotpFactor>> {
-        let row =
-            sqlx::query("SELECT secret, active, last_step FROM totp_factors WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(self.pool())
-                .await
-                .db()?;
+        let row = sqlx::query(&self.sql(
+            "SELECT secret, active, last_step FROM auth_exchange.totp_factors WHERE user_id = $1",
+        ))
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
         row.map(|r| {
             Ok(TotpFactor {
                 secret: r.try_get("secret").db()?,
@@ -71,10 +74,10 @@ impl MfaStore for PgStore {
         let mut tx = self.pool().begin().await.db()?;
         // Compare-and-set on the secret: a re-enrolment committed since the code was
         // checked leaves another secret, and nothing is activated.
-        let activated = sqlx::query(
-            "UPDATE totp_factors SET active = true, last_step = $2 \
+        let activated = sqlx::query(&self.sql(
+            "UPDATE auth_exchange.totp_factors SET active = true, last_step = $2 \
              WHERE user_id = $1 AND NOT active AND secret = $3",
-        )
+        ))
         .bind(user_id)
         .bind(step)
         .bind(secret)
@@ -85,30 +88,29 @@ impl MfaStore for PgStore {
         if activated == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        sqlx::query(&self.sql("DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1"))
             .bind(user_id)
             .execute(&mut *tx)
             .await
             .db()?;
-        sqlx::query(
-            "INSERT INTO recovery_codes (user_id, code_hash) \
+        sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.recovery_codes (user_id, code_hash) \
              SELECT $1, h FROM unnest($2::bytea[]) AS t(h) ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(user_id)
         .bind(&recovery_hashes)
         .execute(&mut *tx)
         .await
         .db()?;
-        revoke_all(&mut tx, user_id, keep_session).await?;
-        tx.commit().await.db()?;
-        self.forget_user(user_id);
+        self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
         Ok(true)
     }
 
     async fn use_totp_step(&self, user_id: Uuid, step: i64) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND active AND last_step < $2",
-        )
+        let n = sqlx::query(&self.sql(
+            "UPDATE auth_exchange.totp_factors SET last_step = $2 WHERE user_id = $1 AND active AND last_step < $2",
+        ))
         .bind(user_id)
         .bind(step)
         .execute(self.pool())
@@ -119,7 +121,10 @@ impl MfaStore for PgStore {
     }
 
     async fn use_recovery_code(&self, user_id: Uuid, code_hash: &[u8]) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2")
+        let n =
+            sqlx::query(&self.sql(
+                "DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1 AND code_hash = $2",
+            ))
             .bind(user_id)
             .bind(code_hash)
             .execute(self.pool())
@@ -130,22 +135,24 @@ impl MfaStore for PgStore {
     }
 
     async fn recovery_codes_left(&self, user_id: Uuid) -> Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(self.pool())
-            .await
-            .db()?;
+        let n: i64 = sqlx::query_scalar(
+            &self.sql("SELECT count(*) FROM auth_exchange.recovery_codes WHERE user_id = $1"),
+        )
+        .bind(user_id)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
         Ok(n as u32)
     }
 
     async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool> {
         let mut tx = self.pool().begin().await.db()?;
         // One statement for both tables: one snapshot.
-        let removed: bool = sqlx::query_scalar(
-            "WITH codes AS (DELETE FROM recovery_codes WHERE user_id = $1), \
-             factor AS (DELETE FROM totp_factors WHERE user_id = $1 RETURNING user_id) \
+        let removed: bool = sqlx::query_scalar(&self.sql(
+            "WITH codes AS (DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1), \
+             factor AS (DELETE FROM auth_exchange.totp_factors WHERE user_id = $1 RETURNING user_id) \
              SELECT EXISTS (SELECT 1 FROM factor)",
-        )
+        ))
         .bind(user_id)
         .fetch_one(&mut *tx)
         .await
@@ -153,9 +160,8 @@ impl MfaStore for PgStore {
         if !removed {
             return Ok(false);
         }
-        revoke_all(&mut tx, user_id, keep_session).await?;
-        tx.commit().await.db()?;
-        self.forget_user(user_id);
+        self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
         Ok(true)
     }
 
@@ -165,9 +171,9 @@ impl MfaStore for PgStore {
         token_hash: &[u8],
         expires_at: OffsetDateTime,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO mfa_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        )
+        sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.mfa_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        ))
         .bind(token_hash)
         .bind(user_id)
         .bind(expires_at)
@@ -187,17 +193,19 @@ impl MfaStore for PgStore {
         let mut tx = self.pool().begin().await.db()?;
         // Locks in the order every change of a factor takes them (the factor, then,
         // through the trigger, its challenges), so none of them deadlocks with this.
-        sqlx::query("SELECT 1 FROM totp_factors WHERE user_id = $1 FOR UPDATE")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        sqlx::query(
+            &self.sql("SELECT 1 FROM auth_exchange.totp_factors WHERE user_id = $1 FOR UPDATE"),
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         // The challenge row is locked: a concurrent completion waits and then finds it
         // gone; a concurrent change of the account (whose trigger deletes it) waits too.
-        let status: Option<String> = sqlx::query_scalar(
-            "SELECT u.status FROM mfa_challenges c JOIN users u ON u.id = c.user_id \
+        let status: Option<String> = sqlx::query_scalar(&self.sql(
+            "SELECT u.status FROM auth_exchange.mfa_challenges c JOIN auth_exchange.users u ON u.id = c.user_id \
              WHERE c.token_hash = $1 AND c.user_id = $2 AND c.expires_at > $3 FOR UPDATE OF c",
-        )
+        ))
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
@@ -210,10 +218,10 @@ impl MfaStore for PgStore {
             Some(UserStatus::Active) => {}
         }
         let used = match &proof {
-            FactorProof::Totp { secret, step } => sqlx::query(
-                "UPDATE totp_factors SET last_step = $2 \
+            FactorProof::Totp { secret, step } => sqlx::query(&self.sql(
+                "UPDATE auth_exchange.totp_factors SET last_step = $2 \
                  WHERE user_id = $1 AND active AND secret = $3 AND last_step < $2",
-            )
+            ))
             .bind(user_id)
             .bind(step)
             .bind(secret)
@@ -221,10 +229,10 @@ impl MfaStore for PgStore {
             .await
             .db()?
             .rows_affected(),
-            FactorProof::Recovery { code_hash } => sqlx::query(
-                "DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 \
-                 AND EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND active)",
-            )
+            FactorProof::Recovery { code_hash } => sqlx::query(&self.sql(
+                "DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1 AND code_hash = $2 \
+                 AND EXISTS (SELECT 1 FROM auth_exchange.totp_factors WHERE user_id = $1 AND active)",
+            ))
             .bind(user_id)
             .bind(code_hash)
             .execute(&mut *tx)
@@ -235,28 +243,28 @@ impl MfaStore for PgStore {
         if used == 0 {
             return Ok(ChallengeOutcome::WrongCode);
         }
-        let row = sqlx::query(&format!(
-            "WITH used AS (DELETE FROM mfa_challenges WHERE token_hash = $1) \
-             SELECT {USER_COLUMNS} FROM users u WHERE u.id = $2"
-        ))
+        let row = sqlx::query(&self.sql(&format!(
+            "WITH used AS (DELETE FROM auth_exchange.mfa_challenges WHERE token_hash = $1) \
+             SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $2"
+        )))
         .bind(token_hash)
         .bind(user_id)
         .fetch_one(&mut *tx)
         .await
         .db()?;
         let user = user_from(&row)?;
-        tx.commit().await.db()?;
+        self.commit(tx, Changed::Nothing).await?;
         Ok(ChallengeOutcome::Completed(user))
     }
 
     async fn purge_mfa_challenges(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM mfa_challenges WHERE expires_at <= $1")
-                .bind(now)
-                .execute(self.pool())
-                .await
-                .db()?
-                .rows_affected(),
+        Ok(sqlx::query(
+            &self.sql("DELETE FROM auth_exchange.mfa_challenges WHERE expires_at <= $1"),
         )
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
     }
 }

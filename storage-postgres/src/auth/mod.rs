@@ -9,6 +9,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use crate::Changed;
 use crate::error::auth_error;
 
 mod accounts;
@@ -35,7 +36,7 @@ impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.email, u.first_name, u.last_name, u.status, \
      u.email_verified, u.created_at, \
-     ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles";
+     ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles";
 
 pub(super) const SESSION_COLUMNS: &str = "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
      s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, \
@@ -104,19 +105,34 @@ pub(super) fn ip_text(ip: Option<IpAddr>) -> Option<String> {
     ip.map(|i| i.to_string())
 }
 
-pub(super) async fn revoke_all(
-    tx: &mut Transaction<'_, Postgres>,
-    user_id: Uuid,
-    except: Option<Uuid>,
-) -> Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE sessions SET revoked = true \
-         WHERE user_id = $1 AND NOT revoked AND ($2::uuid IS NULL OR id <> $2)",
-    )
-    .bind(user_id)
-    .bind(except)
-    .execute(&mut **tx)
-    .await
-    .db()?
-    .rows_affected())
+impl crate::PgStore {
+    /// Commits `tx`, then drops what it changed from the session-status cache.
+    pub(super) async fn commit(
+        &self,
+        tx: Transaction<'_, Postgres>,
+        change: Changed,
+    ) -> Result<()> {
+        tx.commit().await.db()?;
+        self.changed(change);
+        Ok(())
+    }
+
+    /// Revokes every live session of `user_id` but `except`, in `tx`.
+    pub(super) async fn revoke_all(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        user_id: Uuid,
+        except: Option<Uuid>,
+    ) -> Result<u64> {
+        Ok(sqlx::query(&self.sql(
+            "UPDATE auth_exchange.sessions SET revoked = true \
+             WHERE user_id = $1 AND NOT revoked AND ($2::uuid IS NULL OR id <> $2)",
+        ))
+        .bind(user_id)
+        .bind(except)
+        .execute(&mut **tx)
+        .await
+        .db()?
+        .rows_affected())
+    }
 }

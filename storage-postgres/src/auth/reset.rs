@@ -18,16 +18,16 @@ impl ResetStore for PgStore {
         expires_at: OffsetDateTime,
     ) -> Result<Option<ResetTarget>> {
         // One statement: the lookup and the upsert see the same user.
-        let row = sqlx::query(
-            "WITH u AS (SELECT id, login, email FROM users \
+        let row = sqlx::query(&self.sql(
+            "WITH u AS (SELECT id, login, email FROM auth_exchange.users \
                        WHERE lower(email) = lower($1) AND email_verified), \
-             put AS (INSERT INTO password_resets (user_id, token_hash, expires_at) \
+             put AS (INSERT INTO auth_exchange.password_resets (user_id, token_hash, expires_at) \
                      SELECT id, $2, $3 FROM u \
                      ON CONFLICT (user_id) DO UPDATE \
                      SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at \
                      RETURNING user_id) \
              SELECT u.id, u.login, u.email FROM u JOIN put ON put.user_id = u.id",
-        )
+        ))
         .bind(email)
         .bind(token_hash)
         .bind(expires_at)
@@ -49,9 +49,9 @@ impl ResetStore for PgStore {
         token_hash: &[u8],
         now: OffsetDateTime,
     ) -> Result<Option<Uuid>> {
-        sqlx::query_scalar(
-            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND expires_at > $2",
-        )
+        sqlx::query_scalar(&self.sql(
+            "SELECT user_id FROM auth_exchange.password_resets WHERE token_hash = $1 AND expires_at > $2",
+        ))
         .bind(token_hash)
         .bind(now)
         .fetch_optional(self.pool())
@@ -66,16 +66,16 @@ impl ResetStore for PgStore {
         password_hash: &str,
     ) -> Result<Option<(Uuid, u64)>> {
         // One statement: of concurrent uses only one deletes the row.
-        let row = sqlx::query(
-            "WITH used AS (DELETE FROM password_resets \
+        let row = sqlx::query(&self.sql(
+            "WITH used AS (DELETE FROM auth_exchange.password_resets \
                            WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id), \
-             pw AS (UPDATE users SET password_hash = $3 FROM used \
+             pw AS (UPDATE auth_exchange.users SET password_hash = $3 FROM used \
                     WHERE users.id = used.user_id RETURNING users.id), \
-             revoked AS (UPDATE sessions SET revoked = true FROM pw \
+             revoked AS (UPDATE auth_exchange.sessions SET revoked = true FROM pw \
                          WHERE sessions.user_id = pw.id AND NOT sessions.revoked \
                          RETURNING sessions.id) \
              SELECT pw.id, (SELECT count(*) FROM revoked) AS revoked FROM pw",
-        )
+        ))
         .bind(token_hash)
         .bind(now)
         .bind(password_hash)
@@ -89,19 +89,19 @@ impl ResetStore for PgStore {
             })
             .transpose()?;
         if let Some((user, _)) = used {
-            self.forget_user(user);
+            self.changed(Changed::User(user));
         }
         Ok(used)
     }
 
     async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
-                .bind(now)
-                .execute(self.pool())
-                .await
-                .db()?
-                .rows_affected(),
+        Ok(sqlx::query(
+            &self.sql("DELETE FROM auth_exchange.password_resets WHERE expires_at <= $1"),
         )
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
     }
 }

@@ -12,10 +12,12 @@ use crate::PgStore;
 #[async_trait]
 impl RoleStore for PgStore {
     async fn list_roles(&self) -> Result<Vec<Role>> {
-        let rows = sqlx::query("SELECT name, description FROM roles ORDER BY name")
-            .fetch_all(self.pool())
-            .await
-            .db()?;
+        let rows = sqlx::query(
+            &self.sql("SELECT name, description FROM auth_exchange.roles ORDER BY name"),
+        )
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -28,18 +30,20 @@ impl RoleStore for PgStore {
     }
 
     async fn create_role(&self, role: Role) -> Result<Role> {
-        sqlx::query("INSERT INTO roles (name, description) VALUES ($1, $2)")
-            .bind(&role.name)
-            .bind(&role.description)
-            .execute(self.pool())
-            .await
-            .db()?;
+        sqlx::query(
+            &self.sql("INSERT INTO auth_exchange.roles (name, description) VALUES ($1, $2)"),
+        )
+        .bind(&role.name)
+        .bind(&role.description)
+        .execute(self.pool())
+        .await
+        .db()?;
         Ok(role)
     }
 
     async fn delete_role(&self, name: &RoleName) -> Result<()> {
         let name = name.as_str();
-        let n = sqlx::query("DELETE FROM roles WHERE name = $1")
+        let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.roles WHERE name = $1"))
             .bind(name)
             .execute(self.pool())
             .await
@@ -47,37 +51,37 @@ impl RoleStore for PgStore {
             .rows_affected();
         found(n)?;
         // Every holder lost it.
-        self.forget_all();
+        self.changed(Changed::Everyone);
         Ok(())
     }
 
     async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
         let role = role.as_str();
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
+        sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        ))
         .bind(user_id)
         .bind(role)
         .execute(self.pool())
         .await
         .db()?;
-        self.forget_user(user_id);
+        self.changed(Changed::User(user_id));
         Ok(())
     }
 
     async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
         let role = role.as_str();
-        let both_exist: bool = sqlx::query_scalar(
-            "WITH gone AS (DELETE FROM user_roles WHERE user_id = $1 AND role = $2) \
-             SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) \
-                AND EXISTS (SELECT 1 FROM roles WHERE name = $2)",
-        )
+        let both_exist: bool = sqlx::query_scalar(&self.sql(
+            "WITH gone AS (DELETE FROM auth_exchange.user_roles WHERE user_id = $1 AND role = $2) \
+             SELECT EXISTS (SELECT 1 FROM auth_exchange.users WHERE id = $1) \
+                AND EXISTS (SELECT 1 FROM auth_exchange.roles WHERE name = $2)",
+        ))
         .bind(user_id)
         .bind(role)
         .fetch_one(self.pool())
         .await
         .db()?;
-        self.forget_user(user_id);
+        self.changed(Changed::User(user_id));
         if both_exist {
             Ok(())
         } else {

@@ -6,27 +6,59 @@ use std::time::Instant;
 use async_trait::async_trait;
 use auth_core::store::*;
 use sqlx::Row;
+use sqlx::postgres::PgArguments;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::attempts::{RESERVE, arg, reserve_args};
+use super::attempts::{RESERVE_PARAMS, arg, reserve, reserve_args};
 use super::*;
 use crate::PgStore;
 
-/// The refresh statement: `$1`-`$6` of [`RESERVE`], then the session id (`$7`), the
-/// presented counter (`$8`) and the idle cutoff (`$9`).
+/// The liveness rule of `Session::is_live` in SQL, over sessions aliased `s`; `now`
+/// and `idle_cutoff` (`now` less the idle timeout) name the statement's parameters.
+fn live(now: &str, idle_cutoff: &str) -> String {
+    format!("(NOT s.revoked AND s.expires_at > {now} AND s.last_refreshed_at > {idle_cutoff})")
+}
+
+/// The refresh statement: the parameters of [`reserve`] from `$1`, then the session
+/// id, the presented counter and the idle cutoff.
 static REFRESH: LazyLock<String> = LazyLock::new(|| {
+    let [id, counter, idle_cutoff] =
+        std::array::from_fn(|i| format!("${}", RESERVE_PARAMS + 1 + i));
+    let (granted, now) = (
+        "($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved))",
+        "$2",
+    );
     format!(
-        "WITH reserved AS ({RESERVE}), \
-         rot AS (UPDATE sessions s SET counter = s.counter + 1, last_refreshed_at = $2 \
-           FROM users u \
-           WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved)) \
-             AND s.id = $7 AND s.counter = $8 AND NOT s.revoked AND s.expires_at > $2 \
-             AND s.last_refreshed_at > $9 AND u.id = s.user_id AND u.status = 'active' \
+        "WITH reserved AS ({reserve}), \
+         rot AS (UPDATE auth_exchange.sessions s SET counter = s.counter + 1, last_refreshed_at = {now} \
+           FROM auth_exchange.users u \
+           WHERE {granted} AND s.id = {id} AND s.counter = {counter} AND {live} \
+             AND u.id = s.user_id AND u.status = 'active' \
            RETURNING {SESSION_COLUMNS}, \
-             ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles) \
-         SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved)) AS granted, rot.* \
-         FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true"
+             ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles) \
+         SELECT {granted} AS granted, rot.* \
+         FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true",
+        reserve = reserve(1),
+        live = live(now, &idle_cutoff),
+    )
+});
+
+/// Lists a user's live sessions, newest first.
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SESSION_COLUMNS} FROM auth_exchange.sessions s \
+         WHERE s.user_id = $1 AND {live} \
+         ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5",
+        live = live("$2", "$3")
+    )
+});
+
+/// Deletes every session that is no longer live.
+static PURGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM auth_exchange.sessions s WHERE NOT {}",
+        live("$1", "$2")
     )
 });
 
@@ -43,12 +75,12 @@ impl SessionStore for PgStore {
         let mut tx = self.pool().begin().await.db()?;
         // The user's row lock serialises the session inserts of one user, so the cap
         // below counts every session committed before this one.
-        let inserted = sqlx::query(
-            "WITH u AS (SELECT id FROM users WHERE id = $2 FOR NO KEY UPDATE) \
-             INSERT INTO sessions (id, user_id, counter, created_at, last_refreshed_at, \
+        let inserted = sqlx::query(&self.sql(
+            "WITH u AS (SELECT id FROM auth_exchange.users WHERE id = $2 FOR NO KEY UPDATE) \
+             INSERT INTO auth_exchange.sessions (id, user_id, counter, created_at, last_refreshed_at, \
              expires_at, revoked, ip, user_agent, second_factor, reauthenticated_at) \
              SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11 FROM u",
-        )
+        ))
         .bind(s.id)
         .bind(s.user_id)
         .bind(i64::try_from(s.counter).map_err(|e| StoreError::Backend(Box::new(e)))?)
@@ -68,12 +100,12 @@ impl SessionStore for PgStore {
         let revoked = if max_live == 0 {
             0
         } else {
-            sqlx::query(
-                "UPDATE sessions SET revoked = true WHERE id IN ( \
-                   SELECT id FROM sessions \
+            sqlx::query(&self.sql(
+                "UPDATE auth_exchange.sessions SET revoked = true WHERE id IN ( \
+                   SELECT id FROM auth_exchange.sessions \
                    WHERE user_id = $1 AND NOT revoked AND expires_at > $2 \
                    ORDER BY created_at DESC, id DESC OFFSET $3)",
-            )
+            ))
             .bind(s.user_id)
             .bind(s.created_at)
             .bind(i64::from(max_live))
@@ -82,17 +114,19 @@ impl SessionStore for PgStore {
             .db()?
             .rows_affected()
         };
-        tx.commit().await.db()?;
-        if revoked > 0 {
-            self.forget_user(s.user_id);
-        }
+        let change = if revoked > 0 {
+            Changed::User(s.user_id)
+        } else {
+            Changed::Nothing
+        };
+        self.commit(tx, change).await?;
         Ok(revoked)
     }
 
     async fn session(&self, id: Uuid) -> Result<Option<Session>> {
-        let row = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = $1"
-        ))
+        let row = sqlx::query(&self.sql(&format!(
+            "SELECT {SESSION_COLUMNS} FROM auth_exchange.sessions s WHERE s.id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await
@@ -107,10 +141,10 @@ impl SessionStore for PgStore {
             None => None,
         };
         // One primary-key lookup joined to its user: the hot path of every request.
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "SELECT s.revoked, s.expires_at, s.last_refreshed_at, {USER_COLUMNS} \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-        ))
+             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await
@@ -144,11 +178,12 @@ impl SessionStore for PgStore {
             Some(k) => (Some(k.key.as_str()), k.limit),
             None => (None, NO_LIMIT),
         };
-        let mut args = reserve_args(key, limit, req.now)?;
+        let mut args = PgArguments::default();
+        reserve_args(&mut args, key, limit, req.now)?;
         arg(&mut args, req.session_id)?;
         arg(&mut args, counter)?;
         arg(&mut args, idle_cutoff)?;
-        let row = sqlx::query_with(&REFRESH, args)
+        let row = sqlx::query_with(&self.sql(&REFRESH), args)
             .fetch_one(self.pool())
             .await
             .db()?;
@@ -161,18 +196,18 @@ impl SessionStore for PgStore {
             });
         }
         if row.try_get::<Option<Uuid>, _>("id").db()?.is_some() {
-            self.forget_session(req.session_id);
+            self.changed(Changed::Session(req.session_id));
             return Ok(RefreshOutcome::Rotated {
                 session: session_from(&row)?,
                 roles: row.try_get("roles").db()?,
             });
         }
 
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "SELECT {SESSION_COLUMNS}, u.status, \
-               ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-        ))
+               ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
+             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1"
+        )))
         .bind(req.session_id)
         .fetch_optional(self.pool())
         .await.db()?;
@@ -181,10 +216,7 @@ impl SessionStore for PgStore {
         };
         let session = session_from(&row)?;
         let active = status(row.try_get("status").db()?) == UserStatus::Active;
-        let alive = !session.revoked
-            && session.expires_at > req.now
-            && session.last_refreshed_at > idle_cutoff
-            && active;
+        let alive = session.is_live(req.now, req.idle_timeout) && active;
         // `counter == current` here means the UPDATE lost to a concurrent change that
         // killed the session; either way it is not ours to rotate.
         if !alive || req.counter >= session.counter {
@@ -202,7 +234,7 @@ impl SessionStore for PgStore {
         // does with the error it gets.
         let revoked = match req.reuse_policy {
             ReusePolicy::RevokeUser => {
-                sqlx::query("UPDATE sessions SET revoked = true WHERE user_id = $1 AND NOT revoked")
+                sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE user_id = $1 AND NOT revoked"))
                     .bind(session.user_id)
                     .execute(self.pool())
                     .await
@@ -210,7 +242,7 @@ impl SessionStore for PgStore {
                     .rows_affected()
             }
             ReusePolicy::RevokeSession => {
-                sqlx::query("UPDATE sessions SET revoked = true WHERE id = $1 AND NOT revoked")
+                sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE id = $1 AND NOT revoked"))
                     .bind(session.id)
                     .execute(self.pool())
                     .await
@@ -218,7 +250,7 @@ impl SessionStore for PgStore {
                     .rows_affected()
             }
         };
-        self.forget_user(session.user_id);
+        self.changed(Changed::User(session.user_id));
         Ok(RefreshOutcome::Reused {
             user_id: session.user_id,
             revoked,
@@ -231,10 +263,10 @@ impl SessionStore for PgStore {
         user_id: Uuid,
         at: OffsetDateTime,
     ) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE sessions SET reauthenticated_at = $3 \
+        let n = sqlx::query(&self.sql(
+            "UPDATE auth_exchange.sessions SET reauthenticated_at = $3 \
              WHERE id = $1 AND user_id = $2 AND NOT revoked AND expires_at > $3",
-        )
+        ))
         .bind(id)
         .bind(user_id)
         .bind(at)
@@ -246,27 +278,26 @@ impl SessionStore for PgStore {
     }
 
     async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool> {
-        let owner: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE sessions SET revoked = true \
+        let owner: Option<Uuid> = sqlx::query_scalar(&self.sql(
+            "UPDATE auth_exchange.sessions SET revoked = true \
              WHERE id = $1 AND NOT revoked AND ($2::uuid IS NULL OR user_id = $2) \
              RETURNING user_id",
-        )
+        ))
         .bind(id)
         .bind(user_id)
         .fetch_optional(self.pool())
         .await
         .db()?;
         if let Some(owner) = owner {
-            self.forget_user(owner);
+            self.changed(Changed::User(owner));
         }
         Ok(owner.is_some())
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64> {
         let mut tx = self.pool().begin().await.db()?;
-        let n = revoke_all(&mut tx, user_id, except).await?;
-        tx.commit().await.db()?;
-        self.forget_user(user_id);
+        let n = self.revoke_all(&mut tx, user_id, except).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
         Ok(n)
     }
 
@@ -278,32 +309,25 @@ impl SessionStore for PgStore {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<Session>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s \
-             WHERE s.user_id = $1 AND NOT s.revoked AND s.expires_at > $2 \
-               AND s.last_refreshed_at > $3 \
-             ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5"
-        ))
-        .bind(user_id)
-        .bind(now)
-        .bind(now - idle_timeout)
-        .bind(i64::from(limit))
-        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await
-        .db()?;
+        let rows = sqlx::query(&self.sql(&LIST))
+            .bind(user_id)
+            .bind(now)
+            .bind(now - idle_timeout)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await
+            .db()?;
         Ok(rows.iter().map(session_from).collect::<Result<_>>()?)
     }
 
     async fn purge_sessions(&self, now: OffsetDateTime, idle_timeout: Duration) -> Result<u64> {
-        Ok(sqlx::query(
-            "DELETE FROM sessions WHERE revoked OR expires_at <= $1 OR last_refreshed_at <= $2",
-        )
-        .bind(now)
-        .bind(now - idle_timeout)
-        .execute(self.pool())
-        .await
-        .db()?
-        .rows_affected())
+        Ok(sqlx::query(&self.sql(&PURGE))
+            .bind(now)
+            .bind(now - idle_timeout)
+            .execute(self.pool())
+            .await
+            .db()?
+            .rows_affected())
     }
 }

@@ -12,11 +12,11 @@ use crate::PgStore;
 #[async_trait]
 impl VerificationStore for PgStore {
     async fn put_verification_code(&self, code: VerificationCode) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO verification_codes (user_id, code_hash, expires_at) \
+        sqlx::query(&self.sql(
+            "INSERT INTO auth_exchange.verification_codes (user_id, code_hash, expires_at) \
              VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE \
              SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at",
-        )
+        ))
         .bind(code.user_id)
         .bind(&code.code_hash)
         .bind(code.expires_at)
@@ -27,9 +27,9 @@ impl VerificationStore for PgStore {
     }
 
     async fn verification_code(&self, user_id: Uuid) -> Result<Option<VerificationCode>> {
-        let row = sqlx::query(
-            "SELECT user_id, code_hash, expires_at FROM verification_codes WHERE user_id = $1",
-        )
+        let row = sqlx::query(&self.sql(
+            "SELECT user_id, code_hash, expires_at FROM auth_exchange.verification_codes WHERE user_id = $1",
+        ))
         .bind(user_id)
         .fetch_optional(self.pool())
         .await
@@ -46,31 +46,32 @@ impl VerificationStore for PgStore {
 
     async fn complete_verification(&self, user_id: Uuid) -> Result<()> {
         let mut tx = self.pool().begin().await.db()?;
-        let n = sqlx::query("UPDATE users SET email_verified = true WHERE id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected();
+        let n = sqlx::query(
+            &self.sql("UPDATE auth_exchange.users SET email_verified = true WHERE id = $1"),
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .db()?
+        .rows_affected();
         found(n)?;
-        sqlx::query("DELETE FROM verification_codes WHERE user_id = $1")
+        sqlx::query(&self.sql("DELETE FROM auth_exchange.verification_codes WHERE user_id = $1"))
             .bind(user_id)
             .execute(&mut *tx)
             .await
             .db()?;
-        tx.commit().await.db()?;
-        self.forget_user(user_id);
+        self.commit(tx, Changed::User(user_id)).await?;
         Ok(())
     }
 
     async fn purge_codes(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM verification_codes WHERE expires_at <= $1")
-                .bind(now)
-                .execute(self.pool())
-                .await
-                .db()?
-                .rows_affected(),
+        Ok(sqlx::query(
+            &self.sql("DELETE FROM auth_exchange.verification_codes WHERE expires_at <= $1"),
         )
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .db()?
+        .rows_affected())
     }
 }
