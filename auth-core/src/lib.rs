@@ -15,6 +15,13 @@
 //!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
 //!   blocking take effect at once.
 //!
+//! # Layout
+//!
+//! What an application calls is at the root. [`store`] holds what a store author
+//! needs (the capability traits and the rows they take and return); `memory` the
+//! in-memory store (feature `memory`); `testkit` the conformance suite and test
+//! helpers (feature `testkit`).
+//!
 //! # Durations
 //!
 //! Every duration of this crate's API (lifetimes and windows in [`AuthConfig`] and
@@ -73,22 +80,22 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod clock;
-pub mod domain;
-pub mod error;
-pub mod limits;
-pub mod mailer;
+mod clock;
+mod domain;
+mod error;
+mod limits;
+mod mailer;
 #[cfg(feature = "memory")]
 pub mod memory;
-pub mod password;
+mod password;
 mod persist;
-pub mod refresh;
-pub mod service;
+mod refresh;
+mod service;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod token;
-pub mod totp;
+mod token;
+mod totp;
 mod verified;
 
 /// The crates of the public API, so an application uses the same versions.
@@ -102,19 +109,13 @@ pub use error::{AuthError, BoxError, StoreError};
 pub use limits::{RateLimit, RequestLimits};
 pub use mailer::{Mail, MailKind, Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
-pub use refresh::{RefreshSecret, RefreshTokenCodec};
+pub use refresh::RefreshSecret;
 pub use service::{
     AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, MfaChallenge, Principal,
     ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo, ThrottlePolicy,
     TokenPair, TotpEnrolment,
 };
-pub use store::{
-    AccountStore, AttemptLimit, AttemptStore, AuthStore, ChallengeOutcome, Credentials,
-    EmailChange, EmailChangeStore, FactorProof, LoginEvent, LoginHistoryStore, MfaStore, NewUser,
-    RefreshOutcome, RefreshRequest, Reservation, ResetStore, ResetTarget, ReusePolicy, Role,
-    RoleStore, Session, SessionStatus, SessionStore, TotpFactor, User, UserStatus, UserUpdate,
-    VerificationCode, VerificationStore,
-};
+pub use store::{AttemptLimit, AuthStore, LoginEvent, ReusePolicy, Role, User, UserStatus};
 pub use token::{
     AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,
     TokenError,

@@ -1,7 +1,7 @@
 //! Limits on attempts and requests, decided atomically in the store.
 //!
 //! Every limited operation first *reserves* its attempt under each of its keys with
-//! [`AttemptStore::reserve_attempt`](crate::AttemptStore::reserve_attempt), before any password, code or mail work, so a burst
+//! [`AttemptStore::reserve_attempt`](crate::store::AttemptStore::reserve_attempt), before any password, code or mail work, so a burst
 //! of parallel requests gets no more checks than the same requests one at a time, on
 //! one server instance or many. What happens to the reservation afterwards depends on
 //! the outcome: a failure keeps it, a success gives it back or clears its key. A

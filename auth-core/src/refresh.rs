@@ -42,20 +42,21 @@ impl RefreshSecret {
     }
 }
 
-/// Encodes and checks refresh tokens and other keyed digests under one secret.
+/// The service's MAC under its refresh secret: it tags refresh tokens (encode, decode)
+/// and digests one-time codes and tokens before they are stored.
 #[derive(Clone)]
-pub struct RefreshTokenCodec {
+pub struct TokenMac {
     key: hmac::Key,
 }
 
-impl fmt::Debug for RefreshTokenCodec {
+impl fmt::Debug for TokenMac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshTokenCodec([redacted])")
+        f.write_str("TokenMac([redacted])")
     }
 }
 
-impl RefreshTokenCodec {
-    /// A codec keyed by `secret`.
+impl TokenMac {
+    /// The MAC keyed by `secret`.
     pub fn new(secret: &RefreshSecret) -> Self {
         Self {
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret.0),
@@ -102,7 +103,7 @@ impl RefreshTokenCodec {
         ctx.sign().as_ref().to_vec()
     }
 
-    /// Compares a digest made by [`RefreshTokenCodec::digest`] in constant time.
+    /// Compares a digest made by [`TokenMac::digest`] in constant time.
     pub fn digest_matches(&self, label: &str, data: &[u8], expected: &[u8]) -> bool {
         let mut msg = Vec::with_capacity(label.len() + 1 + data.len());
         msg.extend_from_slice(label.as_bytes());
@@ -117,8 +118,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn codec() -> RefreshTokenCodec {
-        RefreshTokenCodec::new(&RefreshSecret::from_bytes(&[7u8; 32]).unwrap())
+    fn codec() -> TokenMac {
+        TokenMac::new(&RefreshSecret::from_bytes(&[7u8; 32]).unwrap())
     }
 
     #[test]
@@ -150,7 +151,7 @@ mod tests {
     #[test]
     fn another_secret_rejects_the_token() {
         let t = codec().encode(Uuid::new_v4(), 0);
-        let other = RefreshTokenCodec::new(&RefreshSecret::from_bytes(&[8u8; 32]).unwrap());
+        let other = TokenMac::new(&RefreshSecret::from_bytes(&[8u8; 32]).unwrap());
         assert_eq!(other.decode(&t), None);
     }
 

@@ -4,13 +4,14 @@
 
 use std::sync::LazyLock;
 
-use auth_core::{RefreshSecret, RefreshTokenCodec};
+use auth_core::RefreshSecret;
+use auth_core::testkit::TokenMac;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use uuid::Uuid;
 
-static CODEC: LazyLock<RefreshTokenCodec> = LazyLock::new(|| {
-    RefreshTokenCodec::new(&RefreshSecret::from_bytes(&[0x5a; 32]).expect("32 bytes"))
+static CODEC: LazyLock<TokenMac> = LazyLock::new(|| {
+    TokenMac::new(&RefreshSecret::from_bytes(&[0x5a; 32]).expect("32 bytes"))
 });
 
 #[derive(Debug, Arbitrary)]

@@ -233,7 +233,7 @@ mod migrations {
 
 mod outages {
     use super::*;
-    use auth_core::SessionStore;
+    use auth_core::store::SessionStore;
     use exchange_core::ExchangeStore;
 
     fn unreachable() -> PgStore {

@@ -4,7 +4,7 @@ use super::*;
 /// Brute-force throttling of logins and verification codes.
 ///
 /// Each attempt is reserved per login and per client address in the store before
-/// anything is checked ([`AttemptStore::reserve_attempt`](crate::AttemptStore::reserve_attempt)), so the limits hold under
+/// anything is checked ([`AttemptStore::reserve_attempt`](crate::store::AttemptStore::reserve_attempt)), so the limits hold under
 /// parallel bursts and across server instances. Once a key reaches its limit within
 /// `window`, further attempts are refused, without checking anything, until
 /// `base_delay` doubled per extra attempt (capped at `window`) has passed since the

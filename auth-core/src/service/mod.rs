@@ -15,7 +15,7 @@ use crate::error::{AuthError, StoreError};
 use crate::limits::{self, LimitKey, Refusal, RequestLimits};
 use crate::mailer::{Mail, MailKind, Mailer, NoopMailer};
 use crate::password::{Argon2Params, PasswordHasher};
-use crate::refresh::{RefreshSecret, RefreshTokenCodec};
+use crate::refresh::{RefreshSecret, TokenMac};
 use crate::store::*;
 use crate::token::{AccessClaims, CustomClaims, JwkSet, KeySet, RESERVED_CLAIMS, TokenError};
 use crate::verified::VerifiedTokens;
@@ -55,7 +55,7 @@ pub struct ClientInfo {
 pub struct AuthService {
     store: Arc<dyn AuthStore>,
     keys: KeySet,
-    codec: RefreshTokenCodec,
+    codec: TokenMac,
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
@@ -126,7 +126,7 @@ impl AuthService {
         Ok(Self {
             store,
             keys,
-            codec: RefreshTokenCodec::new(refresh_secret),
+            codec: TokenMac::new(refresh_secret),
             hasher: PasswordHasher::new(config.argon2)?,
             clock: Arc::new(SystemClock),
             mailer: Arc::new(NoopMailer),
@@ -184,11 +184,6 @@ impl AuthService {
     /// The key set.
     pub fn keys(&self) -> &KeySet {
         &self.keys
-    }
-
-    /// The refresh token codec.
-    pub fn refresh_codec(&self) -> &RefreshTokenCodec {
-        &self.codec
     }
 
     /// The public keys as a JWK Set.

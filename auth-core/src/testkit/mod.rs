@@ -93,6 +93,22 @@ macro_rules! __auth_conformance_tests {
     };
 }
 
+/// Tags refresh tokens and digests codes, as the service does: for benchmarks and
+/// fuzzing of the token format.
+pub use crate::refresh::TokenMac;
+
+/// The code an authenticator app shows at `unix` (seconds) for `secret_base32`, the
+/// secret as [`TotpEnrolment`](crate::TotpEnrolment) gives it: for tests that pass
+/// a second factor.
+///
+/// # Panics
+/// If `secret_base32` is not base32.
+pub fn totp_code(secret_base32: &str, unix: i64) -> String {
+    use crate::totp;
+    let secret = totp::base32_decode(secret_base32).expect("a base32 secret");
+    totp::code_at(&secret, totp::step_at(unix), totp::DIGITS)
+}
+
 /// What the test bodies use: the store types, the domain types, and helpers.
 #[doc(hidden)]
 pub mod prelude {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use auth_core::memory::MemoryStore;
+use auth_core::store::*;
 use auth_core::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;

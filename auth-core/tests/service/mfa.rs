@@ -1,13 +1,10 @@
-use auth_core::totp;
-
 use super::*;
 
 /// The code an authenticator app shows for `secret` (base32) at the fixture's time,
 /// `offset` steps away.
 pub(super) fn code(f: &Fixture, secret: &str, offset: i64) -> String {
-    let secret = totp::base32_decode(secret).unwrap();
-    let step = totp::step_at(f.clock.now().unix_timestamp()) + offset;
-    totp::code_at(&secret, step, totp::DIGITS)
+    let at = f.clock.now().unix_timestamp() + offset * 30;
+    auth_core::testkit::totp_code(secret, at)
 }
 
 /// Alice with an active second factor: her secret and recovery codes.

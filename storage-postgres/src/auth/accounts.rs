@@ -1,7 +1,7 @@
 //! [`AccountStore`] of the [`PgStore`]: accounts.
 
 use async_trait::async_trait;
-use auth_core::domain::Login;
+use auth_core::Login;
 use auth_core::store::*;
 use sqlx::Row;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! [`RoleStore`] of the [`PgStore`]: roles and grants.
 
 use async_trait::async_trait;
-use auth_core::domain::RoleName;
+use auth_core::RoleName;
 use auth_core::store::*;
 use sqlx::Row;
 use uuid::Uuid;

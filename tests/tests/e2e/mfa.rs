@@ -1,13 +1,11 @@
 use auth_core::time;
-use auth_core::totp;
 use serde_json::json;
 use tests::*;
 
 /// The authenticator app's code for `secret` (base32), `offset` steps from now.
 fn code(secret: &str, offset: i64) -> String {
-    let secret = totp::base32_decode(secret).unwrap();
-    let step = totp::step_at(time::OffsetDateTime::now_utc().unix_timestamp()) + offset;
-    totp::code_at(&secret, step, totp::DIGITS)
+    let at = time::OffsetDateTime::now_utc().unix_timestamp() + offset * 30;
+    auth_core::testkit::totp_code(secret, at)
 }
 
 fn amr(app: &TestApp, access: &str) -> Vec<String> {
