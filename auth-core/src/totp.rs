@@ -68,6 +68,7 @@ pub fn base32(bytes: &[u8]) -> String {
 
 /// Decodes RFC 4648 base32 (padding, case and spaces ignored); `None` for other
 /// characters.
+#[cfg(any(test, feature = "testkit"))]
 pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 5 / 8);
     let (mut bits, mut count) = (0u64, 0u32);

@@ -57,3 +57,13 @@ pub async fn price_label(
         Err(e) => format!("no price: {e}"),
     }
 }
+
+/// The application's greeting for the bearer of `access_token`: its status and body.
+/// A handler in the application's own terms, tested with the auth store mocked
+/// (`tests/mocks.rs`): a bad token is 401, an outage 503 (not a bad token).
+pub async fn greeting(auth: &AuthService, access_token: &str) -> (u16, String) {
+    match auth.authenticate(access_token).await {
+        Ok(who) => (200, format!("hello, {}", who.user.login)),
+        Err(e) => (e.status(), e.code().to_owned()),
+    }
+}

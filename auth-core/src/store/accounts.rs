@@ -171,4 +171,5 @@ capability! {
         /// Errors: [`StoreError::NotFound`].
         async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64, StoreError>;
     }
+    mock accounts: MockAccountStore;
 }

@@ -83,4 +83,5 @@ capability! {
         /// how many.
         async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     }
+    mock attempts: MockAttemptStore;
 }

@@ -55,4 +55,5 @@ capability! {
         /// Deletes pending changes whose expiry is at or before `now`; returns how many.
         async fn purge_email_changes(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     }
+    mock email_changes: MockEmailChangeStore;
 }

@@ -34,4 +34,5 @@ capability! {
         /// The user's login attempts strictly before `before` (when given), newest first.
         async fn login_history(&self, user_id: Uuid, limit: u32, before: Option<OffsetDateTime>) -> Result<Vec<LoginEvent>, StoreError>;
     }
+    mock history: MockLoginHistoryStore;
 }

@@ -131,4 +131,5 @@ capability! {
         /// Deletes challenges whose expiry is at or before `now`; returns how many.
         async fn purge_mfa_challenges(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     }
+    mock mfa: MockMfaStore;
 }

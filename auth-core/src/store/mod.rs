@@ -14,10 +14,50 @@
 //! failures are [`StoreError::Unavailable`](crate::StoreError::Unavailable).
 
 /// Declares a capability trait (object safe, `#[async_trait]`) together with its
-/// implementations for `Arc<T>` and `Box<T>` and (feature `testkit`) for `Spy`, which
-/// records each call before delegating.
+/// implementations for `Arc<T>` and `Box<T>`, (feature `testkit`) for `Spy`, which
+/// records each call before delegating, and (feature `mocks`) its mockall mock, kept
+/// in `MockAuthStore`'s field `$field`.
 macro_rules! capability {
     (
+        $(#[$doc:meta])*
+        pub trait $name:ident {
+            $(
+                $(#[$mdoc:meta])*
+                async fn $method:ident(&self $($params:tt)*) -> $ret:ty;
+            )*
+        }
+        mock $field:ident: $mock:ident;
+    ) => {
+        capability!(@declare $(#[$doc])* pub trait $name {
+            $(
+                $(#[$mdoc])*
+                async fn $method(&self $($params)*) -> $ret;
+            )*
+        } $field);
+
+        // mockall reads the parameters as written (tokens passed through, not parsed
+        // types, which it cannot read), with a receiver of this macro's own.
+        #[cfg(feature = "mocks")]
+        mockall::mock! {
+            #[doc = concat!("A mockall mock of [`", stringify!($name), "`] (feature `mocks`); [`MockAuthStore`] holds one of each capability.")]
+            pub $name {}
+            #[async_trait::async_trait]
+            impl $name for $name {
+                $(
+                    async fn $method(&self $($params)*) -> $ret;
+                )*
+            }
+        }
+
+        #[cfg(feature = "mocks")]
+        impl std::fmt::Debug for $mock {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($mock))
+            }
+        }
+    };
+    (
+        @declare
         $(#[$doc:meta])*
         pub trait $name:ident {
             $(
@@ -25,6 +65,7 @@ macro_rules! capability {
                 async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
             )*
         }
+        $field:ident
     ) => {
         $(#[$doc])*
         #[async_trait::async_trait]
@@ -60,6 +101,16 @@ macro_rules! capability {
                 async fn $method(&self $(, $arg: $ty)*) -> $ret {
                     self.record(stringify!($method))?;
                     self.inner.$method($($arg),*).await
+                }
+            )*
+        }
+
+        #[cfg(feature = "mocks")]
+        #[async_trait::async_trait]
+        impl $name for crate::store::MockAuthStore {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    self.$field.$method($($arg),*).await
                 }
             )*
         }
@@ -122,6 +173,55 @@ impl<T> AuthStore for T where
         + EmailChangeStore
         + ?Sized
 {
+}
+
+/// A mockall mock of the whole store (feature `mocks`): one mock per capability, each
+/// set up with its `expect_*` methods. A call no expectation matches panics, naming
+/// the method, so a test states exactly what the code under test may ask of the
+/// store.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use auth_core::store::MockAuthStore;
+/// use auth_core::{AuthConfig, AuthError, AuthService, Key, KeySet, RefreshSecret, StoreError};
+///
+/// let mut store = MockAuthStore::default();
+/// // The database is down when the user is read.
+/// store
+///     .accounts
+///     .expect_user_by_id()
+///     .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
+/// let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
+/// let secret = RefreshSecret::generate();
+/// let auth = AuthService::new(Arc::new(store), keys, &secret, AuthConfig::default()).unwrap();
+/// let err = auth.user(auth_core::uuid::Uuid::now_v7()).await.unwrap_err();
+/// assert!(matches!(err, AuthError::Unavailable(_)));
+/// assert_eq!(err.status(), 503);
+/// # }
+/// ```
+#[cfg(feature = "mocks")]
+#[derive(Debug, Default)]
+pub struct MockAuthStore {
+    /// [`AccountStore`].
+    pub accounts: MockAccountStore,
+    /// [`RoleStore`].
+    pub roles: MockRoleStore,
+    /// [`SessionStore`].
+    pub sessions: MockSessionStore,
+    /// [`LoginHistoryStore`].
+    pub history: MockLoginHistoryStore,
+    /// [`VerificationStore`].
+    pub verification: MockVerificationStore,
+    /// [`AttemptStore`].
+    pub attempts: MockAttemptStore,
+    /// [`ResetStore`].
+    pub resets: MockResetStore,
+    /// [`MfaStore`].
+    pub mfa: MockMfaStore,
+    /// [`EmailChangeStore`].
+    pub email_changes: MockEmailChangeStore,
 }
 
 /// A store that records the name of every call before passing it to `inner`, and can

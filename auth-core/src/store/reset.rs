@@ -38,4 +38,5 @@ capability! {
         /// Deletes tokens whose expiry is at or before `now`; returns how many.
         async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     }
+    mock resets: MockResetStore;
 }

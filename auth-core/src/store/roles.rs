@@ -37,4 +37,5 @@ capability! {
         /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
         async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError>;
     }
+    mock roles: MockRoleStore;
 }

@@ -222,4 +222,5 @@ capability! {
         /// `now - idle_timeout` or earlier. Returns the number of rows deleted.
         async fn purge_sessions(&self, now: OffsetDateTime, idle_timeout: Duration) -> Result<u64, StoreError>;
     }
+    mock sessions: MockSessionStore;
 }

@@ -46,4 +46,5 @@ capability! {
         /// Deletes codes whose expiry is at or before `now`; returns how many.
         async fn purge_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     }
+    mock verification: MockVerificationStore;
 }
