@@ -214,7 +214,7 @@ async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse
     let who = caller(&state, &req).await?;
     Ok(HttpResponse::Ok().json(Me {
         user_id: who.user_id.to_string(),
-        roles: who.user.roles,
+        roles: who.user.roles.into_iter().map(String::from).collect(),
     }))
 }
 

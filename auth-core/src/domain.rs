@@ -413,10 +413,48 @@ impl Password {
 }
 
 /// A role name: 1 to 64 characters, lowercase Latin letters, digits, `_` and `-`.
+/// Deserializing checks the rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(into = "String", try_from = "String"))]
 pub struct RoleName(String);
+
+impl TryFrom<String> for RoleName {
+    type Error = ValidationError;
+    fn try_from(raw: String) -> Result<Self, ValidationError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<RoleName> for String {
+    fn from(name: RoleName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for RoleName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RoleName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RoleName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 impl RoleName {
     /// The built-in administrator role.

@@ -73,7 +73,7 @@ impl From<auth_core::User> for UserDto {
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
-            roles: u.roles,
+            roles: u.roles.into_iter().map(String::from).collect(),
             status: u.status.as_str(),
             email_verified: u.email_verified,
             created_at: u.created_at,

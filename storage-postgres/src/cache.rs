@@ -270,7 +270,7 @@ mod tests {
                 email: None,
                 first_name: None,
                 last_name: None,
-                roles: vec!["user".into()],
+                roles: vec![auth_core::RoleName::parse("user").unwrap()],
                 status: UserStatus::Active,
                 email_verified: false,
                 created_at: now,

@@ -355,7 +355,7 @@ async fn every_change_notifies_the_users_id() {
     store.create_session(s2.clone(), 0).await.expect("session");
     store
         .create_role(auth_core::store::Role {
-            name: "editor".into(),
+            name: auth_core::RoleName::parse("editor").unwrap(),
             description: None,
         })
         .await

@@ -38,8 +38,8 @@ pub(crate) struct State {
     pub(crate) users: HashMap<Uuid, UserRow>,
     pub(crate) by_login: HashMap<String, Uuid>,
     pub(crate) by_email: HashMap<String, Uuid>,
-    pub(crate) roles: BTreeMap<String, Role>,
-    pub(crate) grants: HashMap<Uuid, BTreeSet<String>>,
+    pub(crate) roles: BTreeMap<RoleName, Role>,
+    pub(crate) grants: HashMap<Uuid, BTreeSet<RoleName>>,
     pub(crate) sessions: HashMap<Uuid, Session>,
     pub(crate) logins: Vec<LoginEvent>,
     pub(crate) codes: HashMap<Uuid, VerificationCode>,
@@ -82,7 +82,7 @@ impl State {
         }
     }
 
-    pub(crate) fn roles_of(&self, user_id: Uuid) -> Vec<String> {
+    pub(crate) fn roles_of(&self, user_id: Uuid) -> Vec<RoleName> {
         self.grants
             .get(&user_id)
             .map(|g| g.iter().cloned().collect())
@@ -145,9 +145,9 @@ impl MemoryStore {
     pub fn new() -> Self {
         let mut state = State::default();
         state.roles.insert(
-            RoleName::ADMIN.to_owned(),
+            RoleName::admin(),
             Role {
-                name: RoleName::ADMIN.to_owned(),
+                name: RoleName::admin(),
                 description: Some("Administrators: manage users, roles and currencies".into()),
             },
         );

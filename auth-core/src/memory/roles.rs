@@ -34,15 +34,11 @@ impl RoleStore for MemoryStore {
     }
 
     async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError> {
-        let role = role.as_str();
         let mut st = self.lock();
         if !st.users.contains_key(&user_id) || !st.roles.contains_key(role) {
             return Err(StoreError::NotFound);
         }
-        st.grants
-            .entry(user_id)
-            .or_default()
-            .insert(role.to_owned());
+        st.grants.entry(user_id).or_default().insert(role.clone());
         Ok(())
     }
 

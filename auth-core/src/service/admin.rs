@@ -88,13 +88,7 @@ impl AuthService {
             .map(|d| plain_text("description", &d, 256))
             .transpose()?
             .filter(|d| !d.is_empty());
-        Ok(self
-            .store
-            .create_role(Role {
-                name: name.as_str().to_owned(),
-                description,
-            })
-            .await?)
+        Ok(self.store.create_role(Role { name, description }).await?)
     }
 
     /// Deletes a role. Errors: [`AuthError::ProtectedRole`] for `admin`,
@@ -159,7 +153,7 @@ impl AuthService {
                 last_name: None,
                 password_hash,
                 email_verified: true,
-                roles: vec![RoleName::ADMIN.to_owned()],
+                roles: vec![RoleName::admin()],
                 created_at: self.clock.now(),
             })
             .await;

@@ -129,7 +129,7 @@ impl AuthService {
     pub(super) async fn open_session(
         &self,
         user_id: Uuid,
-        roles: Vec<String>,
+        roles: Vec<RoleName>,
         client: ClientInfo,
         second_factor: bool,
     ) -> Result<TokenPair, AuthError> {

@@ -20,7 +20,7 @@ pub struct Principal {
 impl Principal {
     /// Current roles, sorted (read from the store with the session, so revoking a role
     /// takes effect at once).
-    pub fn roles(&self) -> &[String] {
+    pub fn roles(&self) -> &[RoleName] {
         &self.user.roles
     }
 
@@ -236,9 +236,10 @@ impl AuthService {
     pub(super) fn issue_pair(
         &self,
         session: &Session,
-        roles: Vec<String>,
+        roles: Vec<RoleName>,
         now: OffsetDateTime,
     ) -> Result<TokenPair, AuthError> {
+        let roles: Vec<String> = roles.into_iter().map(String::from).collect();
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
             iss: self.keys.issuer().to_owned(),

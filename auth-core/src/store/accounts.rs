@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Email, Login, PersonName};
+use crate::domain::{Email, Login, PersonName, RoleName};
 use crate::error::StoreError;
 
 /// Whether an account may sign in.
@@ -43,7 +43,7 @@ pub struct User {
     /// Last name, if given.
     pub last_name: Option<String>,
     /// Role names, sorted.
-    pub roles: Vec<String>,
+    pub roles: Vec<RoleName>,
     /// Active or blocked.
     pub status: UserStatus,
     /// Whether the email address has been verified.
@@ -71,7 +71,7 @@ pub struct NewUser {
     /// Whether the email counts as verified from the start.
     pub email_verified: bool,
     /// Roles granted at creation; each must exist.
-    pub roles: Vec<String>,
+    pub roles: Vec<RoleName>,
     /// Creation time.
     pub created_at: OffsetDateTime,
 }

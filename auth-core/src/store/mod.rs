@@ -39,7 +39,7 @@ macro_rules! capability {
         // types, which it cannot read), with a receiver of this macro's own.
         #[cfg(feature = "mocks")]
         mockall::mock! {
-            #[doc = concat!("A mockall mock of [`", stringify!($name), "`] (feature `mocks`); [`MockAuthStore`] holds one of each capability.")]
+            #[doc = concat!("A mockall mock of [`", stringify!($name), "`] (feature `mocks`); [`MockAuthStore`](crate::store::MockAuthStore) holds one of each capability.")]
             pub $name {}
             #[async_trait::async_trait]
             impl $name for $name {

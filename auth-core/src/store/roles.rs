@@ -10,7 +10,7 @@ use crate::error::StoreError;
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Role {
     /// Unique name.
-    pub name: String,
+    pub name: RoleName,
     /// Free text.
     pub description: Option<String>,
 }

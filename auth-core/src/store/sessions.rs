@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{AttemptKey, User};
+use crate::domain::RoleName;
 use crate::error::StoreError;
 
 /// A login session: one per device that signed in.
@@ -140,14 +141,14 @@ pub enum RefreshOutcome {
         /// The session after rotation.
         session: Session,
         /// The owner's roles.
-        roles: Vec<String>,
+        roles: Vec<RoleName>,
     },
     /// A retry within the grace window: nothing changed; `session.counter` is current.
     Retried {
         /// The session, unchanged.
         session: Session,
         /// The owner's roles.
-        roles: Vec<String>,
+        roles: Vec<RoleName>,
     },
     /// An older token was presented: the policy's revocation is committed.
     Reused {

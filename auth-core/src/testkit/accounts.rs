@@ -52,14 +52,14 @@ macro_rules! __auth_conformance_accounts {
             /// Creation with an unknown role fails as a whole.
             async fn a_user_with_an_unknown_role_is_not_created(store) {
                 let mut nu = new_user("alice", None);
-                nu.roles = vec!["nosuchrole".into()];
+                nu.roles = vec![role("nosuchrole")];
                 assert!(matches!(
                     store.create_user(nu).await,
                     Err(StoreError::NotFound)
                 ));
                 assert!(store.credentials_by_login(&login("alice")).await.unwrap().is_none());
                 let mut admin = new_user("root", None);
-                admin.roles = vec!["admin".into()];
+                admin.roles = vec![role("admin")];
                 assert_eq!(store.create_user(admin).await.unwrap().roles, vec!["admin"]);
             }
 

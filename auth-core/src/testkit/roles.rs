@@ -13,7 +13,7 @@ macro_rules! __auth_conformance_roles {
                 let names = |v: Vec<Role>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
                 assert_eq!(names(store.list_roles().await.unwrap()), ["admin"]);
                 let editor = Role {
-                    name: "editor".into(),
+                    name: role("editor"),
                     description: Some("edits".into()),
                 };
                 assert_eq!(store.create_role(editor.clone()).await.unwrap(), editor);

@@ -127,7 +127,7 @@ async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
             .await
             .unwrap()
             .roles
-            .contains(&"admin".to_owned())
+            .contains(&auth_core::RoleName::admin())
     );
     let (other, pair) = f.user_and_login("other").await;
     f.auth.grant_role(other.id, "admin").await.unwrap();

@@ -337,7 +337,7 @@ mod wire {
     impl From<auth_core::Role> for RoleDto {
         fn from(r: auth_core::Role) -> Self {
             Self {
-                name: r.name,
+                name: r.name.into(),
                 description: r.description,
             }
         }

@@ -31,7 +31,7 @@ impl AccountStore for PgStore {
         if !user.roles.is_empty() {
             sqlx::query(&self.sql("INSERT INTO auth_exchange.user_roles (user_id, role) SELECT $1, unnest($2::text[])"))
                 .bind(user.id)
-                .bind(&user.roles)
+                .bind(user.roles.iter().map(RoleName::as_str).collect::<Vec<_>>())
                 .execute(&mut *tx)
                 .await
                 .db()?;

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use auth_core::StoreError;
 use auth_core::store::*;
+use auth_core::{RoleName, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -57,11 +57,22 @@ pub(super) fn user_from(row: &PgRow) -> Result<User> {
         email: row.try_get("email").db()?,
         first_name: row.try_get("first_name").db()?,
         last_name: row.try_get("last_name").db()?,
-        roles: row.try_get("roles").db()?,
+        roles: roles_from(row)?,
         status: status(row.try_get("status").db()?),
         email_verified: row.try_get("email_verified").db()?,
         created_at: row.try_get("created_at").db()?,
     })
+}
+
+/// A stored role name, held to the rule it was checked against when written.
+pub(super) fn role_name(stored: String) -> Result<RoleName> {
+    RoleName::parse(&stored).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// The `roles` column: the user's role names.
+pub(super) fn roles_from(row: &PgRow) -> Result<Vec<RoleName>> {
+    let stored: Vec<String> = row.try_get("roles").db()?;
+    stored.into_iter().map(role_name).collect()
 }
 
 pub(super) fn ip_from(row: &PgRow) -> Result<Option<IpAddr>> {

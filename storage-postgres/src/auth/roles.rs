@@ -1,7 +1,6 @@
 //! [`RoleStore`] of the [`PgStore`]: roles and grants.
 
 use async_trait::async_trait;
-use auth_core::RoleName;
 use auth_core::store::*;
 use sqlx::Row;
 use uuid::Uuid;
@@ -22,7 +21,7 @@ impl RoleStore for PgStore {
             .iter()
             .map(|r| {
                 Ok(Role {
-                    name: r.try_get("name").db()?,
+                    name: role_name(r.try_get("name").db()?)?,
                     description: r.try_get("description").db()?,
                 })
             })
@@ -33,7 +32,7 @@ impl RoleStore for PgStore {
         sqlx::query(
             &self.sql("INSERT INTO auth_exchange.roles (name, description) VALUES ($1, $2)"),
         )
-        .bind(&role.name)
+        .bind(role.name.as_str())
         .bind(&role.description)
         .execute(self.pool())
         .await

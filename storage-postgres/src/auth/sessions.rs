@@ -199,7 +199,7 @@ impl SessionStore for PgStore {
             self.changed(Changed::Session(req.session_id));
             return Ok(RefreshOutcome::Rotated {
                 session: session_from(&row)?,
-                roles: row.try_get("roles").db()?,
+                roles: roles_from(&row)?,
             });
         }
 
@@ -227,7 +227,7 @@ impl SessionStore for PgStore {
         {
             return Ok(RefreshOutcome::Retried {
                 session,
-                roles: row.try_get("roles").db()?,
+                roles: roles_from(&row)?,
             });
         }
         // Reuse: the revocation is its own committed statement, whatever the caller
