@@ -1,6 +1,16 @@
 //! Accounts: registration, profile, password change and login history.
 
-use super::*;
+use std::fmt;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{AuthService, ClientInfo, Principal};
+use crate::domain::{Email, Login, Password, ValidationError};
+use crate::error::AuthError;
+use crate::limits::{self, LimitKey, Refusal};
+use crate::store::{LoginEvent, NewUser, User, UserUpdate};
+
 /// Registration input, as typed by the user; the service validates every field.
 #[derive(Clone, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]

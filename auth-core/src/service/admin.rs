@@ -1,6 +1,11 @@
 //! Administration: users, blocking, roles and the first administrator.
 
-use super::*;
+use uuid::Uuid;
+
+use super::{AuthService, Principal, ProfileUpdate, not_found, plain_text};
+use crate::domain::{Login, Password, RoleName};
+use crate::error::{AuthError, StoreError};
+use crate::store::{NewUser, Role, User, UserStatus};
 
 impl AuthService {
     /// Users matching `query` (login, email or names, ignoring case), paginated;

@@ -1,6 +1,12 @@
 //! Tunable behaviour: the configuration and the throttle policy.
 
-use super::*;
+use time::Duration;
+
+use crate::domain::{LoginPolicy, PasswordPolicy};
+use crate::limits::RequestLimits;
+use crate::password::Argon2Params;
+use crate::store::{AttemptLimit, ReusePolicy};
+
 /// Brute-force throttling of logins and verification codes.
 ///
 /// Each attempt is reserved per login and per client address in the store before

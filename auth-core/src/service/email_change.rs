@@ -1,8 +1,13 @@
 //! Email change: pending until the new address confirms a mailed code; the old
 //! address is told.
 
-use super::*;
-use verification::{CODE_LABEL, random_code, well_formed_code};
+use super::verification::{CODE_LABEL, random_code, well_formed_code};
+use super::{AuthService, ClientInfo, GuessKeys, Principal, not_found};
+use crate::domain::Email;
+use crate::error::AuthError;
+use crate::limits::{self, LimitKey, Refusal};
+use crate::mailer::{Mail, MailKind};
+use crate::store::{EmailChange, User};
 
 impl AuthService {
     /// Starts changing the caller's email to `email`. Needs a recent re-authentication

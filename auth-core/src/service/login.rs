@@ -1,6 +1,15 @@
 //! Login: the throttled password check that opens a session.
 
-use super::*;
+use std::fmt;
+
+use uuid::Uuid;
+
+use super::{AuthService, ClientInfo, GuessKeys};
+use crate::domain::{Login, Password, RoleName};
+use crate::error::AuthError;
+use crate::limits::{self, Refusal};
+use crate::store::{LoginEvent, Session, UserStatus};
+
 pub(super) const MAX_USER_AGENT: usize = 512;
 
 /// An access token and a refresh token, as returned by login and refresh.

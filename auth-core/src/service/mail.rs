@@ -1,6 +1,9 @@
 //! Sending mail with a time limit, in the request or in the background.
 
-use super::*;
+use time::Duration;
+
+use super::AuthService;
+use crate::mailer::{Mail, Mailer};
 
 impl AuthService {
     /// Sends `mail` within [`AuthConfig::mail_timeout`]; a failure is logged, never

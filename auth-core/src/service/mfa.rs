@@ -1,6 +1,14 @@
 //! Second factor: TOTP enrolment, the login challenge, recovery codes, removal.
 
-use super::*;
+use std::fmt;
+
+use uuid::Uuid;
+
+use super::{AuthService, ClientInfo, GuessKeys, Principal, TokenPair, login, secs};
+use crate::domain::ValidationError;
+use crate::error::{AuthError, MfaChallenge};
+use crate::limits::{self, Refusal};
+use crate::store::{ChallengeOutcome, FactorProof};
 use crate::totp::{self, SecretBox};
 
 const CHALLENGE_LABEL: &str = "mfa-challenge";

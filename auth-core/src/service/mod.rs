@@ -4,20 +4,18 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{
-    Email, Login, LoginPolicy, Password, PasswordPolicy, PersonName, RoleName, ValidationError,
-};
+use crate::domain::{PersonName, ValidationError};
 use crate::error::{AuthError, StoreError};
-use crate::limits::{self, LimitKey, Refusal, RequestLimits};
-use crate::mailer::{Mail, MailKind, Mailer, NoopMailer};
-use crate::password::{Argon2Params, PasswordHasher};
+use crate::limits::{LimitKey, Refusal};
+use crate::mailer::{Mailer, NoopMailer};
+use crate::password::PasswordHasher;
 use crate::refresh::{RefreshSecret, TokenMac};
 use crate::store::*;
-use crate::token::{AccessClaims, CustomClaims, JwkSet, KeySet, RESERVED_CLAIMS, TokenError};
+use crate::token::{CustomClaims, JwkSet, KeySet, RESERVED_CLAIMS};
 use crate::verified::VerifiedTokens;
 
 mod accounts;

@@ -2,7 +2,12 @@
 //! sensitive changes (email, second factor) need, so a stolen access token alone
 //! cannot make a change that outlives it.
 
-use super::*;
+use std::fmt;
+
+use super::{AuthService, ClientInfo, GuessKeys, Principal};
+use crate::domain::Password;
+use crate::error::AuthError;
+use crate::limits::{self, Refusal};
 
 /// What a signed-in user gives to re-authenticate.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,6 +1,12 @@
 //! Password reset: a one-time token mailed to the account's address.
 
-use super::*;
+use uuid::Uuid;
+
+use super::{AuthService, ClientInfo, mail};
+use crate::domain::{Email, Password};
+use crate::error::AuthError;
+use crate::limits::{self, LimitKey, Refusal};
+use crate::mailer::{Mail, MailKind};
 
 const RESET_LABEL: &str = "password-reset-token";
 

@@ -1,6 +1,18 @@
 //! Sessions: refresh rotation, access token checks, logout and session lists.
 
-use super::*;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{AuthService, ClientInfo, TokenPair, secs};
+use crate::domain::RoleName;
+use crate::error::AuthError;
+use crate::limits::{LimitKey, Refusal};
+use crate::store::{RefreshOutcome, RefreshRequest, Session, User};
+use crate::token::{AccessClaims, CustomClaims, TokenError};
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {

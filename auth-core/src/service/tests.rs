@@ -3,8 +3,10 @@
 use super::verification::random_code;
 use super::*;
 use crate::memory::MemoryStore;
+use crate::password::Argon2Params;
 use crate::store::Spy;
-use crate::token::Key;
+use crate::token::{AccessClaims, Key};
+use time::OffsetDateTime;
 
 type Store = Arc<Spy<MemoryStore>>;
 

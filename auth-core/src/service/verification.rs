@@ -1,6 +1,12 @@
 //! Email verification: codes, resends and their attempt budget.
 
-use super::*;
+use super::{AuthService, ClientInfo, GuessKeys};
+use crate::domain::Login;
+use crate::error::AuthError;
+use crate::limits::{self, LimitKey, Refusal};
+use crate::mailer::{Mail, MailKind};
+use crate::store::{User, VerificationCode};
+
 pub(super) const CODE_LABEL: &str = "email-verification-code";
 
 impl AuthService {
