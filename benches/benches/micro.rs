@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use auth_core::memory::MemoryStore;
 use auth_core::{
-    AccessClaims, Argon2Params, AuthConfig, AuthService, ClientInfo, Key, KeySet, Password,
-    PasswordHasher, RefreshSecret, Registration,
+    AccessClaims, Argon2Params, AuthConfig, AuthService, Key, KeySet, Password, PasswordHasher,
+    RefreshSecret,
 };
 use aws_lc_rs::signature::Ed25519KeyPair;
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -134,19 +134,8 @@ fn authenticate(c: &mut Criterion) {
         )
         .unwrap();
         let pair = rt.block_on(async {
-            auth.register(
-                Registration {
-                    login: "bench".into(),
-                    password: "Passw0rd!".into(),
-                    ..Default::default()
-                },
-                &ClientInfo::default(),
-            )
-            .await
-            .unwrap();
-            auth.login("bench", "Passw0rd!", ClientInfo::default())
-                .await
-                .unwrap()
+            benches::register_user(&auth).await;
+            benches::login(&auth).await
         });
         (auth, pair.access_token)
     };

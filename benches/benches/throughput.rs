@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_core::{AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret, Registration};
+use auth_core::{AuthConfig, AuthService, ClientInfo, Key, KeySet, RefreshSecret};
 use exchange_core::ExchangeService;
 use serde_json::json;
 use sqlx::PgPool;
@@ -144,23 +144,10 @@ async fn main() {
         )
         .unwrap(),
     );
-    auth.register(
-        Registration {
-            login: "bench".into(),
-            password: "Passw0rd!".into(),
-            ..Default::default()
-        },
-        &ClientInfo::default(),
-    )
-    .await
-    .unwrap();
+    benches::register_user(&auth).await;
     let mut pairs = Vec::new();
     for _ in 0..tasks * 2 {
-        pairs.push(
-            auth.login("bench", "Passw0rd!", ClientInfo::default())
-                .await
-                .unwrap(),
-        );
+        pairs.push(benches::login(&auth).await);
     }
     let session_of = |t: &str| auth.verify(t).unwrap().sid;
     let mut rows = Vec::new();
@@ -222,23 +209,10 @@ async fn main() {
         )
         .unwrap(),
     );
-    shared_auth
-        .register(
-            Registration {
-                login: "bench".into(),
-                password: "Passw0rd!".into(),
-                ..Default::default()
-            },
-            &ClientInfo::default(),
-        )
-        .await
-        .unwrap();
+    benches::register_user(&shared_auth).await;
     let mut shared_chains = Vec::new();
     for _ in 0..tasks {
-        let pair = shared_auth
-            .login("bench", "Passw0rd!", ClientInfo::default())
-            .await
-            .unwrap();
+        let pair = benches::login(&shared_auth).await;
         shared_chains.push(tokio::sync::Mutex::new(pair.refresh_token));
     }
     let in_schema = refresh_loop(shared_auth, Arc::new(shared_chains));
@@ -254,12 +228,7 @@ async fn main() {
     // authenticate: one indexed read plus signature check, vs a bare primary-key SELECT.
     let mut tokens = Vec::new();
     for _ in 0..tasks {
-        tokens.push(
-            auth.login("bench", "Passw0rd!", ClientInfo::default())
-                .await
-                .unwrap()
-                .access_token,
-        );
+        tokens.push(benches::login(&auth).await.access_token);
     }
     let access: Arc<Vec<String>> = Arc::new(tokens);
     let sids: Arc<Vec<Uuid>> = Arc::new(access.iter().map(|t| session_of(t)).collect());

@@ -1,5 +1,29 @@
 //! Benches of the token, session and conversion paths; see `benches/` and `src/bin/`.
 
+use auth_core::{AuthService, ClientInfo, Registration, TokenPair};
+
+/// The benches' user and password.
+pub const USER: (&str, &str) = ("bench", "Passw0rd!");
+
+/// Registers [`USER`] with `auth`.
+pub async fn register_user(auth: &AuthService) {
+    let registration = Registration {
+        login: USER.0.into(),
+        password: USER.1.into(),
+        ..Default::default()
+    };
+    auth.register(registration, &ClientInfo::default())
+        .await
+        .expect("register the bench user");
+}
+
+/// A new session of [`USER`].
+pub async fn login(auth: &AuthService) -> TokenPair {
+    auth.login(USER.0, USER.1, ClientInfo::default())
+        .await
+        .expect("log the bench user in")
+}
+
 pub mod pgbench {
     //! The database's own limits, measured with `pgbench` on the database under test:
     //! the baselines our figures are compared with.

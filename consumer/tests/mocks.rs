@@ -97,6 +97,17 @@ async fn token_and_user() -> (KeySet, String, auth_core::User) {
     (keys, pair.access_token, user)
 }
 
+/// A session of `user` refreshed just now, `revoked` or not.
+fn status_now(user: &auth_core::User, revoked: bool) -> SessionStatus {
+    let now = auth_core::time::OffsetDateTime::now_utc();
+    SessionStatus {
+        revoked,
+        expires_at: now + auth_core::time::Duration::days(1),
+        last_refreshed_at: now,
+        user: user.clone(),
+    }
+}
+
 fn mocked(keys: KeySet, store: MockAuthStore) -> AuthService {
     AuthService::new(
         Arc::new(store),
@@ -116,15 +127,7 @@ async fn the_greeting_names_the_user_the_store_knows() {
         .sessions
         .expect_session_status()
         .times(1)
-        .returning(move |_| {
-            let now = auth_core::time::OffsetDateTime::now_utc();
-            Ok(Some(SessionStatus {
-                revoked: false,
-                expires_at: now + auth_core::time::Duration::days(1),
-                last_refreshed_at: now,
-                user: known.clone(),
-            }))
-        });
+        .returning(move |_| Ok(Some(status_now(&known, false))));
     let auth = mocked(keys, store);
     assert_eq!(greeting(&auth, &token).await, (200, "hello, alice".into()));
 }
@@ -133,15 +136,10 @@ async fn the_greeting_names_the_user_the_store_knows() {
 async fn a_revoked_session_is_a_bad_token_and_an_outage_is_not() {
     let (keys, token, user) = token_and_user().await;
     let mut store = MockAuthStore::default();
-    store.sessions.expect_session_status().returning(move |_| {
-        let now = auth_core::time::OffsetDateTime::now_utc();
-        Ok(Some(SessionStatus {
-            revoked: true,
-            expires_at: now + auth_core::time::Duration::days(1),
-            last_refreshed_at: now,
-            user: user.clone(),
-        }))
-    });
+    store
+        .sessions
+        .expect_session_status()
+        .returning(move |_| Ok(Some(status_now(&user, true))));
     let auth = mocked(keys.clone(), store);
     assert_eq!(greeting(&auth, &token).await, (401, "invalid_token".into()));
 

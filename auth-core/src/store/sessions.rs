@@ -56,15 +56,15 @@ fn live(
 
 impl Session {
     /// Whether the session is live at `now`: not revoked, before its expiry, refreshed
-    /// less than `idle_timeout` ago. Its owner's status is not looked at (see
+    /// less than `idle` ago. Its owner's status is not looked at (see
     /// [`SessionStatus::is_usable`]).
-    pub fn is_live(&self, now: OffsetDateTime, idle_timeout: Duration) -> bool {
+    pub fn is_live(&self, now: OffsetDateTime, idle: Duration) -> bool {
         live(
             self.revoked,
             self.expires_at,
             self.last_refreshed_at,
             now,
-            idle_timeout,
+            idle,
         )
     }
 }
@@ -86,14 +86,14 @@ pub struct SessionStatus {
 
 impl SessionStatus {
     /// Whether the session can be used at `now`: live (not revoked, before its
-    /// expiry, refreshed less than `idle_timeout` ago) and its owner active.
-    pub fn is_usable(&self, now: OffsetDateTime, idle_timeout: Duration) -> bool {
+    /// expiry, refreshed less than `idle` ago) and its owner active.
+    pub fn is_usable(&self, now: OffsetDateTime, idle: Duration) -> bool {
         live(
             self.revoked,
             self.expires_at,
             self.last_refreshed_at,
             now,
-            idle_timeout,
+            idle,
         ) && self.user.status == super::UserStatus::Active
     }
 }

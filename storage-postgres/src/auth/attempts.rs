@@ -135,13 +135,6 @@ impl AttemptStore for PgStore {
     }
 
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
-        Ok(sqlx::query(
-            &self.sql("DELETE FROM auth_exchange.auth_attempts WHERE last_attempt <= $1"),
-        )
-        .bind(before)
-        .execute(self.pool())
-        .await
-        .db()?
-        .rows_affected())
+        self.purge("auth_attempts", "last_attempt", before).await
     }
 }

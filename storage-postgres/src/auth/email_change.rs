@@ -86,15 +86,6 @@ impl EmailChangeStore for PgStore {
     }
 
     async fn purge_email_changes(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(
-            sqlx::query(
-                &self.sql("DELETE FROM auth_exchange.email_changes WHERE expires_at <= $1"),
-            )
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .db()?
-            .rows_affected(),
-        )
+        self.purge("email_changes", "expires_at", now).await
     }
 }

@@ -258,13 +258,6 @@ impl MfaStore for PgStore {
     }
 
     async fn purge_mfa_challenges(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(sqlx::query(
-            &self.sql("DELETE FROM auth_exchange.mfa_challenges WHERE expires_at <= $1"),
-        )
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .db()?
-        .rows_affected())
+        self.purge("mfa_challenges", "expires_at", now).await
     }
 }

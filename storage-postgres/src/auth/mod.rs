@@ -7,6 +7,7 @@ use auth_core::store::*;
 use auth_core::{RoleName, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Changed;
@@ -117,6 +118,22 @@ pub(super) fn ip_text(ip: Option<IpAddr>) -> Option<String> {
 }
 
 impl crate::PgStore {
+    /// Deletes the rows of `table` whose `column` is `at` or earlier; how many went.
+    pub(super) async fn purge(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        let statement = format!("DELETE FROM auth_exchange.{table} WHERE {column} <= $1");
+        Ok(sqlx::query(&self.sql(&statement))
+            .bind(at)
+            .execute(self.pool())
+            .await
+            .db()?
+            .rows_affected())
+    }
+
     /// Commits `tx`, then drops what it changed from the session-status cache.
     pub(super) async fn commit(
         &self,

@@ -95,13 +95,6 @@ impl ResetStore for PgStore {
     }
 
     async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(sqlx::query(
-            &self.sql("DELETE FROM auth_exchange.password_resets WHERE expires_at <= $1"),
-        )
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .db()?
-        .rows_affected())
+        self.purge("password_resets", "expires_at", now).await
     }
 }

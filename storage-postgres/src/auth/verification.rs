@@ -65,13 +65,6 @@ impl VerificationStore for PgStore {
     }
 
     async fn purge_codes(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(sqlx::query(
-            &self.sql("DELETE FROM auth_exchange.verification_codes WHERE expires_at <= $1"),
-        )
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .db()?
-        .rows_affected())
+        self.purge("verification_codes", "expires_at", now).await
     }
 }
