@@ -29,6 +29,20 @@ impl Health {
             Health::Postgres(store) => store.ping().await.is_ok(),
         }
     }
+
+    /// What the session-status cache is doing: `listening`, `reconnecting` (the
+    /// listener is away and every request reads the database) or `off`.
+    pub fn session_cache(&self) -> &'static str {
+        let stats = match self {
+            Health::Memory => None,
+            Health::Postgres(store) => store.session_cache_stats(),
+        };
+        match stats {
+            Some(s) if s.listening => "listening",
+            Some(_) => "reconnecting",
+            None => "off",
+        }
+    }
 }
 
 /// Shared state of every handler. Cheap to clone.

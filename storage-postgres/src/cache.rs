@@ -74,6 +74,8 @@ pub struct SessionCacheStats {
     pub misses: u64,
     /// Invalidations received or made (notices, local changes, reconnects).
     pub invalidations: u64,
+    /// Times the listener started listening (the first time and every reconnection).
+    pub connects: u64,
 }
 
 #[derive(Debug)]
@@ -115,6 +117,7 @@ pub(crate) struct SessionCache {
     hits: AtomicU64,
     misses: AtomicU64,
     invalidations: AtomicU64,
+    connects: AtomicU64,
 }
 
 impl SessionCache {
@@ -127,6 +130,7 @@ impl SessionCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            connects: AtomicU64::new(0),
         }
     }
 
@@ -226,6 +230,7 @@ impl SessionCache {
     /// The listener is listening: start from empty, as notices may have been missed.
     pub fn connected(&self) {
         self.invalidations.fetch_add(1, Ordering::Relaxed);
+        self.connects.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.lock();
         inner.clear();
         inner.listening = true;
@@ -247,6 +252,7 @@ impl SessionCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
+            connects: self.connects.load(Ordering::Relaxed),
         }
     }
 }

@@ -21,6 +21,9 @@ pub const LISTENER_APPLICATION_NAME: &str = "storage-postgres session listener";
 /// Longest wait between two connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Longest a connection attempt may take before the next one.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Starts the listener on the current tokio runtime. It runs until `stop`'s sender is
 /// dropped (the last clone of the store) or the cache is gone.
 pub(crate) fn spawn(
@@ -29,27 +32,45 @@ pub(crate) fn spawn(
     stop: oneshot::Receiver<()>,
 ) -> tokio::task::JoinHandle<()> {
     let options = options.application_name(LISTENER_APPLICATION_NAME);
-    // One connection, outside the store's pool: `LISTEN` holds its session for good.
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .connect_lazy_with(options);
     tokio::spawn(async move {
+        let mut current = None;
         tokio::select! {
-            () = listen(&cache, &pool) => {}
+            () = listen(&cache, &options, &mut current) => {}
             _ = stop => {}
         }
         if let Some(cache) = cache.upgrade() {
             cache.disconnected();
         }
-        pool.close().await;
+        if let Some(pool) = current {
+            pool.close().await;
+        }
     })
 }
 
-async fn listen(cache: &Weak<SessionCache>, pool: &PgPool) {
+/// One connection of its own per attempt, outside the store's pool (`LISTEN` holds
+/// its session for good): a fresh single-connection pool each time, so an attempt
+/// never waits for the slot of a connection that was lost, and a bounded connect.
+fn fresh_pool(options: &PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_lazy_with(options.clone())
+}
+
+async fn listen(
+    cache: &Weak<SessionCache>,
+    options: &PgConnectOptions,
+    current: &mut Option<PgPool>,
+) {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match subscribe(pool).await {
+        let pool = fresh_pool(options);
+        if let Some(lost) = current.replace(pool.clone()) {
+            // Its connection is gone or going; closing must not hold up the next.
+            tokio::spawn(async move { lost.close().await });
+        }
+        match subscribe(&pool).await {
             Ok(mut listener) => {
                 let Some(c) = cache.upgrade() else { return };
                 // From here on every change is notified: start from empty.

@@ -331,6 +331,56 @@ async fn a_cut_listener_bypasses_the_cache_and_recovers() {
     db.drop_database().await;
 }
 
+/// The listener's connection killed from Postgres, 20 rounds, while B's pool
+/// is held by other work: each time it listens again within its backoff (it never
+/// waits on a pool slot), and a session revoked while it was away is refused.
+#[tokio::test]
+async fn a_killed_listener_comes_back_within_its_backoff_while_the_pool_is_busy() {
+    let db = TestDatabase::create(4).await;
+    let i = postgres(&db, None).await;
+    let b = i.b_pg.clone().expect("postgres");
+    i.user("alice").await;
+    for round in 0..20 {
+        let token = i.access("alice").await;
+        i.b_serves_from_cache(&token).await;
+        let before = b.session_cache_stats().expect("cache on").connects;
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(b.pool().acquire().await.expect("a connection of B's pool"));
+        }
+        let killed: i64 = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = $1 AND datname = current_database()",
+        )
+        .bind(storage_postgres::LISTENER_APPLICATION_NAME)
+        .fetch_one(db.store().pool())
+        .await
+        .expect("kill the listeners");
+        assert!(killed >= 1, "round {round}: no listener to kill");
+        let who = i.a.authenticate(&token).await.expect("A accepts");
+        i.a.logout(&who, LogoutScope::Local).await.expect("logout");
+        let start = Instant::now();
+        loop {
+            let stats = b.session_cache_stats().expect("cache on");
+            if stats.listening && stats.connects > before {
+                break;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "round {round}: the listener stayed away for {DEADLINE:?}"
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+        drop(held);
+        assert!(
+            refused(&i.b.authenticate(&token).await),
+            "round {round}: a session revoked while the listener was away is still allowed"
+        );
+    }
+    drop(i);
+    db.drop_database().await;
+}
+
 /// Every kind of change notifies the channel with the user's id, once per transaction.
 #[tokio::test]
 async fn every_change_notifies_the_users_id() {

@@ -33,15 +33,18 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: 200 when the store answers, 503 otherwise.
+/// Readiness: 200 when the store answers, 503 otherwise. `session_cache` says what
+/// the session-status cache is doing: `listening`, `reconnecting` (its listener is
+/// away, so every request reads the database) or `off`.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
-        (status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
+        (status = 200, description = "Ready; `session_cache` is `listening`, `reconnecting` (every request reads the database meanwhile) or `off`", body = Object, example = json!({"status": "ready", "session_cache": "listening"})),
         (status = 503, description = "The store does not answer", body = crate::dto::ErrorBody),
     ))]
 pub async fn readyz(State(s): State<AppState>) -> Response {
     if s.health.ready().await {
-        Json(json!({ "status": "ready" })).into_response()
+        let cache = s.health.session_cache();
+        Json(json!({ "status": "ready", "session_cache": cache })).into_response()
     } else {
         ErrorCode::NotReady
             .error("the store does not answer")

@@ -10,6 +10,12 @@ on_both! {
         assert_eq!(h.header("content-type"), Some("application/json"));
         let r = app.get("/readyz", None).await;
         assert_eq!(r.status, StatusCode::OK);
+        let cache = r.json["session_cache"].as_str().unwrap_or_default().to_owned();
+        if app.database_url().is_some() && app.config.session_cache_ttl_ms > 0 {
+            assert!(["listening", "reconnecting"].contains(&cache.as_str()), "{cache}");
+        } else {
+            assert_eq!(cache, "off");
+        }
         assert!(h.header("x-request-id").is_some_and(|id| id.len() >= 32));
     }
 
