@@ -20,17 +20,25 @@ fn live(now: &str, idle_cutoff: &str) -> String {
     format!("(NOT s.revoked AND s.expires_at > {now} AND s.last_refreshed_at > {idle_cutoff})")
 }
 
-/// The refresh statement: the parameters of [`reserve`] from `$1`, then the session
-/// id, the presented counter and the idle cutoff.
-static REFRESH: LazyLock<String> = LazyLock::new(|| {
-    let [id, counter, idle_cutoff] =
-        std::array::from_fn(|i| format!("${}", RESERVE_PARAMS + 1 + i));
-    let (granted, now) = (
-        "($1::text IS NULL OR EXISTS (SELECT 1 FROM reserved))",
-        "$2",
-    );
+/// The refresh statement: the compare-and-swap of the counter, a conditional UPDATE
+/// returning the rotated session with its owner's roles. With `limited`, the
+/// per-address reservation runs first in the same statement ([`reserve`]'s
+/// parameters from `$1`) and gates the UPDATE; without, the statement has none of
+/// it. The session id, presented counter, `now` and idle cutoff follow. It always
+/// returns one row: `granted`, and the rotated session or NULLs.
+fn refresh_statement(limited: bool) -> String {
+    let first = if limited { RESERVE_PARAMS + 1 } else { 1 };
+    let [id, counter, now, idle_cutoff] = std::array::from_fn(|i| format!("${}", first + i));
+    let (with, granted) = if limited {
+        (
+            format!("reserved AS ({}), ", reserve(1)),
+            "EXISTS (SELECT 1 FROM reserved)",
+        )
+    } else {
+        (String::new(), "true")
+    };
     format!(
-        "WITH reserved AS ({reserve}), \
+        "WITH {with}\
          rot AS (UPDATE auth_exchange.sessions s SET counter = s.counter + 1, last_refreshed_at = {now} \
            FROM auth_exchange.users u \
            WHERE {granted} AND s.id = {id} AND s.counter = {counter} AND {live} \
@@ -39,10 +47,13 @@ static REFRESH: LazyLock<String> = LazyLock::new(|| {
              ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles) \
          SELECT {granted} AS granted, rot.* \
          FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true",
-        reserve = reserve(1),
-        live = live(now, &idle_cutoff),
+        live = live(&now, &idle_cutoff),
     )
-});
+}
+
+/// [`refresh_statement`] with and without the reservation.
+static REFRESH_LIMITED: LazyLock<String> = LazyLock::new(|| refresh_statement(true));
+static REFRESH: LazyLock<String> = LazyLock::new(|| refresh_statement(false));
 
 /// Lists a user's live sessions, newest first.
 static LIST: LazyLock<String> = LazyLock::new(|| {
@@ -61,13 +72,6 @@ static PURGE: LazyLock<String> = LazyLock::new(|| {
         live("$1", "$2")
     )
 });
-
-/// Bound in place of a limit when the refresh counts under none (`$1` is NULL).
-const NO_LIMIT: AttemptLimit = AttemptLimit {
-    max: 1,
-    window: Duration::SECOND,
-    base_delay: Duration::SECOND,
-};
 
 #[async_trait]
 impl SessionStore for PgStore {
@@ -170,29 +174,31 @@ impl SessionStore for PgStore {
         };
         let idle_cutoff = req.now - req.idle_timeout;
         // One statement: the per-address reservation (when asked), then the
-        // compare-and-swap, a conditional UPDATE. Concurrent callers queue on the row
-        // lock and re-check `counter = $8` against the committed row, so exactly one of
-        // them rotates. It always returns one row: `granted`, and the rotated session
-        // or NULLs.
-        let (key, limit) = match &req.limit {
-            Some(k) => (Some(k.key.as_str()), k.limit),
-            None => (None, NO_LIMIT),
-        };
+        // compare-and-swap. Concurrent callers queue on the row lock and re-check the
+        // counter against the committed row, so exactly one of them rotates.
         let mut args = PgArguments::default();
-        reserve_args(&mut args, key, limit, req.now)?;
+        let statement = match &req.limit {
+            Some(k) => {
+                reserve_args(&mut args, Some(&k.key), k.limit, req.now)?;
+                &*REFRESH_LIMITED
+            }
+            None => &*REFRESH,
+        };
         arg(&mut args, req.session_id)?;
         arg(&mut args, counter)?;
+        arg(&mut args, req.now)?;
         arg(&mut args, idle_cutoff)?;
-        let row = sqlx::query_with(&self.sql(&REFRESH), args)
+        let row = sqlx::query_with(&self.sql(statement), args)
             .fetch_one(self.pool())
             .await
             .db()?;
         if !row.try_get::<bool, _>("granted").db()? {
-            // Only a key can refuse.
+            // Only a limit can refuse.
+            let Some(k) = &req.limit else {
+                return Ok(RefreshOutcome::Rejected);
+            };
             return Ok(RefreshOutcome::Limited {
-                until: self
-                    .refused_until(key.unwrap_or_default(), limit, req.now)
-                    .await?,
+                until: self.refused_until(&k.key, k.limit, req.now).await?,
             });
         }
         if row.try_get::<Option<Uuid>, _>("id").db()?.is_some() {
