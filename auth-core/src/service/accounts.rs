@@ -63,7 +63,7 @@ impl AuthService {
     ///
     /// Errors: [`AuthError::Validation`] naming the broken rule, [`AuthError::LoginTaken`],
     /// [`AuthError::EmailTaken`], [`AuthError::RateLimited`] past
-    /// [`RequestLimits::register_per_ip`] (counted once the fields are valid).
+    /// [`RequestLimits::register_per_ip`](crate::RequestLimits::register_per_ip) (counted once the fields are valid).
     pub async fn register(
         &self,
         reg: Registration,

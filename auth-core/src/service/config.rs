@@ -94,7 +94,7 @@ pub struct AuthConfig {
     /// How long one mail may take to send before it is given up and logged (default
     /// 10 s).
     pub mail_timeout: Duration,
-    /// How long a re-authentication ([`AuthService::reauthenticate`]) lets its session
+    /// How long a re-authentication ([`AuthService::reauthenticate`](crate::AuthService::reauthenticate)) lets its session
     /// make sensitive changes: the email, the second factor (default 5 minutes).
     pub reauthentication_ttl: Duration,
     /// Lifetime of the code that confirms an email change at the new address

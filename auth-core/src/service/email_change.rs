@@ -20,7 +20,7 @@ impl AuthService {
     /// Errors: [`AuthError::Validation`] (field `email`),
     /// [`AuthError::ReauthenticationRequired`], [`AuthError::EmailTaken`] when another
     /// account has the address, [`AuthError::RateLimited`] past
-    /// [`RequestLimits::email_changes_per_user`] (taken addresses count too).
+    /// [`RequestLimits::email_changes_per_user`](crate::RequestLimits::email_changes_per_user) (taken addresses count too).
     pub async fn request_email_change(
         &self,
         who: &Principal,
@@ -69,7 +69,7 @@ impl AuthService {
     /// Completes the caller's pending email change with the code mailed to the new
     /// address: the account takes the address, verified, and its password reset token
     /// (mailed to the old address) dies. Attempts count against the account's
-    /// verification budget ([`AuthConfig::verification_max_attempts`]) and the
+    /// verification budget ([`AuthConfig::verification_max_attempts`](crate::AuthConfig::verification_max_attempts)) and the
     /// address's throttle, as email verification does.
     ///
     /// Errors: [`AuthError::InvalidVerificationCode`] for a wrong or expired code or

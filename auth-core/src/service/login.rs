@@ -44,7 +44,7 @@ impl AuthService {
     ///
     /// Unknown logins and wrong passwords both give [`AuthError::InvalidCredentials`]
     /// after the same Argon2 work, and count as failures for the login and the client
-    /// address; past the [`ThrottlePolicy`] limits, attempts get
+    /// address; past the [`ThrottlePolicy`](crate::ThrottlePolicy) limits, attempts get
     /// [`AuthError::Throttled`] before any hashing. A blocked account ([`AuthError::Blocked`]) or an
     /// unverified email ([`AuthError::EmailNotVerified`]) is only revealed to a caller
     /// who knows the password. Every attempt on a known account is recorded.

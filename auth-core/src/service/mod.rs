@@ -136,7 +136,7 @@ impl AuthService {
 
     /// Adds the application's own claims to every access token issued from now on, at
     /// login and at each refresh: `claims(user_id, roles)`. They are signed with the
-    /// token and come back in [`AccessClaims::custom`] from [`AuthService::verify`]
+    /// token and come back in [`AccessClaims::custom`](crate::AccessClaims::custom) from [`AuthService::verify`]
     /// and in [`Principal::custom`] from [`AuthService::authenticate`]. Claims named
     /// like this crate's own ([`RESERVED_CLAIMS`]) are dropped. Keep them small: every
     /// request carries them.

@@ -29,7 +29,7 @@ impl fmt::Debug for ReauthProof {
 
 impl AuthService {
     /// Proves again, for the caller's session, that its user knows the password or
-    /// holds the second factor: for [`AuthConfig::reauthentication_ttl`] after this,
+    /// holds the second factor: for [`AuthConfig::reauthentication_ttl`](crate::AuthConfig::reauthentication_ttl) after this,
     /// the session may change the email or the second factor. Attempts are throttled
     /// like logins (per address and per account) and a code like a login's second
     /// factor.
@@ -92,7 +92,7 @@ impl AuthService {
     }
 
     /// `Ok` if the caller's session re-authenticated within
-    /// [`AuthConfig::reauthentication_ttl`], else
+    /// [`AuthConfig::reauthentication_ttl`](crate::AuthConfig::reauthentication_ttl), else
     /// [`AuthError::ReauthenticationRequired`].
     pub async fn require_recent_auth(&self, who: &Principal) -> Result<(), AuthError> {
         let session = self

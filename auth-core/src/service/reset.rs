@@ -16,13 +16,13 @@ impl AuthService {
     /// be the owner's). The answer is the same, and takes the same path, whether or
     /// not an account has the address: after the limits are counted, storing the
     /// token and sending the mail happen in the background. The token is 256 random
-    /// bits, stored only as a keyed hash, valid for [`AuthConfig::reset_token_ttl`] and
+    /// bits, stored only as a keyed hash, valid for [`AuthConfig::reset_token_ttl`](crate::AuthConfig::reset_token_ttl) and
     /// single use; a new request replaces it, and any change of the account's email,
     /// password or status kills it.
     ///
     /// Errors: [`AuthError::Validation`] for a malformed address (no account has
-    /// one), [`AuthError::RateLimited`] past [`RequestLimits::reset_per_email`] or
-    /// [`RequestLimits::reset_per_ip`], for any address alike.
+    /// one), [`AuthError::RateLimited`] past [`RequestLimits::reset_per_email`](crate::RequestLimits::reset_per_email) or
+    /// [`RequestLimits::reset_per_ip`](crate::RequestLimits::reset_per_ip), for any address alike.
     pub async fn request_password_reset(
         &self,
         email: &str,

@@ -94,7 +94,7 @@ impl AuthService {
     ///
     /// Errors: [`AuthError::InvalidRefreshToken`], [`AuthError::RefreshTokenReused`]
     /// (after the revocation is committed), [`AuthError::RateLimited`] past
-    /// [`RequestLimits::refresh_per_ip`] (only well-formed tokens are counted).
+    /// [`RequestLimits::refresh_per_ip`](crate::RequestLimits::refresh_per_ip) (only well-formed tokens are counted).
     pub async fn refresh(
         &self,
         refresh_token: &str,

@@ -37,7 +37,7 @@ impl AuthService {
     ///
     /// Errors: [`AuthError::Validation`] for a login that breaks the login rules (no
     /// account has one), [`AuthError::RateLimited`] past
-    /// [`RequestLimits::resend_per_login`] or [`RequestLimits::resend_per_ip`], for any
+    /// [`RequestLimits::resend_per_login`](crate::RequestLimits::resend_per_login) or [`RequestLimits::resend_per_ip`](crate::RequestLimits::resend_per_ip), for any
     /// login alike.
     pub async fn resend_verification(
         &self,
@@ -65,8 +65,8 @@ impl AuthService {
     /// Checks a verification code and marks the email verified.
     ///
     /// Each attempt is counted before the code is checked: per login against
-    /// [`AuthConfig::verification_max_attempts`] (a new code does not restore the
-    /// budget) and per client address against the [`ThrottlePolicy`].
+    /// [`AuthConfig::verification_max_attempts`](crate::AuthConfig::verification_max_attempts) (a new code does not restore the
+    /// budget) and per client address against the [`ThrottlePolicy`](crate::ThrottlePolicy).
     ///
     /// Errors: [`AuthError::InvalidVerificationCode`] for a wrong or expired code and
     /// equally for an unknown or already verified login,
