@@ -10,9 +10,8 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use uuid::Uuid;
 
-static CODEC: LazyLock<TokenMac> = LazyLock::new(|| {
-    TokenMac::new(&RefreshSecret::from_bytes(&[0x5a; 32]).expect("32 bytes"))
-});
+static CODEC: LazyLock<TokenMac> =
+    LazyLock::new(|| TokenMac::new(&RefreshSecret::from_bytes(&[0x5a; 32]).expect("32 bytes")));
 
 #[derive(Debug, Arbitrary)]
 enum Input<'a> {
