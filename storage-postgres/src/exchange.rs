@@ -28,15 +28,25 @@ impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
-const RATE_SELECT: &str = "r.id, r.rate, \
+/// The columns of a rate `r` with its base `b` and target `t` currencies, as a literal
+/// for `concat!`.
+macro_rules! rate_select {
+    () => {
+        "r.id, r.rate, \
      b.id AS b_id, b.name AS b_name, b.code AS b_code, b.sign AS b_sign, \
      b.minor_units AS b_minor_units, \
      t.id AS t_id, t.name AS t_name, t.code AS t_code, t.sign AS t_sign, \
-     t.minor_units AS t_minor_units";
+     t.minor_units AS t_minor_units"
+    };
+}
 
-/// Joins a rate `r` to its base `b` and target `t` currencies, for [`RATE_SELECT`].
-const RATE_JOINS: &str = "JOIN auth_exchange.currencies b ON b.id = r.base_currency_id \
-     JOIN auth_exchange.currencies t ON t.id = r.target_currency_id";
+/// Joins a rate `r` to its base `b` and target `t` currencies, for `rate_select!`.
+macro_rules! rate_joins {
+    () => {
+        "JOIN auth_exchange.currencies b ON b.id = r.base_currency_id \
+     JOIN auth_exchange.currencies t ON t.id = r.target_currency_id"
+    };
+}
 
 fn bad_data(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
@@ -136,9 +146,13 @@ impl ExchangeStore for PgStore {
     }
 
     async fn list_rates(&self) -> Result<Vec<ExchangeRate>> {
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {RATE_SELECT} FROM auth_exchange.exchange_rates r \
-             {RATE_JOINS} ORDER BY r.id"
+        let rows = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            rate_select!(),
+            " FROM auth_exchange.exchange_rates r \
+             ",
+            rate_joins!(),
+            " ORDER BY r.id"
         )))
         .fetch_all(self.pool())
         .await
@@ -147,9 +161,13 @@ impl ExchangeStore for PgStore {
     }
 
     async fn rate(&self, pair: CurrencyPair) -> Result<Option<ExchangeRate>> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {RATE_SELECT} FROM auth_exchange.exchange_rates r \
-             {RATE_JOINS} \
+        let row = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            rate_select!(),
+            " FROM auth_exchange.exchange_rates r \
+             ",
+            rate_joins!(),
+            " \
              WHERE b.code = $1 AND t.code = $2"
         )))
         .bind(pair.base.as_str())
@@ -161,15 +179,13 @@ impl ExchangeStore for PgStore {
     }
 
     async fn add_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
-        let row = sqlx::query(&self.sql(&format!(
-            "WITH r AS ( \
+        let row = sqlx::query(&self.sql(concat!("WITH r AS ( \
                INSERT INTO auth_exchange.exchange_rates (base_currency_id, target_currency_id, rate) \
                SELECT b.id, t.id, $3 FROM auth_exchange.currencies b, auth_exchange.currencies t \
                WHERE b.code = $1 AND t.code = $2 \
                RETURNING id, base_currency_id, target_currency_id, rate) \
-             SELECT {RATE_SELECT} FROM r \
-             {RATE_JOINS}"
-        )))
+             SELECT ", rate_select!(), " FROM r \
+             ", rate_joins!())))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())
@@ -184,15 +200,13 @@ impl ExchangeStore for PgStore {
     }
 
     async fn update_rate(&self, pair: CurrencyPair, rate: Rate) -> Result<ExchangeRate> {
-        let row = sqlx::query(&self.sql(&format!(
-            "WITH r AS ( \
+        let row = sqlx::query(&self.sql(concat!("WITH r AS ( \
                UPDATE auth_exchange.exchange_rates x SET rate = $3 FROM auth_exchange.currencies b, auth_exchange.currencies t \
                WHERE b.code = $1 AND t.code = $2 \
                  AND x.base_currency_id = b.id AND x.target_currency_id = t.id \
                RETURNING x.id, x.base_currency_id, x.target_currency_id, x.rate) \
-             SELECT {RATE_SELECT} FROM r \
-             {RATE_JOINS}"
-        )))
+             SELECT ", rate_select!(), " FROM r \
+             ", rate_joins!())))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())

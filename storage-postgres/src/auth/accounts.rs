@@ -36,8 +36,10 @@ impl AccountStore for PgStore {
                 .await
                 .db()?;
         }
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $1"
+        let row = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM auth_exchange.users u WHERE u.id = $1"
         )))
         .bind(user.id)
         .fetch_one(&mut *tx)
@@ -49,8 +51,10 @@ impl AccountStore for PgStore {
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $1"
+        let row = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM auth_exchange.users u WHERE u.id = $1"
         )))
         .bind(id)
         .fetch_optional(self.pool())
@@ -60,8 +64,10 @@ impl AccountStore for PgStore {
     }
 
     async fn credentials_by_login(&self, login: &Login) -> Result<Option<Credentials>> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {USER_COLUMNS}, u.password_hash FROM auth_exchange.users u WHERE lower(u.login) = lower($1)"
+        let row = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM auth_exchange.users u WHERE lower(u.login) = lower($1)"
         )))
         .bind(login.as_str())
         .fetch_optional(self.pool())
@@ -87,11 +93,12 @@ impl AccountStore for PgStore {
     }
 
     async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User> {
-        let row = sqlx::query(&self.sql(&format!(
+        let row = sqlx::query(&self.sql(concat!(
             "UPDATE auth_exchange.users u SET email = COALESCE($2, u.email), \
              first_name = COALESCE($3, u.first_name), last_name = COALESCE($4, u.last_name), \
              email_verified = COALESCE($5, u.email_verified) \
-             WHERE u.id = $1 RETURNING {USER_COLUMNS}"
+             WHERE u.id = $1 RETURNING ",
+            user_columns!()
         )))
         .bind(id)
         .bind(update.email.as_ref().map(|e| e.as_str()))
@@ -149,8 +156,10 @@ impl AccountStore for PgStore {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<User>> {
-        let rows = sqlx::query(&self.sql(&format!(
-            "SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE $1::text IS NULL \
+        let rows = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM auth_exchange.users u WHERE $1::text IS NULL \
              OR strpos(lower(u.login), lower($1)) > 0 \
              OR strpos(lower(coalesce(u.email, '')), lower($1)) > 0 \
              OR strpos(lower(coalesce(u.first_name, '')), lower($1)) > 0 \

@@ -65,12 +65,13 @@ impl EmailChangeStore for PgStore {
     ) -> Result<Option<User>> {
         // One statement: of concurrent calls only one deletes the pending row; the
         // users update (and its trigger, which drops the reset token) sees that row.
-        let row = sqlx::query(&self.sql(&format!(
+        let row = sqlx::query(&self.sql(concat!(
             "WITH used AS (DELETE FROM auth_exchange.email_changes \
                            WHERE user_id = $1 AND code_hash = $2 AND expires_at > $3 \
                            RETURNING user_id, email) \
              UPDATE auth_exchange.users u SET email = used.email, email_verified = true FROM used \
-             WHERE u.id = used.user_id RETURNING {USER_COLUMNS}"
+             WHERE u.id = used.user_id RETURNING ",
+            user_columns!()
         )))
         .bind(user_id)
         .bind(code_hash)

@@ -243,9 +243,11 @@ impl MfaStore for PgStore {
         if used == 0 {
             return Ok(ChallengeOutcome::WrongCode);
         }
-        let row = sqlx::query(&self.sql(&format!(
+        let row = sqlx::query(&self.sql(concat!(
             "WITH used AS (DELETE FROM auth_exchange.mfa_challenges WHERE token_hash = $1) \
-             SELECT {USER_COLUMNS} FROM auth_exchange.users u WHERE u.id = $2"
+             SELECT ",
+            user_columns!(),
+            " FROM auth_exchange.users u WHERE u.id = $2"
         )))
         .bind(token_hash)
         .bind(user_id)

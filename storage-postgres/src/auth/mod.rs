@@ -13,6 +13,24 @@ use uuid::Uuid;
 use crate::Changed;
 use crate::error::auth_error;
 
+// The column lists as literals, so statements that use them are put together at
+// compile time (`concat!`); `SESSION_COLUMNS` is the same text, for those built at
+// start.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.login, u.email, u.first_name, u.last_name, u.status, \
+     u.email_verified, u.created_at, \
+     ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
+    };
+}
+macro_rules! session_columns {
+    () => {
+        "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
+     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, \
+     s.reauthenticated_at"
+    };
+}
+
 mod accounts;
 mod attempts;
 mod email_change;
@@ -35,13 +53,7 @@ impl<T> Db<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
-pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.email, u.first_name, u.last_name, u.status, \
-     u.email_verified, u.created_at, \
-     ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles";
-
-pub(super) const SESSION_COLUMNS: &str = "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
-     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, \
-     s.reauthenticated_at";
+pub(super) const SESSION_COLUMNS: &str = session_columns!();
 
 pub(super) fn status(s: &str) -> UserStatus {
     if s == "blocked" {

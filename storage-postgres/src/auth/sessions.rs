@@ -128,8 +128,10 @@ impl SessionStore for PgStore {
     }
 
     async fn session(&self, id: Uuid) -> Result<Option<Session>> {
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {SESSION_COLUMNS} FROM auth_exchange.sessions s WHERE s.id = $1"
+        let row = sqlx::query(&self.sql(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM auth_exchange.sessions s WHERE s.id = $1"
         )))
         .bind(id)
         .fetch_optional(self.pool())
@@ -145,10 +147,8 @@ impl SessionStore for PgStore {
             None => None,
         };
         // One primary-key lookup joined to its user: the hot path of every request.
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT s.revoked, s.expires_at, s.last_refreshed_at, {USER_COLUMNS} \
-             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1"
-        )))
+        let row = sqlx::query(&self.sql(concat!("SELECT s.revoked, s.expires_at, s.last_refreshed_at, ", user_columns!(), " \
+             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
         .bind(id)
         .fetch_optional(self.pool())
         .await
@@ -209,11 +209,9 @@ impl SessionStore for PgStore {
             });
         }
 
-        let row = sqlx::query(&self.sql(&format!(
-            "SELECT {SESSION_COLUMNS}, u.status, \
+        let row = sqlx::query(&self.sql(concat!("SELECT ", session_columns!(), ", u.status, \
                ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
-             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1"
-        )))
+             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
         .bind(req.session_id)
         .fetch_optional(self.pool())
         .await.db()?;
