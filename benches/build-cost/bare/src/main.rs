@@ -2,7 +2,10 @@ use axum::{Json, Router, extract::State, routing::get};
 use sqlx::PgPool;
 
 async fn count(State(pool): State<PgPool>) -> Json<serde_json::Value> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     Json(serde_json::json!({ "n": n }))
 }
 

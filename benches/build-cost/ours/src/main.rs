@@ -14,7 +14,15 @@ async fn main() {
     let pool = sqlx::PgPool::connect_lazy("postgres://postgres@127.0.0.1/postgres").unwrap();
     let store = PgStore::in_schema(pool, "auth_exchange").unwrap();
     let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 0).unwrap();
-    let auth = Arc::new(AuthService::new(Arc::new(store.clone()), keys, &RefreshSecret::generate(), AuthConfig::default()).unwrap());
+    let auth = Arc::new(
+        AuthService::new(
+            Arc::new(store.clone()),
+            keys,
+            &RefreshSecret::generate(),
+            AuthConfig::default(),
+        )
+        .unwrap(),
+    );
     let _exchange = exchange_core::ExchangeService::new(Arc::new(store));
     let app = Router::new().route("/me", get(me)).with_state(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
