@@ -14,6 +14,10 @@ pub enum PgStoreError {
         "invalid schema name {0:?}: use lowercase letters, digits and '_', not starting with a digit"
     )]
     Schema(String),
+    /// [`PgStore::with_pooler`](crate::PgStore::with_pooler) was called after the
+    /// session cache was turned on, whose listener then connected through the pooler.
+    #[error("turn the session cache on after with_pooler, so its listener connects directly")]
+    CacheBeforePooler,
 }
 
 /// Whether an error means "the database cannot be reached right now" (connection

@@ -101,7 +101,7 @@ impl ExchangeStore for PgStore {
         let rows = sqlx::query(&self.sql(
             "SELECT id, name, code, sign, minor_units FROM auth_exchange.currencies ORDER BY id",
         ))
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         rows.iter().map(|r| currency_from(r, "")).collect()
@@ -111,7 +111,7 @@ impl ExchangeStore for PgStore {
         let row =
             sqlx::query(&self.sql("SELECT id, name, code, sign, minor_units FROM auth_exchange.currencies WHERE code = $1"))
                 .bind(code.as_str())
-                .fetch_optional(self.pool())
+                .fetch_optional(self.exec())
                 .await
                 .db()?;
         row.as_ref().map(|r| currency_from(r, "")).transpose()
@@ -126,7 +126,7 @@ impl ExchangeStore for PgStore {
         .bind(&c.name)
         .bind(&c.sign)
         .bind(i16::try_from(c.minor_units).map_err(bad_data)?)
-        .fetch_one(self.pool())
+        .fetch_one(self.exec())
         .await
         .db()?;
         currency_from(&row, "")
@@ -135,7 +135,7 @@ impl ExchangeStore for PgStore {
     async fn delete_currency(&self, code: CurrencyCode) -> Result<()> {
         let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.currencies WHERE code = $1"))
             .bind(code.as_str())
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected();
@@ -154,7 +154,7 @@ impl ExchangeStore for PgStore {
             rate_joins!(),
             " ORDER BY r.id"
         )))
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         rows.iter().map(rate_from).collect()
@@ -172,7 +172,7 @@ impl ExchangeStore for PgStore {
         )))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         row.as_ref().map(rate_from).transpose()
@@ -189,7 +189,7 @@ impl ExchangeStore for PgStore {
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         // No row inserted means one of the currencies is missing.
@@ -210,7 +210,7 @@ impl ExchangeStore for PgStore {
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
         .bind(rate.value())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         row.as_ref()
@@ -227,7 +227,7 @@ impl ExchangeStore for PgStore {
         ))
         .bind(pair.base.as_str())
         .bind(pair.target.as_str())
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?
         .rows_affected();
@@ -265,7 +265,7 @@ impl ExchangeStore for PgStore {
         .bind(&columns.3)
         .bind(&columns.4)
         .bind(recorded_at)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?
         .rows_affected())
@@ -297,7 +297,7 @@ impl ExchangeStore for PgStore {
         .bind([from.as_str(), to.as_str(), pivot.as_str()])
         .bind(at)
         .bind(to.as_str())
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         let mut out = DatedCandidates::default();
@@ -320,7 +320,7 @@ impl ExchangeStore for PgStore {
              ORDER BY base, target, as_of, recorded_at DESC, source",
         ))
         .bind(since)
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         rows.iter().map(recorded_from).collect()
@@ -331,7 +331,7 @@ impl ExchangeStore for PgStore {
             &self.sql("SELECT max(as_of) FROM auth_exchange.rate_observations WHERE source = $1"),
         )
         .bind(source)
-        .fetch_one(self.pool())
+        .fetch_one(self.exec())
         .await
         .db()
     }
@@ -357,7 +357,7 @@ impl ExchangeStore for PgStore {
         .bind(until)
         .bind(i64::from(limit))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         rows.iter().map(recorded_from).collect()
@@ -384,7 +384,7 @@ impl ExchangeStore for PgStore {
         .bind(from.as_str())
         .bind(to.as_str())
         .bind([from.as_str(), to.as_str(), pivot.as_str()])
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         let mut out = ConversionCandidates {

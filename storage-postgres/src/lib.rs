@@ -31,6 +31,7 @@ mod cache;
 mod error;
 mod exchange;
 mod listener;
+mod pooler;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -42,6 +43,7 @@ use cache::SessionCache;
 pub use cache::{SessionCacheSettings, SessionCacheStats};
 pub use error::{PgStoreError, is_unavailable};
 pub use listener::{LISTENER_APPLICATION_NAME, SESSION_STATUS_CHANNEL};
+pub use pooler::Pooler;
 pub use sqlx;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -78,6 +80,9 @@ pub struct PoolSettings {
     /// change to it (`LISTEN/NOTIFY`, see [`SessionCacheSettings`]). `None` reads the
     /// database on every call.
     pub session_cache: Option<SessionCacheSettings>,
+    /// How the pool reaches Postgres: straight (the default) or through a pooler in
+    /// transaction mode ([`Pooler`]).
+    pub pooler: Pooler,
 }
 
 impl Default for PoolSettings {
@@ -87,6 +92,7 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(3),
             schema: DEFAULT_SCHEMA.to_owned(),
             session_cache: Some(SessionCacheSettings::default()),
+            pooler: Pooler::None,
         }
     }
 }
@@ -102,11 +108,15 @@ impl PoolSettings {
             .test_before_acquire(false)
     }
 
-    /// `url`'s connect options with the schema as `search_path`.
+    /// `url`'s connect options: with the schema as `search_path`, or behind a
+    /// transaction pooler without the startup parameters it refuses.
     fn connect_options(&self, url: &str) -> Result<PgConnectOptions, PgStoreError> {
         let schema = schema::checked(&self.schema)?;
         let options: PgConnectOptions = url.parse()?;
-        Ok(options.options([("search_path", schema)]))
+        Ok(match self.pooler {
+            Pooler::None => options.options([("search_path", schema)]),
+            Pooler::Transaction { .. } => options.extra_float_digits(None),
+        })
     }
 }
 
@@ -132,6 +142,8 @@ pub struct PgStore {
     schema: Option<String>,
     statements: Arc<schema::Statements>,
     cache: Option<Arc<CacheHandle>>,
+    /// Behind a transaction pooler: the direct connection's options (see [`Pooler`]).
+    direct: Option<Arc<PgConnectOptions>>,
 }
 
 /// The cache and its listener task, which stops when the last clone of the store
@@ -185,7 +197,44 @@ impl PgStore {
             statements: Arc::new(schema::Statements::new(schema.as_deref())),
             schema,
             cache: None,
+            direct: None,
         }
+    }
+
+    /// Behind a transaction pooler ([`Pooler::Transaction`]): statements run unnamed,
+    /// each in a transaction, and migrations and the session cache's listener use
+    /// the direct URL. For a store over an existing pool ([`PgStore::new`],
+    /// [`PgStore::in_schema`]), whose connect options must then leave out what the
+    /// pooler refuses; [`PoolSettings::pooler`] does all of it for
+    /// [`PgStore::connect_with`]. Errors when the direct URL does not parse, or when
+    /// the session cache is already on (its listener would be connected through the
+    /// pooler): call [`PgStore::with_session_cache`] after this.
+    pub fn with_pooler(mut self, pooler: Pooler) -> Result<Self, PgStoreError> {
+        self.direct = match pooler {
+            Pooler::None => None,
+            Pooler::Transaction { direct_url } => Some(Arc::new(direct_url.parse()?)),
+        };
+        if self.direct.is_some() && self.cache.is_some() {
+            return Err(PgStoreError::CacheBeforePooler);
+        }
+        Ok(self)
+    }
+
+    /// Where a statement outside a transaction runs: the pool, in the store's mode.
+    fn exec(&self) -> pooler::Db<'_> {
+        pooler::Db::pool(&self.pool, self.direct.is_some())
+    }
+
+    /// A transaction whose statements run in the store's mode.
+    async fn begin(&self) -> Result<pooler::Tx, sqlx::Error> {
+        pooler::Tx::begin(&self.pool, self.direct.is_some()).await
+    }
+
+    /// An executor for the application's own statements on the store's pool, run as
+    /// the store runs its own: behind a transaction pooler each unnamed, in a
+    /// transaction of its own; otherwise straight on the pool.
+    pub fn executor(&self) -> impl sqlx::Executor<'_, Database = sqlx::Postgres> {
+        self.exec()
     }
 
     /// `text` (tables written `auth_exchange.<table>`) as this store runs it.
@@ -206,7 +255,7 @@ impl PgStore {
                     return self;
                 }
             },
-            None => (*self.pool.connect_options()).clone(),
+            None => self.session_options(),
         };
         if tokio::runtime::Handle::try_current().is_err() {
             tracing::warn!("session cache off: no tokio runtime to run its listener");
@@ -271,16 +320,16 @@ impl PgStore {
     pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
         let options = settings.connect_options(url)?;
         let pool = settings.options().connect_with(options).await?;
-        Ok(Self::chosen(pool, settings))
+        Self::chosen(pool, settings)
     }
 
-    /// A store over `pool` in `settings.schema`, cached as the settings say.
-    fn chosen(pool: PgPool, settings: PoolSettings) -> Self {
-        let store = Self::over(pool, Some(settings.schema));
-        match settings.session_cache {
+    /// A store over `pool` in `settings.schema`, cached and pooled as the settings say.
+    fn chosen(pool: PgPool, settings: PoolSettings) -> Result<Self, PgStoreError> {
+        let store = Self::over(pool, Some(settings.schema)).with_pooler(settings.pooler)?;
+        Ok(match settings.session_cache {
             Some(cache) => store.with_session_cache(cache),
             None => store,
-        }
+        })
     }
 
     /// Like [`PgStore::connect`] but connects on first use, so a server can start
@@ -294,7 +343,7 @@ impl PgStore {
     pub fn connect_lazy_with(url: &str, settings: PoolSettings) -> Result<Self, PgStoreError> {
         let options = settings.connect_options(url)?;
         let pool = settings.options().connect_lazy_with(options);
-        Ok(Self::chosen(pool, settings))
+        Self::chosen(pool, settings)
     }
 
     /// Creates the store's schema if it chose one, then applies pending migrations,
@@ -302,27 +351,41 @@ impl PgStore {
     /// migrations run on a connection of their own (taken from the pool and closed
     /// afterwards), its `search_path` set to the schema.
     pub async fn migrate(&self) -> Result<(), PgStoreError> {
-        let Some(schema) = &self.schema else {
-            let mut conn = self.pool.acquire().await?;
-            migrator().run_direct(&mut *conn).await?;
-            return Ok(());
-        };
-        let mut conn = self.pool.acquire().await?.detach();
-        // The name was checked to be a plain identifier.
-        for statement in [
-            format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""),
-            format!("SET search_path TO \"{schema}\""),
-        ] {
-            sqlx::query(&statement).execute(&mut conn).await?;
+        let mut conn = self.session_connection().await?;
+        if let Some(schema) = &self.schema {
+            // The name was checked to be a plain identifier.
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            sqlx::Executor::execute(&mut conn, create.as_str()).await?;
         }
         let migrated = migrator().run_direct(&mut conn).await;
         let _ = sqlx::Connection::close(conn).await;
         Ok(migrated?)
     }
 
+    /// A connection of its own to the store's database, not from the pool, for what
+    /// needs a session: migrations (the application's own too), advisory locks.
+    /// Behind a transaction pooler it goes to the direct URL. When the store chose its
+    /// schema, that schema is the connection's `search_path`. Close it when done.
+    pub async fn session_connection(&self) -> Result<sqlx::PgConnection, PgStoreError> {
+        let mut conn = sqlx::ConnectOptions::connect(&self.session_options()).await?;
+        if let Some(schema) = &self.schema {
+            let set = format!("SET search_path TO \"{schema}\"");
+            sqlx::Executor::execute(&mut conn, set.as_str()).await?;
+        }
+        Ok(conn)
+    }
+
+    /// The connect options of a session connection: direct behind a pooler.
+    fn session_options(&self) -> PgConnectOptions {
+        match &self.direct {
+            Some(direct) => (**direct).clone(),
+            None => (*self.pool.connect_options()).clone(),
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), PgStoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.exec()).await?;
         Ok(())
     }
 

@@ -20,6 +20,15 @@ pub fn admin_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// `DATABASE_POOLER_URL`: a pooler in transaction mode in front of the server of
+/// [`admin_url`], when the tests are to run through one. Each test database is
+/// reached through it under its own name.
+pub fn pooler_url() -> Option<String> {
+    std::env::var("DATABASE_POOLER_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
 /// Creates an empty database; its name and a URL that connects to it.
 async fn new_database() -> (String, String) {
     let admin: PgConnectOptions = admin_url().parse().expect("DATABASE_URL is a valid URL");
@@ -41,25 +50,41 @@ async fn new_database() -> (String, String) {
 pub struct TestDatabase {
     name: String,
     url: String,
+    /// Through the pooler of [`pooler_url`], when set.
+    pooled_url: Option<String>,
     store: PgStore,
 }
 
 impl TestDatabase {
-    /// Creates and migrates a new database with a pool of up to `max_connections`.
+    /// Creates and migrates a new database with a pool of up to `max_connections`;
+    /// when [`pooler_url`] is set, the store's pool goes through that pooler
+    /// ([`Pooler::Transaction`](crate::Pooler::Transaction), this database's direct
+    /// URL for migrations and the listener).
     ///
     /// # Panics
     /// If Postgres cannot be reached: tests need it.
     pub async fn create(max_connections: u32) -> Self {
         let (name, url) = new_database().await;
         // As an application connects: in the store's own schema.
+        let pooled_url = pooler_url().map(|pooler| {
+            let options: PgConnectOptions =
+                pooler.parse().expect("DATABASE_POOLER_URL is a valid URL");
+            options.database(&name).to_url_lossy().to_string()
+        });
         let settings = PoolSettings {
             max_connections,
+            pooler: match pooled_url {
+                Some(_) => crate::Pooler::Transaction {
+                    direct_url: url.clone(),
+                },
+                None => crate::Pooler::None,
+            },
             ..PoolSettings::default()
         };
-        let store = PgStore::connect_with(&url, settings)
+        let store = PgStore::connect_with(pooled_url.as_deref().unwrap_or(&url), settings)
             .await
             .expect("connect to test database");
-        Self::migrated(name, url, store).await
+        Self::migrated(name, url, pooled_url, store).await
     }
 
     /// Like [`TestDatabase::create`], but the store shares a pool opened as an
@@ -78,12 +103,22 @@ impl TestDatabase {
         let store = PgStore::in_schema(pool, schema)
             .expect("a plain schema name")
             .with_session_cache(crate::SessionCacheSettings::default());
-        Self::migrated(name, url, store).await
+        Self::migrated(name, url, None, store).await
     }
 
-    async fn migrated(name: String, url: String, store: PgStore) -> Self {
+    async fn migrated(
+        name: String,
+        url: String,
+        pooled_url: Option<String>,
+        store: PgStore,
+    ) -> Self {
         store.migrate().await.expect("migrate test database");
-        Self { url, name, store }
+        Self {
+            url,
+            name,
+            pooled_url,
+            store,
+        }
     }
 
     /// The store over this database.
@@ -96,9 +131,15 @@ impl TestDatabase {
         &self.name
     }
 
-    /// A URL that connects to this database.
+    /// A URL that connects to this database directly.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// A URL that connects to this database through the pooler of [`pooler_url`],
+    /// when set: the one the store's pool uses.
+    pub fn pooled_url(&self) -> Option<&str> {
+        self.pooled_url.as_deref()
     }
 
     /// Closes the pool and drops the database.

@@ -78,13 +78,16 @@ mod migrations {
         assert_eq!(listed["KWD"], 3);
     }
 
+    // Test statements run on a session connection of the store: straight to Postgres
+    // with the store's schema as search_path, even behind a transaction pooler.
     async fn columns(store: &PgStore, table: &str) -> Vec<String> {
+        let mut conn = store.session_connection().await.unwrap();
         sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
         )
         .bind(table)
-        .fetch_all(store.pool())
+        .fetch_all(&mut conn)
         .await
         .unwrap()
     }
@@ -94,8 +97,9 @@ mod migrations {
         let db = TestDatabase::create(2).await;
         let store = db.store();
         let applied = || async {
+            let mut conn = store.session_connection().await.unwrap();
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations")
-                .fetch_one(store.pool())
+                .fetch_one(&mut conn)
                 .await
                 .unwrap()
         };
@@ -204,9 +208,9 @@ mod migrations {
     #[tokio::test]
     async fn the_schema_itself_refuses_what_the_cores_refuse() {
         let db = TestDatabase::create(2).await;
-        let pool = db.store().pool().clone();
+        let mut conn = db.store().session_connection().await.unwrap();
         sqlx::query("INSERT INTO currencies (code, name, sign) VALUES ('USD', 'Dollar', '$')")
-            .execute(&pool)
+            .execute(&mut conn)
             .await
             .unwrap();
         for bad in [
@@ -215,17 +219,20 @@ mod migrations {
             "INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) VALUES (1, 1, 1)",
             "INSERT INTO roles (name) VALUES ('Bad Name')",
         ] {
-            assert!(sqlx::query(bad).execute(&pool).await.is_err(), "{bad}");
+            assert!(sqlx::query(bad).execute(&mut conn).await.is_err(), "{bad}");
         }
         sqlx::query("INSERT INTO currencies (code, name, sign) VALUES ('EUR', 'Euro', '€')")
-            .execute(&pool)
+            .execute(&mut conn)
             .await
             .unwrap();
         for bad_rate in ["0", "-1", "1000000000001", "0.0000000000001"] {
             let q = format!(
                 "INSERT INTO exchange_rates (base_currency_id, target_currency_id, rate) VALUES (1, 2, {bad_rate})"
             );
-            assert!(sqlx::query(&q).execute(&pool).await.is_err(), "{bad_rate}");
+            assert!(
+                sqlx::query(&q).execute(&mut conn).await.is_err(),
+                "{bad_rate}"
+            );
         }
         db.drop_database().await;
     }
@@ -306,5 +313,76 @@ mod outages {
             Err(exchange_core::StoreError::Unavailable(_))
         ));
         assert!(store.ping().await.is_err());
+    }
+}
+
+mod pooler {
+    use super::*;
+    use auth_core::store::AccountStore;
+    use exchange_core::ExchangeStore;
+    use storage_postgres::{PoolSettings, Pooler, SessionCacheSettings};
+
+    /// Named statements left on the one connection of a store in `pooler` mode after
+    /// reads, a transaction and the application's own statement on its executor.
+    async fn named_statements_left(db: &TestDatabase, pooler: Pooler, login: &str) -> i64 {
+        let settings = PoolSettings {
+            max_connections: 1,
+            session_cache: None,
+            pooler,
+            ..PoolSettings::default()
+        };
+        let store = PgStore::connect_with(db.url(), settings).await.unwrap();
+        store.ping().await.unwrap();
+        assert!(store.list_currencies().await.unwrap().is_empty());
+        assert!(
+            store
+                .user_by_id(uuid::Uuid::new_v4())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let user = auth_core::testkit::prelude::new_user(login, None);
+        assert_eq!(store.create_user(user).await.unwrap().login.as_str(), login);
+        let left = sqlx::query_scalar("SELECT count(*) FROM pg_prepared_statements")
+            .fetch_one(store.executor())
+            .await
+            .unwrap();
+        store.close().await;
+        left
+    }
+
+    // Behind a transaction pooler a named statement stays on a server connection the
+    // next transaction may not get, or another client's takes its name: none is left.
+    // (`tests/pgbouncer/run.sh` runs the suites through a real PgBouncer.)
+    #[tokio::test]
+    async fn behind_a_transaction_pooler_no_named_statement_is_left_on_a_connection() {
+        let db = TestDatabase::create(1).await;
+        let direct_url = db.url().to_owned();
+        assert_eq!(
+            named_statements_left(&db, Pooler::Transaction { direct_url }, "alice").await,
+            0
+        );
+        assert!(named_statements_left(&db, Pooler::None, "bob").await > 0);
+        db.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_pooler_is_chosen_before_the_session_cache_and_its_url_stays_out_of_debug() {
+        let db = TestDatabase::create(1).await;
+        let pooler = Pooler::Transaction {
+            direct_url: "postgres://app:hunter2@127.0.0.1/app".into(),
+        };
+        assert!(!format!("{pooler:?}").contains("hunter2"));
+        let pool = storage_postgres::sqlx::PgPool::connect(db.url())
+            .await
+            .unwrap();
+        let cached = PgStore::new(pool.clone()).with_session_cache(SessionCacheSettings::default());
+        assert!(matches!(
+            cached.with_pooler(pooler.clone()),
+            Err(storage_postgres::PgStoreError::CacheBeforePooler)
+        ));
+        let store = PgStore::new(pool).with_pooler(pooler).unwrap();
+        assert!(store.session_cache_stats().is_none());
+        db.drop_database().await;
     }
 }

@@ -12,7 +12,7 @@ use crate::PgStore;
 #[async_trait]
 impl AccountStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         sqlx::query(&self.sql(
             "INSERT INTO auth_exchange.users (id, login, email, first_name, last_name, password_hash, \
              email_verified, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -25,14 +25,14 @@ impl AccountStore for PgStore {
         .bind(&user.password_hash)
         .bind(user.email_verified)
         .bind(user.created_at)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?;
         if !user.roles.is_empty() {
             sqlx::query(&self.sql("INSERT INTO auth_exchange.user_roles (user_id, role) SELECT $1, unnest($2::text[])"))
                 .bind(user.id)
                 .bind(user.roles.iter().map(RoleName::as_str).collect::<Vec<_>>())
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await
                 .db()?;
         }
@@ -42,7 +42,7 @@ impl AccountStore for PgStore {
             " FROM auth_exchange.users u WHERE u.id = $1"
         )))
         .bind(user.id)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.exec())
         .await
         .db()?;
         // A new user has no session yet.
@@ -57,7 +57,7 @@ impl AccountStore for PgStore {
             " FROM auth_exchange.users u WHERE u.id = $1"
         )))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         Ok(row.as_ref().map(user_from).transpose()?)
@@ -70,7 +70,7 @@ impl AccountStore for PgStore {
             ", u.password_hash FROM auth_exchange.users u WHERE lower(u.login) = lower($1)"
         )))
         .bind(login.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         let Some(row) = row else {
@@ -87,7 +87,7 @@ impl AccountStore for PgStore {
             &self.sql("SELECT password_hash FROM auth_exchange.users WHERE id = $1"),
         )
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?)
     }
@@ -105,7 +105,7 @@ impl AccountStore for PgStore {
         .bind(update.first_name.as_ref().map(|n| n.as_str()))
         .bind(update.last_name.as_ref().map(|n| n.as_str()))
         .bind(update.email_verified)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?
         .ok_or(StoreError::NotFound)?;
@@ -119,13 +119,13 @@ impl AccountStore for PgStore {
         password_hash: &str,
         revoke_except: Option<Uuid>,
     ) -> Result<u64> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         let updated = sqlx::query(
             &self.sql("UPDATE auth_exchange.users SET password_hash = $2 WHERE id = $1"),
         )
         .bind(user_id)
         .bind(password_hash)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected();
@@ -141,7 +141,7 @@ impl AccountStore for PgStore {
     async fn delete_user(&self, id: Uuid) -> Result<()> {
         let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.users WHERE id = $1"))
             .bind(id)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected();
@@ -169,18 +169,18 @@ impl AccountStore for PgStore {
         .bind(query)
         .bind(i64::from(limit))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         Ok(rows.iter().map(user_from).collect::<Result<_>>()?)
     }
 
     async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         let n = sqlx::query(&self.sql("UPDATE auth_exchange.users SET status = $2 WHERE id = $1"))
             .bind(id)
             .bind(status.as_str())
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected();

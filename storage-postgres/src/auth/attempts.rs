@@ -77,7 +77,7 @@ impl PgStore {
             "SELECT attempts, window_start, last_attempt FROM auth_exchange.auth_attempts WHERE key = $1",
         ))
         .bind(key)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         // Cleared between the two statements: the next attempt starts afresh.
@@ -103,7 +103,7 @@ impl AttemptStore for PgStore {
         let mut args = PgArguments::default();
         reserve_args(&mut args, Some(key), limit, now)?;
         let granted: Option<i32> = sqlx::query_scalar_with(&self.sql(&RESERVE), args)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.exec())
             .await
             .db()?;
         match granted {
@@ -119,7 +119,7 @@ impl AttemptStore for PgStore {
     async fn release_attempt(&self, key: &str) -> Result<()> {
         sqlx::query(&self.sql("UPDATE auth_exchange.auth_attempts SET attempts = GREATEST(attempts - 1, 0) WHERE key = $1"))
             .bind(key)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?;
         Ok(())
@@ -128,7 +128,7 @@ impl AttemptStore for PgStore {
     async fn clear_attempts(&self, key: &str) -> Result<()> {
         sqlx::query(&self.sql("DELETE FROM auth_exchange.auth_attempts WHERE key = $1"))
             .bind(key)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?;
         Ok(())

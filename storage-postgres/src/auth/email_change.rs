@@ -28,7 +28,7 @@ impl EmailChangeStore for PgStore {
         .bind(&change.email)
         .bind(&change.code_hash)
         .bind(change.expires_at)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         match outcome {
@@ -43,7 +43,7 @@ impl EmailChangeStore for PgStore {
             "SELECT user_id, email, code_hash, expires_at FROM auth_exchange.email_changes WHERE user_id = $1",
         ))
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         row.map(|r| {
@@ -76,7 +76,7 @@ impl EmailChangeStore for PgStore {
         .bind(user_id)
         .bind(code_hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         let Some(row) = row else {

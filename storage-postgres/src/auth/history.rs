@@ -22,7 +22,7 @@ impl LoginHistoryStore for PgStore {
         .bind(ip_text(e.ip))
         .bind(&e.user_agent)
         .bind(e.success)
-        .execute(self.pool())
+        .execute(self.exec())
         .await;
         match result {
             Ok(_) => Ok(()),
@@ -46,7 +46,7 @@ impl LoginHistoryStore for PgStore {
         .bind(user_id)
         .bind(i64::from(limit))
         .bind(before)
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         let events = rows

@@ -16,12 +16,12 @@ impl MfaStore for PgStore {
         // active factor and the upsert sees a settled row. NO KEY UPDATE: a
         // confirmation in flight holds the factor and then needs the key-share lock
         // of its recovery codes' foreign key, which FOR UPDATE would deadlock with.
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         let exists: Option<Uuid> = sqlx::query_scalar(
             &self.sql("SELECT id FROM auth_exchange.users WHERE id = $1 FOR NO KEY UPDATE"),
         )
         .bind(user_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await
         .db()?;
         if exists.is_none() {
@@ -36,7 +36,7 @@ impl MfaStore for PgStore {
         .bind(user_id)
         .bind(secret)
         .bind(i64::MIN)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected();
@@ -50,7 +50,7 @@ impl MfaStore for PgStore {
             "SELECT secret, active, last_step FROM auth_exchange.totp_factors WHERE user_id = $1",
         ))
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         row.map(|r| {
@@ -71,7 +71,7 @@ impl MfaStore for PgStore {
         recovery_hashes: Vec<Vec<u8>>,
         keep_session: Option<Uuid>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         // Compare-and-set on the secret: a re-enrolment committed since the code was
         // checked leaves another secret, and nothing is activated.
         let activated = sqlx::query(&self.sql(
@@ -81,7 +81,7 @@ impl MfaStore for PgStore {
         .bind(user_id)
         .bind(step)
         .bind(secret)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected();
@@ -90,7 +90,7 @@ impl MfaStore for PgStore {
         }
         sqlx::query(&self.sql("DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1"))
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?;
         sqlx::query(&self.sql(
@@ -99,7 +99,7 @@ impl MfaStore for PgStore {
         ))
         .bind(user_id)
         .bind(&recovery_hashes)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?;
         self.revoke_all(&mut tx, user_id, keep_session).await?;
@@ -113,7 +113,7 @@ impl MfaStore for PgStore {
         ))
         .bind(user_id)
         .bind(step)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?
         .rows_affected();
@@ -127,7 +127,7 @@ impl MfaStore for PgStore {
             ))
             .bind(user_id)
             .bind(code_hash)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected();
@@ -139,14 +139,14 @@ impl MfaStore for PgStore {
             &self.sql("SELECT count(*) FROM auth_exchange.recovery_codes WHERE user_id = $1"),
         )
         .bind(user_id)
-        .fetch_one(self.pool())
+        .fetch_one(self.exec())
         .await
         .db()?;
         Ok(n as u32)
     }
 
     async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         // One statement for both tables: one snapshot.
         let removed: bool = sqlx::query_scalar(&self.sql(
             "WITH codes AS (DELETE FROM auth_exchange.recovery_codes WHERE user_id = $1), \
@@ -154,7 +154,7 @@ impl MfaStore for PgStore {
              SELECT EXISTS (SELECT 1 FROM factor)",
         ))
         .bind(user_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.exec())
         .await
         .db()?;
         if !removed {
@@ -177,7 +177,7 @@ impl MfaStore for PgStore {
         .bind(token_hash)
         .bind(user_id)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?;
         Ok(())
@@ -190,14 +190,14 @@ impl MfaStore for PgStore {
         now: OffsetDateTime,
         proof: FactorProof,
     ) -> Result<ChallengeOutcome> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         // Locks in the order every change of a factor takes them (the factor, then,
         // through the trigger, its challenges), so none of them deadlocks with this.
         sqlx::query(
             &self.sql("SELECT 1 FROM auth_exchange.totp_factors WHERE user_id = $1 FOR UPDATE"),
         )
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?;
         // The challenge row is locked: a concurrent completion waits and then finds it
@@ -209,7 +209,7 @@ impl MfaStore for PgStore {
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await
         .db()?;
         match status.as_deref().map(super::status) {
@@ -225,7 +225,7 @@ impl MfaStore for PgStore {
             .bind(user_id)
             .bind(step)
             .bind(secret)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected(),
@@ -235,7 +235,7 @@ impl MfaStore for PgStore {
             ))
             .bind(user_id)
             .bind(code_hash)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected(),
@@ -251,7 +251,7 @@ impl MfaStore for PgStore {
         )))
         .bind(token_hash)
         .bind(user_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.exec())
         .await
         .db()?;
         let user = user_from(&row)?;

@@ -5,8 +5,10 @@ use std::net::IpAddr;
 
 use auth_core::store::*;
 use auth_core::{RoleName, StoreError};
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+
+use crate::pooler::Tx;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -140,18 +142,14 @@ impl crate::PgStore {
         let statement = format!("DELETE FROM auth_exchange.{table} WHERE {column} <= $1");
         Ok(sqlx::query(&self.sql(&statement))
             .bind(at)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected())
     }
 
     /// Commits `tx`, then drops what it changed from the session-status cache.
-    pub(super) async fn commit(
-        &self,
-        tx: Transaction<'_, Postgres>,
-        change: Changed,
-    ) -> Result<()> {
+    pub(super) async fn commit(&self, tx: Tx, change: Changed) -> Result<()> {
         tx.commit().await.db()?;
         self.changed(change);
         Ok(())
@@ -160,7 +158,7 @@ impl crate::PgStore {
     /// Revokes every live session of `user_id` but `except`, in `tx`.
     pub(super) async fn revoke_all(
         &self,
-        tx: &mut Transaction<'_, Postgres>,
+        tx: &mut Tx,
         user_id: Uuid,
         except: Option<Uuid>,
     ) -> Result<u64> {
@@ -170,7 +168,7 @@ impl crate::PgStore {
         ))
         .bind(user_id)
         .bind(except)
-        .execute(&mut **tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected())

@@ -31,7 +31,7 @@ impl ResetStore for PgStore {
         .bind(email)
         .bind(token_hash)
         .bind(expires_at)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         row.map(|r| {
@@ -54,7 +54,7 @@ impl ResetStore for PgStore {
         ))
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()
     }
@@ -79,7 +79,7 @@ impl ResetStore for PgStore {
         .bind(token_hash)
         .bind(now)
         .bind(password_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         let used = row

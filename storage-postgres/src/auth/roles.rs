@@ -14,7 +14,7 @@ impl RoleStore for PgStore {
         let rows = sqlx::query(
             &self.sql("SELECT name, description FROM auth_exchange.roles ORDER BY name"),
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.exec())
         .await
         .db()?;
         Ok(rows
@@ -34,7 +34,7 @@ impl RoleStore for PgStore {
         )
         .bind(role.name.as_str())
         .bind(&role.description)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?;
         Ok(role)
@@ -44,7 +44,7 @@ impl RoleStore for PgStore {
         let name = name.as_str();
         let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.roles WHERE name = $1"))
             .bind(name)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected();
@@ -61,7 +61,7 @@ impl RoleStore for PgStore {
         ))
         .bind(user_id)
         .bind(role)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?;
         self.changed(Changed::User(user_id));
@@ -77,7 +77,7 @@ impl RoleStore for PgStore {
         ))
         .bind(user_id)
         .bind(role)
-        .fetch_one(self.pool())
+        .fetch_one(self.exec())
         .await
         .db()?;
         self.changed(Changed::User(user_id));

@@ -76,7 +76,7 @@ static PURGE: LazyLock<String> = LazyLock::new(|| {
 #[async_trait]
 impl SessionStore for PgStore {
     async fn create_session(&self, s: Session, max_live: u32) -> Result<u64> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         // The user's row lock serialises the session inserts of one user, so the cap
         // below counts every session committed before this one.
         let inserted = sqlx::query(&self.sql(
@@ -96,7 +96,7 @@ impl SessionStore for PgStore {
         .bind(&s.user_agent)
         .bind(s.second_factor)
         .bind(s.reauthenticated_at)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected();
@@ -113,7 +113,7 @@ impl SessionStore for PgStore {
             .bind(s.user_id)
             .bind(s.created_at)
             .bind(i64::from(max_live))
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected()
@@ -134,7 +134,7 @@ impl SessionStore for PgStore {
             " FROM auth_exchange.sessions s WHERE s.id = $1"
         )))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         Ok(row.as_ref().map(session_from).transpose()?)
@@ -150,7 +150,7 @@ impl SessionStore for PgStore {
         let row = sqlx::query(&self.sql(concat!("SELECT s.revoked, s.expires_at, s.last_refreshed_at, ", user_columns!(), " \
              FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         let Some(row) = row else {
@@ -189,7 +189,7 @@ impl SessionStore for PgStore {
         arg(&mut args, req.now)?;
         arg(&mut args, idle_cutoff)?;
         let row = sqlx::query_with(&self.sql(statement), args)
-            .fetch_one(self.pool())
+            .fetch_one(self.exec())
             .await
             .db()?;
         if !row.try_get::<bool, _>("granted").db()? {
@@ -213,7 +213,7 @@ impl SessionStore for PgStore {
                ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
              FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
         .bind(req.session_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await.db()?;
         let Some(row) = row else {
             return Ok(RefreshOutcome::Rejected);
@@ -240,7 +240,7 @@ impl SessionStore for PgStore {
             ReusePolicy::RevokeUser => {
                 sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE user_id = $1 AND NOT revoked"))
                     .bind(session.user_id)
-                    .execute(self.pool())
+                    .execute(self.exec())
                     .await
                     .db()?
                     .rows_affected()
@@ -248,7 +248,7 @@ impl SessionStore for PgStore {
             ReusePolicy::RevokeSession => {
                 sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE id = $1 AND NOT revoked"))
                     .bind(session.id)
-                    .execute(self.pool())
+                    .execute(self.exec())
                     .await
                     .db()?
                     .rows_affected()
@@ -274,7 +274,7 @@ impl SessionStore for PgStore {
         .bind(id)
         .bind(user_id)
         .bind(at)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?
         .rows_affected();
@@ -289,7 +289,7 @@ impl SessionStore for PgStore {
         ))
         .bind(id)
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         if let Some(owner) = owner {
@@ -299,7 +299,7 @@ impl SessionStore for PgStore {
     }
 
     async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         let n = self.revoke_all(&mut tx, user_id, except).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(n)
@@ -319,7 +319,7 @@ impl SessionStore for PgStore {
             .bind(now - idle_timeout)
             .bind(i64::from(limit))
             .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
+            .fetch_all(self.exec())
             .await
             .db()?;
         Ok(rows.iter().map(session_from).collect::<Result<_>>()?)
@@ -329,7 +329,7 @@ impl SessionStore for PgStore {
         Ok(sqlx::query(&self.sql(&PURGE))
             .bind(now)
             .bind(now - idle_timeout)
-            .execute(self.pool())
+            .execute(self.exec())
             .await
             .db()?
             .rows_affected())

@@ -20,7 +20,7 @@ impl VerificationStore for PgStore {
         .bind(code.user_id)
         .bind(&code.code_hash)
         .bind(code.expires_at)
-        .execute(self.pool())
+        .execute(self.exec())
         .await
         .db()?;
         Ok(())
@@ -31,7 +31,7 @@ impl VerificationStore for PgStore {
             "SELECT user_id, code_hash, expires_at FROM auth_exchange.verification_codes WHERE user_id = $1",
         ))
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.exec())
         .await
         .db()?;
         let Some(row) = row else {
@@ -45,19 +45,19 @@ impl VerificationStore for PgStore {
     }
 
     async fn complete_verification(&self, user_id: Uuid) -> Result<()> {
-        let mut tx = self.pool().begin().await.db()?;
+        let mut tx = self.begin().await.db()?;
         let n = sqlx::query(
             &self.sql("UPDATE auth_exchange.users SET email_verified = true WHERE id = $1"),
         )
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await
         .db()?
         .rows_affected();
         found(n)?;
         sqlx::query(&self.sql("DELETE FROM auth_exchange.verification_codes WHERE user_id = $1"))
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await
             .db()?;
         self.commit(tx, Changed::User(user_id)).await?;
