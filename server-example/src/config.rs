@@ -14,6 +14,15 @@ pub enum ReusePolicyArg {
     Session,
 }
 
+/// What `DATABASE_URL` connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolerArg {
+    /// Postgres itself, or a pooler in session mode.
+    None,
+    /// A pooler in transaction mode (PgBouncer `pool_mode = transaction`).
+    Transaction,
+}
+
 /// Reference auth + currency exchange server.
 ///
 /// The defaults of the auth settings are auth-core's own, written once there.
@@ -70,8 +79,19 @@ pub struct Config {
     #[arg(long, env = "SESSION_CACHE_CAPACITY", default_value_t = session_cache().capacity)]
     pub session_cache_capacity: usize,
 
-    /// Postgres: a direct URL for the session cache's `LISTEN` connection, when
-    /// DATABASE_URL is a pooler in transaction mode. Unset: DATABASE_URL.
+    /// Postgres: what DATABASE_URL connects to. `transaction`: a pooler in
+    /// transaction mode; statements then run unnamed, each in a transaction, and
+    /// migrations and the session cache's `LISTEN` use DATABASE_DIRECT_URL.
+    #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = PoolerArg::None)]
+    pub database_pooler: PoolerArg,
+
+    /// Postgres: a URL to the same database that keeps a session (Postgres itself),
+    /// for migrations and `LISTEN` when DATABASE_POOLER is `transaction`.
+    #[arg(long, env = "DATABASE_DIRECT_URL")]
+    pub database_direct_url: Option<String>,
+
+    /// Postgres: a direct URL for the session cache's `LISTEN` connection. Unset:
+    /// DATABASE_DIRECT_URL behind a transaction pooler, else DATABASE_URL.
     #[arg(long, env = "DATABASE_LISTEN_URL")]
     pub database_listen_url: Option<String>,
 
@@ -303,6 +323,11 @@ impl std::fmt::Debug for Config {
             .field(
                 "database_url",
                 &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("database_pooler", &self.database_pooler)
+            .field(
+                "database_direct_url",
+                &self.database_direct_url.as_ref().map(|_| "[redacted]"),
             )
             .field(
                 "database_listen_url",

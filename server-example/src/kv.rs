@@ -168,7 +168,31 @@ impl KvStore for MemoryKv {
 
 /// Postgres [`KvStore`]; its table is created by this crate's migrations.
 #[derive(Debug, Clone)]
-pub struct PgKv(pub sqlx::PgPool);
+pub struct PgKv {
+    store: storage_postgres::PgStore,
+    /// The statements, naming the table with the store's schema (the pool's
+    /// connections need no `search_path`, which a transaction pooler does not pass on).
+    insert: String,
+    select: String,
+}
+
+impl PgKv {
+    /// Over the store's pool, the table in `schema` (where the store's migrations go).
+    pub fn new(store: storage_postgres::PgStore, schema: &str) -> Self {
+        let table = format!("\"{schema}\".kv_entries");
+        Self {
+            store,
+            insert: format!(
+                "INSERT INTO {table} (user_id, key, value) \
+                 SELECT $1, k, v::jsonb FROM unnest($2::text[], $3::text[]) AS t(k, v) \
+                 ON CONFLICT (user_id, key) DO NOTHING RETURNING key"
+            ),
+            select: format!(
+                "SELECT key, value::text FROM {table} WHERE user_id = $1 AND key = ANY($2)"
+            ),
+        }
+    }
+}
 
 #[async_trait]
 impl KvStore for PgKv {
@@ -180,29 +204,23 @@ impl KvStore for PgKv {
         let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
         let values: Vec<&str> = entries.iter().map(|(_, v)| v.get()).collect();
         // One statement: concurrent writers of the same key cannot both win.
-        let inserted: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO kv_entries (user_id, key, value) \
-             SELECT $1, k, v::jsonb FROM unnest($2::text[], $3::text[]) AS t(k, v) \
-             ON CONFLICT (user_id, key) DO NOTHING RETURNING key",
-        )
-        .bind(user)
-        .bind(&keys)
-        .bind(&values)
-        .fetch_all(&self.0)
-        .await?;
+        let inserted: Vec<String> = sqlx::query_scalar(&self.insert)
+            .bind(user)
+            .bind(&keys)
+            .bind(&values)
+            .fetch_all(self.store.executor())
+            .await?;
         let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
         let (written, skipped) = keys.into_iter().partition(|k| inserted.contains(k));
         Ok((written, skipped))
     }
 
     async fn read(&self, user: Uuid, keys: &[String]) -> Result<HashMap<String, Value>, KvError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT key, value::text FROM kv_entries WHERE user_id = $1 AND key = ANY($2)",
-        )
-        .bind(user)
-        .bind(keys)
-        .fetch_all(&self.0)
-        .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(&self.select)
+            .bind(user)
+            .bind(keys)
+            .fetch_all(self.store.executor())
+            .await?;
         rows.into_iter()
             .map(|(k, v)| {
                 // jsonb writes a space after each `:` and `,`; answer as memory does.

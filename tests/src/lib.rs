@@ -9,6 +9,7 @@ use auth_core::MemoryMailer;
 use reqwest::header::HeaderMap;
 pub use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use server_example::config::PoolerArg;
 use server_example::{AppState, Config};
 use storage_postgres::testing::TestDatabase;
 pub use storage_postgres::testing::ToggleProxy;
@@ -134,6 +135,12 @@ impl TestApp {
             Backend::Postgres => {
                 let db = TestDatabase::create(4).await;
                 config.database_url = Some(db.url().to_owned());
+                // Through the tests' pooler when there is one (DATABASE_POOLER_URL).
+                if let Some(pooled) = db.pooled_url() {
+                    config.database_url = Some(pooled.to_owned());
+                    config.database_pooler = PoolerArg::Transaction;
+                    config.database_direct_url = Some(db.url().to_owned());
+                }
                 Some(db)
             }
         };

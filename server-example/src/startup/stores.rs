@@ -7,10 +7,10 @@ use auth_core::AuthStore;
 use auth_core::memory::MemoryStore as AuthMemory;
 use exchange_core::ExchangeStore;
 use exchange_core::memory::MemoryStore as ExchangeMemory;
-use storage_postgres::{PgStore, PoolSettings, SessionCacheSettings};
+use storage_postgres::{PgStore, PoolSettings, Pooler, SessionCacheSettings};
 
 use super::StartupError;
-use crate::config::Config;
+use crate::config::{Config, PoolerArg};
 use crate::kv::{KvStore, MemoryKv, PgKv};
 use crate::state::Health;
 
@@ -34,6 +34,17 @@ pub(super) async fn open_stores(config: &Config) -> Result<Stores, StartupError>
             health: Health::Memory,
         });
     };
+    let pooler = match (config.database_pooler, &config.database_direct_url) {
+        (PoolerArg::None, _) => Pooler::None,
+        (PoolerArg::Transaction, Some(direct_url)) => Pooler::Transaction {
+            direct_url: direct_url.clone(),
+        },
+        (PoolerArg::Transaction, None) => {
+            return Err(StartupError::Config(
+                "DATABASE_POOLER=transaction needs DATABASE_DIRECT_URL (migrations and LISTEN need a session)".into(),
+            ));
+        }
+    };
     let settings = PoolSettings {
         max_connections: config.database_max_connections,
         acquire_timeout: Duration::from_millis(config.database_acquire_timeout_ms),
@@ -43,22 +54,22 @@ pub(super) async fn open_stores(config: &Config) -> Result<Stores, StartupError>
             capacity: config.session_cache_capacity,
             listen_url: config.database_listen_url.clone(),
         }),
+        pooler,
     };
     let store = PgStore::connect_with(url, settings).await?;
     store.migrate().await?;
-    let pool = store.pool().clone();
     let mut kv_migrator = sqlx::migrate!("./migrations");
     // The history table also holds storage-postgres's migrations.
     kv_migrator.set_ignore_missing(true);
-    kv_migrator
-        .run(&pool)
-        .await
-        .map_err(storage_postgres::PgStoreError::from)?;
+    let mut conn = store.session_connection().await?;
+    let migrated = kv_migrator.run_direct(&mut conn).await;
+    let _ = sqlx::Connection::close(conn).await;
+    migrated.map_err(storage_postgres::PgStoreError::from)?;
     tracing::info!("storage: Postgres");
     Ok(Stores {
         auth: Arc::new(store.clone()),
         exchange: Arc::new(store.clone()),
-        kv: Arc::new(PgKv(pool)),
+        kv: Arc::new(PgKv::new(store.clone(), &config.database_schema)),
         health: Health::Postgres(store),
     })
 }

@@ -357,3 +357,15 @@ on_both! {
         assert_eq!(found.json[0]["login"], "alice");
     }
 }
+
+#[tokio::test]
+async fn a_transaction_pooler_without_a_direct_url_is_refused_at_startup() {
+    let mut config = server_example::Config::defaults();
+    config.database_url = Some(storage_postgres::testing::admin_url());
+    config.database_pooler = server_example::config::PoolerArg::Transaction;
+    config.database_direct_url = None;
+    let Err(e) = server_example::AppState::from_config(&config, None).await else {
+        panic!("started behind a transaction pooler with no direct URL");
+    };
+    assert!(e.to_string().contains("DATABASE_DIRECT_URL"), "{e}");
+}
