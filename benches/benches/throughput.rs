@@ -219,7 +219,7 @@ async fn main() {
         shared_chains.push(tokio::sync::Mutex::new(pair.refresh_token));
     }
     let in_schema = refresh_loop(shared_auth, Arc::new(shared_chains));
-    let (b, o) = compare(tasks, secs, ours, in_schema).await;
+    let (b, o) = compare(tasks, secs, ours.clone(), in_schema).await;
     rows.push(Row {
         path: "refresh rotation, store in the application's pool (PgStore::in_schema)",
         baseline: "the same on the store's own pool",
@@ -227,6 +227,58 @@ async fn main() {
         ours_ops: o,
         target: 0.95,
     });
+
+    // The store in transaction-pooler mode (statements unnamed, each in a transaction),
+    // straight to Postgres: what the mode costs per refresh against the default mode.
+    // With DATABASE_POOLER_URL set (a PgBouncer in transaction mode, see
+    // tests/pgbouncer/run.sh), also through that pooler.
+    let direct_url = db.url().to_owned();
+    let mut modes = vec![(
+        "refresh rotation, transaction-pooler mode, straight to Postgres",
+        direct_url.clone(),
+    )];
+    if let Some(pooler) = storage_postgres::testing::pooler_url() {
+        let options: sqlx::postgres::PgConnectOptions = pooler.parse().unwrap();
+        modes.push((
+            "refresh rotation, transaction-pooler mode, through PgBouncer",
+            options.database(db.name()).to_url_lossy().to_string(),
+        ));
+    }
+    for (path, url) in modes {
+        let settings = storage_postgres::PoolSettings {
+            max_connections: tasks as u32,
+            pooler: storage_postgres::Pooler::Transaction {
+                direct_url: direct_url.clone(),
+            },
+            ..storage_postgres::PoolSettings::default()
+        };
+        let pooled = storage_postgres::PgStore::connect_with(&url, settings)
+            .await
+            .unwrap();
+        let pooled_auth = Arc::new(
+            AuthService::new(
+                Arc::new(pooled),
+                KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 5).unwrap(),
+                &secret,
+                AuthConfig::default(),
+            )
+            .unwrap(),
+        );
+        let mut pooled_chains = Vec::new();
+        for _ in 0..tasks {
+            let pair = benches::login(&pooled_auth).await;
+            pooled_chains.push(tokio::sync::Mutex::new(pair.refresh_token));
+        }
+        let pooled_loop = refresh_loop(pooled_auth, Arc::new(pooled_chains));
+        let (b, o) = compare(tasks, secs, ours.clone(), pooled_loop).await;
+        rows.push(Row {
+            path,
+            baseline: "the same in the default mode",
+            base_ops: b,
+            ours_ops: o,
+            target: 0.5,
+        });
+    }
 
     // authenticate: one indexed read plus signature check, vs a bare primary-key SELECT.
     let mut tokens = Vec::new();

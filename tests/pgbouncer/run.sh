@@ -6,6 +6,9 @@
 # created directly and reached through the pooler under its own name; migrations and
 # the session cache's LISTEN go direct), then stops it.
 #
+# With arguments it runs that command instead, PgBouncer up and DATABASE_POOLER_URL
+# set, e.g. `bash tests/pgbouncer/run.sh bash benches/http-load.sh --mode postgres`.
+#
 # POOL_SIZE server connections per test database (default 2) serve every client
 # connection of that test: the stores' pools hold 4 to 10 and bursts run 20 requests
 # at once, so server connections really are shared between clients.

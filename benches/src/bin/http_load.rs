@@ -12,6 +12,12 @@
 //! one-row `UPDATE ... RETURNING`, and that `UPDATE` on one shared row) for the ratios
 //! against the database's own limits.
 //!
+//! With `DATABASE_POOLER_URL` set (a PgBouncer in transaction mode in front of the same
+//! Postgres: `bash tests/pgbouncer/run.sh bash benches/http-load.sh --mode postgres`
+//! starts one), the Postgres mode also runs those two servers through the pooler
+//! (`DATABASE_POOLER=transaction`) and reports each path as a ratio to the same path
+//! straight to Postgres.
+//!
 //! Use `benches/http-load.sh` (it builds both binaries in release mode first).
 
 use std::net::TcpListener;
@@ -421,30 +427,26 @@ async fn mode(args: &Args, name: &str) {
     let bare = match &db {
         Some(db) => {
             drop(server);
-            let bare = Server::start(
-                &args.server,
-                Some(db.url()),
-                &[
-                    ("SESSION_CACHE_TTL_MS", "0"),
-                    ("REFRESH_LIMIT_PER_MINUTE", "0"),
-                ],
-            );
-            wait_ready(&client, &bare.base).await;
-            let (access, chains) = sessions(&client, &bare.base, c).await;
-            let me = run(
-                &client,
-                &bare.base,
-                c,
-                n,
-                limit,
-                get("/users/me", Some(access)),
-                None,
-            )
-            .await;
-            let refresh = refreshes(&client, &bare.base, args, chains).await;
-            Some((me, refresh))
+            Some(me_and_refresh(args, &client, db.url(), BARE).await)
         }
         None => None,
+    };
+    // With DATABASE_POOLER_URL (tests/pgbouncer/run.sh starts one), the same two
+    // servers again through that transaction pooler.
+    let pooled = match (&db, storage_postgres::testing::pooler_url()) {
+        (Some(db), Some(pooler)) => {
+            let options: sqlx::postgres::PgConnectOptions = pooler.parse().unwrap();
+            let url = options.database(db.name()).to_url_lossy().to_string();
+            let via = [
+                ("DATABASE_POOLER", "transaction"),
+                ("DATABASE_DIRECT_URL", db.url()),
+            ];
+            let cached = me_and_refresh(args, &client, &url, &via).await;
+            let via_bare: Vec<(&str, &str)> = via.iter().chain(BARE).copied().collect();
+            let bare = me_and_refresh(args, &client, &url, &via_bare).await;
+            Some((cached, bare))
+        }
+        _ => None,
     };
 
     let argon = argon2_verify_secs();
@@ -493,6 +495,27 @@ async fn mode(args: &Args, name: &str) {
     if let Some((me, refresh)) = &bare {
         row("GET /users/me, no session cache", me, None);
         row("POST /auth/refresh, no per-address limit", refresh, None);
+    }
+    if let (Some(((me_p, refresh_p), (bare_me_p, bare_refresh_p))), Some((bare_me, bare_refresh))) =
+        (&pooled, &bare)
+    {
+        row("GET /users/me through PgBouncer", me_p, None);
+        row("POST /auth/refresh through PgBouncer", refresh_p, None);
+        row("GET /users/me through PgBouncer, no session cache", bare_me_p, None);
+        row(
+            "POST /auth/refresh through PgBouncer, no per-address limit",
+            bare_refresh_p,
+            None,
+        );
+        println!("\nthrough PgBouncer (transaction mode) / straight to Postgres, same run:");
+        for (what, through, straight) in [
+            ("GET /users/me", me_p, &me),
+            ("POST /auth/refresh", refresh_p, &refresh),
+            ("GET /users/me, no session cache", bare_me_p, bare_me),
+            ("POST /auth/refresh, no per-address limit", bare_refresh_p, bare_refresh),
+        ] {
+            println!("- {what}: {:.2}x", through.rps / straight.rps);
+        }
     }
     row("POST /auth/login (8 clients)", &logins, None);
     println!(
@@ -578,6 +601,43 @@ async fn mode(args: &Args, name: &str) {
     if let Some(db) = db {
         db.drop_database().await;
     }
+}
+
+/// The server settings of the runs without the session cache and the refresh limit.
+const BARE: &[(&str, &str)] = &[
+    ("SESSION_CACHE_TTL_MS", "0"),
+    ("REFRESH_LIMIT_PER_MINUTE", "0"),
+];
+
+/// `GET /users/me` and refresh on a fresh server over `database_url` with `env`.
+async fn me_and_refresh(
+    args: &Args,
+    client: &reqwest::Client,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> (Stats, Stats) {
+    let server = Server::start(&args.server, Some(database_url), env);
+    wait_ready(client, &server.base).await;
+    let (access, chains) = sessions(client, &server.base, args.concurrency).await;
+    let me = run(
+        client,
+        &server.base,
+        args.concurrency,
+        args.requests,
+        args.time_limit,
+        Arc::new(move |_| {
+            (
+                reqwest::Method::GET,
+                "/users/me".to_owned(),
+                Some(access.clone()),
+                None,
+            )
+        }),
+        None,
+    )
+    .await;
+    let refresh = refreshes(client, &server.base, args, chains).await;
+    (me, refresh)
 }
 
 #[tokio::main]
