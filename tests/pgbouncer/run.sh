@@ -81,9 +81,13 @@ export DATABASE_POOLER_URL="postgres://$user@127.0.0.1:$listen_port/postgres"
 echo "PgBouncer on 127.0.0.1:$listen_port, pool_mode = transaction, default_pool_size = $pool_size"
 
 status=0
-cargo test -p storage-postgres --test postgres -- conformance 2>&1 | tail -30 || status=$?
-if [ "$status" -eq 0 ]; then
-    cargo test -p tests --test e2e || status=$?
+if [ "$#" -gt 0 ]; then
+    "$@" || status=$?
+else
+    cargo test -p storage-postgres --test postgres || status=$?
+    if [ "$status" -eq 0 ]; then
+        cargo test -p tests --test e2e || status=$?
+    fi
 fi
 if [ "$status" -ne 0 ]; then
     echo "--- pgbouncer.log (last 40 lines)"
