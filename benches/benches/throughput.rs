@@ -119,7 +119,14 @@ async fn main() {
     let secs = env_u64("BENCH_SECS", 3);
     let tasks = env_u64("BENCH_TASKS", 16) as usize;
     let db = TestDatabase::create(tasks as u32).await;
-    let store = db.store();
+    // Straight to Postgres, whatever DATABASE_POOLER_URL says.
+    let settings = storage_postgres::PoolSettings {
+        max_connections: tasks as u32,
+        ..storage_postgres::PoolSettings::default()
+    };
+    let store = storage_postgres::PgStore::connect_with(db.url(), settings)
+        .await
+        .unwrap();
     let pool: PgPool = store.pool().clone();
     let keys = KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 5).unwrap();
     let secret = RefreshSecret::generate();
@@ -237,11 +244,10 @@ async fn main() {
         "refresh rotation, transaction-pooler mode, straight to Postgres",
         direct_url.clone(),
     )];
-    if let Some(pooler) = storage_postgres::testing::pooler_url() {
-        let options: sqlx::postgres::PgConnectOptions = pooler.parse().unwrap();
+    if let Some(url) = db.pooled_url() {
         modes.push((
             "refresh rotation, transaction-pooler mode, through PgBouncer",
-            options.database(db.name()).to_url_lossy().to_string(),
+            url.to_owned(),
         ));
     }
     for (path, url) in modes {

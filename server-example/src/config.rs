@@ -141,6 +141,11 @@ pub struct Config {
     #[arg(long, env = "REUSE_GRACE_SECS", default_value_t = auth().reuse_grace.whole_seconds())]
     pub reuse_grace_secs: i64,
 
+    /// How many verified access tokens are remembered, so each token's signature is
+    /// checked once. 0 checks it on every request.
+    #[arg(long, env = "VERIFIED_TOKEN_CACHE", default_value_t = auth().verified_token_cache)]
+    pub verified_token_cache: usize,
+
     /// What reuse of a refresh token revokes.
     #[arg(long, env = "REUSE_POLICY", value_enum, default_value = "user")]
     pub reuse_policy: ReusePolicyArg,

@@ -157,6 +157,11 @@ type OnReply = Arc<dyn Fn(usize, &Value) + Send + Sync>;
 type MakeRequest =
     Arc<dyn Fn(usize) -> (reqwest::Method, String, Option<String>, Option<Value>) + Send + Sync>;
 
+/// A `GET` of `path`, with `token` as bearer when given.
+fn get(path: &'static str, token: Option<String>) -> MakeRequest {
+    Arc::new(move |_| (reqwest::Method::GET, path.to_owned(), token.clone(), None))
+}
+
 async fn run(
     client: &reqwest::Client,
     base: &str,
@@ -346,9 +351,6 @@ async fn mode(args: &Args, name: &str) {
 
     let c = args.concurrency;
     let (n, limit) = (args.requests, args.time_limit);
-    let get = |path: &'static str, token: Option<String>| -> MakeRequest {
-        Arc::new(move |_| (reqwest::Method::GET, path.to_owned(), token.clone(), None))
-    };
     let healthz = run(&client, &base, c, n, limit, get("/healthz", None), None).await;
     let exchange = run(
         &client,
@@ -431,22 +433,33 @@ async fn mode(args: &Args, name: &str) {
         }
         None => None,
     };
+    // Without either cache, and what a developer would hand-write instead.
+    let against_handwritten = match &db {
+        Some(db) => {
+            let no_caches: Vec<(&str, &str)> = BARE
+                .iter()
+                .chain(&[("VERIFIED_TOKEN_CACHE", "0")])
+                .copied()
+                .collect();
+            let (no_caches_me, _) = me_and_refresh(args, &client, db.url(), &no_caches).await;
+            Some((no_caches_me, handwritten(args, &client, db).await))
+        }
+        None => None,
+    };
     // With DATABASE_POOLER_URL (tests/pgbouncer/run.sh starts one), the same two
     // servers again through that transaction pooler.
-    let pooled = match (&db, storage_postgres::testing::pooler_url()) {
-        (Some(db), Some(pooler)) => {
-            let options: sqlx::postgres::PgConnectOptions = pooler.parse().unwrap();
-            let url = options.database(db.name()).to_url_lossy().to_string();
+    let pooled = match db.as_ref().and_then(|db| Some((db, db.pooled_url()?))) {
+        Some((db, url)) => {
             let via = [
                 ("DATABASE_POOLER", "transaction"),
                 ("DATABASE_DIRECT_URL", db.url()),
             ];
-            let cached = me_and_refresh(args, &client, &url, &via).await;
+            let cached = me_and_refresh(args, &client, url, &via).await;
             let via_bare: Vec<(&str, &str)> = via.iter().chain(BARE).copied().collect();
-            let bare = me_and_refresh(args, &client, &url, &via_bare).await;
+            let bare = me_and_refresh(args, &client, url, &via_bare).await;
             Some((cached, bare))
         }
-        _ => None,
+        None => None,
     };
 
     let argon = argon2_verify_secs();
@@ -496,26 +509,19 @@ async fn mode(args: &Args, name: &str) {
         row("GET /users/me, no session cache", me, None);
         row("POST /auth/refresh, no per-address limit", refresh, None);
     }
-    if let (Some(((me_p, refresh_p), (bare_me_p, bare_refresh_p))), Some((bare_me, bare_refresh))) =
-        (&pooled, &bare)
-    {
+    if let Some(((me_p, refresh_p), (bare_me_p, bare_refresh_p))) = &pooled {
         row("GET /users/me through PgBouncer", me_p, None);
         row("POST /auth/refresh through PgBouncer", refresh_p, None);
-        row("GET /users/me through PgBouncer, no session cache", bare_me_p, None);
+        row(
+            "GET /users/me through PgBouncer, no session cache",
+            bare_me_p,
+            None,
+        );
         row(
             "POST /auth/refresh through PgBouncer, no per-address limit",
             bare_refresh_p,
             None,
         );
-        println!("\nthrough PgBouncer (transaction mode) / straight to Postgres, same run:");
-        for (what, through, straight) in [
-            ("GET /users/me", me_p, &me),
-            ("POST /auth/refresh", refresh_p, &refresh),
-            ("GET /users/me, no session cache", bare_me_p, bare_me),
-            ("POST /auth/refresh, no per-address limit", bare_refresh_p, bare_refresh),
-        ] {
-            println!("- {what}: {:.2}x", through.rps / straight.rps);
-        }
     }
     row("POST /auth/login (8 clients)", &logins, None);
     println!(
@@ -592,6 +598,63 @@ async fn mode(args: &Args, name: &str) {
             _ => println!("pgbench baselines: not measured (pgbench or psql missing)"),
         }
     }
+    if let (Some((no_caches_me, hand)), Some((bare_me, bare_refresh))) =
+        (&against_handwritten, &bare)
+    {
+        println!(
+            "\nagainst the hand-written stack (axum + sqlx + jsonwebtoken, one statement per request, benches/src/bin/handwritten.rs), same run:\n"
+        );
+        println!("| path | ours req/s | hand-written req/s | ratio | target | met |");
+        println!("|---|---|---|---|---|---|");
+        for (what, ours, theirs, target) in [
+            ("GET /healthz", &healthz, &hand.healthz, 0.8),
+            ("GET /users/me, session cache on", &me, &hand.me, 1.0),
+            ("GET /users/me, no session cache", bare_me, &hand.me, 1.0),
+            (
+                "GET /users/me, no session cache, no verified-token cache",
+                no_caches_me,
+                &hand.me,
+                1.0,
+            ),
+            (
+                "POST /auth/refresh, per-address limit on",
+                &refresh,
+                &hand.refresh,
+                1.0,
+            ),
+            (
+                "POST /auth/refresh, no per-address limit",
+                bare_refresh,
+                &hand.refresh,
+                1.0,
+            ),
+        ] {
+            let ratio = ours.rps / theirs.rps;
+            println!(
+                "| {what} | {:.0} | {:.0} | {ratio:.2}x | >= {target:.2}x | {} |",
+                ours.rps,
+                theirs.rps,
+                if ratio >= target { "yes" } else { "no" }
+            );
+        }
+    }
+    if let (Some(((me_p, refresh_p), (bare_me_p, bare_refresh_p))), Some((bare_me, bare_refresh))) =
+        (&pooled, &bare)
+    {
+        println!("\nthrough PgBouncer (transaction mode) / straight to Postgres, same run:");
+        for (what, through, straight) in [
+            ("GET /users/me", me_p, &me),
+            ("POST /auth/refresh", refresh_p, &refresh),
+            ("GET /users/me, no session cache", bare_me_p, bare_me),
+            (
+                "POST /auth/refresh, no per-address limit",
+                bare_refresh_p,
+                bare_refresh,
+            ),
+        ] {
+            println!("- {what}: {:.2}x", through.rps / straight.rps);
+        }
+    }
     if let Some(kib) = rss {
         println!(
             "server peak resident memory: {:.1} MiB",
@@ -609,6 +672,88 @@ const BARE: &[(&str, &str)] = &[
     ("REFRESH_LIMIT_PER_MINUTE", "0"),
 ];
 
+/// What the hand-written baseline server answered.
+struct Handwritten {
+    healthz: Stats,
+    me: Stats,
+    refresh: Stats,
+}
+
+/// `/healthz`, `/users/me` and refresh on the hand-written server
+/// (`handwritten`, beside the server binary) over `db`, with an access token and
+/// sessions that server-example made there.
+async fn handwritten(args: &Args, client: &reqwest::Client, db: &TestDatabase) -> Handwritten {
+    let ours = Server::start(&args.server, Some(db.url()), BARE);
+    wait_ready(client, &ours.base).await;
+    let jwks: Value = client
+        .get(format!("{}/.well-known/jwks.json", ours.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let x = jwks["keys"][0]["x"]
+        .as_str()
+        .expect("an Ed25519 key")
+        .to_owned();
+    let (access, _) = sessions(client, &ours.base, args.concurrency).await;
+    drop(ours);
+    // Its refresh tokens are `<session id>.<counter>`: the sessions just made.
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    let live: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT id, counter FROM auth_exchange.sessions WHERE NOT revoked \
+         ORDER BY created_at DESC LIMIT $1",
+    )
+    .bind(args.concurrency as i64)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let chains: Chains = Arc::new(
+        live.into_iter()
+            .map(|(id, counter)| std::sync::Mutex::new(format!("{id}.{counter}")))
+            .collect(),
+    );
+    let server = Server::start(
+        &args.server.with_file_name("handwritten"),
+        Some(db.url()),
+        &[
+            ("PUBLIC_KEY_X", &x),
+            ("JWT_ISSUER", "server-example"),
+            ("JWT_AUDIENCE", "server-example"),
+        ],
+    );
+    wait_ready(client, &server.base).await;
+    let (c, n, limit) = (args.concurrency, args.requests, args.time_limit);
+    let healthz = run(
+        client,
+        &server.base,
+        c,
+        n,
+        limit,
+        get("/healthz", None),
+        None,
+    )
+    .await;
+    let me = run(
+        client,
+        &server.base,
+        c,
+        n,
+        limit,
+        get("/users/me", Some(access)),
+        None,
+    )
+    .await;
+    let refresh = refreshes(client, &server.base, args, chains).await;
+    Handwritten {
+        healthz,
+        me,
+        refresh,
+    }
+}
+
 /// `GET /users/me` and refresh on a fresh server over `database_url` with `env`.
 async fn me_and_refresh(
     args: &Args,
@@ -625,14 +770,7 @@ async fn me_and_refresh(
         args.concurrency,
         args.requests,
         args.time_limit,
-        Arc::new(move |_| {
-            (
-                reqwest::Method::GET,
-                "/users/me".to_owned(),
-                Some(access.clone()),
-                None,
-            )
-        }),
+        get("/users/me", Some(access)),
         None,
     )
     .await;
