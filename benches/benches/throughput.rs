@@ -114,6 +114,39 @@ fn refresh_loop(
     }
 }
 
+/// [`refresh_loop`] over `store` with a key of its own: `tasks` sessions of the bench
+/// user, registered first when `register`.
+async fn refresh_chains(
+    store: storage_postgres::PgStore,
+    secret: &RefreshSecret,
+    tasks: usize,
+    register: bool,
+) -> impl Fn(usize, u64) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
++ Send
++ Sync
++ Clone
++ 'static {
+    let auth = Arc::new(
+        AuthService::new(
+            Arc::new(store),
+            KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 5).unwrap(),
+            secret,
+            AuthConfig::default(),
+        )
+        .unwrap(),
+    );
+    if register {
+        benches::register_user(&auth).await;
+    }
+    let mut chains = Vec::new();
+    for _ in 0..tasks {
+        chains.push(tokio::sync::Mutex::new(
+            benches::login(&auth).await.refresh_token,
+        ));
+    }
+    refresh_loop(auth, Arc::new(chains))
+}
+
 #[tokio::main]
 async fn main() {
     let secs = env_u64("BENCH_SECS", 3);
@@ -210,22 +243,7 @@ async fn main() {
         .unwrap();
     let shared = storage_postgres::PgStore::in_schema(app_pool, "shop_auth").unwrap();
     shared.migrate().await.unwrap();
-    let shared_auth = Arc::new(
-        AuthService::new(
-            Arc::new(shared),
-            KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 5).unwrap(),
-            &secret,
-            AuthConfig::default(),
-        )
-        .unwrap(),
-    );
-    benches::register_user(&shared_auth).await;
-    let mut shared_chains = Vec::new();
-    for _ in 0..tasks {
-        let pair = benches::login(&shared_auth).await;
-        shared_chains.push(tokio::sync::Mutex::new(pair.refresh_token));
-    }
-    let in_schema = refresh_loop(shared_auth, Arc::new(shared_chains));
+    let in_schema = refresh_chains(shared, &secret, tasks, true).await;
     let (b, o) = compare(tasks, secs, ours.clone(), in_schema).await;
     rows.push(Row {
         path: "refresh rotation, store in the application's pool (PgStore::in_schema)",
@@ -261,21 +279,7 @@ async fn main() {
         let pooled = storage_postgres::PgStore::connect_with(&url, settings)
             .await
             .unwrap();
-        let pooled_auth = Arc::new(
-            AuthService::new(
-                Arc::new(pooled),
-                KeySet::new(Key::generate_ed25519().unwrap(), [], "iss", "aud", 5).unwrap(),
-                &secret,
-                AuthConfig::default(),
-            )
-            .unwrap(),
-        );
-        let mut pooled_chains = Vec::new();
-        for _ in 0..tasks {
-            let pair = benches::login(&pooled_auth).await;
-            pooled_chains.push(tokio::sync::Mutex::new(pair.refresh_token));
-        }
-        let pooled_loop = refresh_loop(pooled_auth, Arc::new(pooled_chains));
+        let pooled_loop = refresh_chains(pooled, &secret, tasks, false).await;
         let (b, o) = compare(tasks, secs, ours.clone(), pooled_loop).await;
         rows.push(Row {
             path,
