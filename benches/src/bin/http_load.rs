@@ -273,18 +273,20 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
 /// Refresh-token chains, one per client, each in its own session.
 type Chains = Arc<Vec<std::sync::Mutex<String>>>;
 
+/// The JSON answer to `request`.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// An access token of `loaduser0` and `n` refresh chains, from logins.
 async fn sessions(client: &reqwest::Client, base: &str, n: usize) -> (String, Chains) {
     let login = || async {
-        let v: Value = client
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"login": "loaduser0", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = answer(
+            client
+                .post(format!("{base}/auth/login"))
+                .json(&json!({"login": "loaduser0", "password": PASSWORD})),
+        )
+        .await;
         (
             v["access_token"].as_str().unwrap().to_owned(),
             v["refresh_token"].as_str().unwrap().to_owned(),
@@ -685,14 +687,7 @@ struct Handwritten {
 async fn handwritten(args: &Args, client: &reqwest::Client, db: &TestDatabase) -> Handwritten {
     let ours = Server::start(&args.server, Some(db.url()), BARE);
     wait_ready(client, &ours.base).await;
-    let jwks: Value = client
-        .get(format!("{}/.well-known/jwks.json", ours.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = answer(client.get(format!("{}/.well-known/jwks.json", ours.base))).await;
     let x = jwks["keys"][0]["x"]
         .as_str()
         .expect("an Ed25519 key")
