@@ -381,6 +381,7 @@ mod tests {
         c.refresh_secret = Some("refresh-secret-refresh-secret-refresh".into());
         c.database_url = Some("postgres://user:db-pass@host/db".into());
         c.database_listen_url = Some("postgres://user:listen-pass@host/db".into());
+        c.database_direct_url = Some("postgres://user:direct-pass@host/db".into());
         let out = format!("{c:?}");
         for secret in [
             "Adm1n-secret!",
@@ -388,6 +389,7 @@ mod tests {
             "refresh-secret",
             "db-pass",
             "listen-pass",
+            "direct-pass",
         ] {
             assert!(!out.contains(secret), "{secret} leaked: {out}");
         }

@@ -143,7 +143,7 @@ pub struct PgStore {
     statements: Arc<schema::Statements>,
     cache: Option<Arc<CacheHandle>>,
     /// Behind a transaction pooler: the direct connection's options (see [`Pooler`]).
-    direct: Option<Arc<PgConnectOptions>>,
+    direct: Option<Arc<pooler::Direct>>,
 }
 
 /// The cache and its listener task, which stops when the last clone of the store
@@ -212,7 +212,9 @@ impl PgStore {
     pub fn with_pooler(mut self, pooler: Pooler) -> Result<Self, PgStoreError> {
         self.direct = match pooler {
             Pooler::None => None,
-            Pooler::Transaction { direct_url } => Some(Arc::new(direct_url.parse()?)),
+            Pooler::Transaction { direct_url } => {
+                Some(Arc::new(pooler::Direct(direct_url.parse()?)))
+            }
         };
         if self.direct.is_some() && self.cache.is_some() {
             return Err(PgStoreError::CacheBeforePooler);
@@ -232,7 +234,8 @@ impl PgStore {
 
     /// An executor for the application's own statements on the store's pool, run as
     /// the store runs its own: behind a transaction pooler each unnamed, in a
-    /// transaction of its own; otherwise straight on the pool.
+    /// transaction of its own (its rows read whole before the commit); otherwise
+    /// straight on the pool.
     pub fn executor(&self) -> impl sqlx::Executor<'_, Database = sqlx::Postgres> {
         self.exec()
     }
@@ -348,8 +351,7 @@ impl PgStore {
 
     /// Creates the store's schema if it chose one, then applies pending migrations,
     /// recording them in that schema's own history; a no-op when current. The
-    /// migrations run on a connection of their own (taken from the pool and closed
-    /// afterwards), its `search_path` set to the schema.
+    /// migrations run on a [`PgStore::session_connection`], closed afterwards.
     pub async fn migrate(&self) -> Result<(), PgStoreError> {
         let mut conn = self.session_connection().await?;
         if let Some(schema) = &self.schema {
@@ -378,7 +380,7 @@ impl PgStore {
     /// The connect options of a session connection: direct behind a pooler.
     fn session_options(&self) -> PgConnectOptions {
         match &self.direct {
-            Some(direct) => (**direct).clone(),
+            Some(direct) => direct.0.clone(),
             None => (*self.pool.connect_options()).clone(),
         }
     }

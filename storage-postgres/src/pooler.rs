@@ -15,7 +15,9 @@ use std::fmt;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgConnection, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgStatement, PgTypeInfo,
+};
 use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, Transaction};
 
 /// How the store's pool reaches Postgres.
@@ -52,6 +54,17 @@ impl fmt::Debug for Pooler {
                 .field("direct_url", &"<set>")
                 .finish(),
         }
+    }
+}
+
+/// The connect options of the direct connection behind a transaction pooler; `Debug`
+/// leaves them out (sqlx's own `Debug` shows the password).
+#[derive(Clone)]
+pub(crate) struct Direct(pub(crate) PgConnectOptions);
+
+impl fmt::Debug for Direct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Direct(<set>)")
     }
 }
 

@@ -383,6 +383,7 @@ mod pooler {
         ));
         let store = PgStore::new(pool).with_pooler(pooler).unwrap();
         assert!(store.session_cache_stats().is_none());
+        assert!(!format!("{store:?}").contains("hunter2"));
         db.drop_database().await;
     }
 }
