@@ -45,9 +45,28 @@ impl Health {
     }
 }
 
-/// Shared state of every handler. Cheap to clone.
+/// Shared state of every handler: one reference to [`Shared`], so the clone each
+/// request takes is one reference count, not a copy of every field.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state over `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler shares, behind [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// The auth service.
     pub auth: Arc<AuthService>,
     /// The exchange service.

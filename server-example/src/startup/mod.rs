@@ -17,7 +17,7 @@ use exchange_core::{CurrencyCode, ExchangeService};
 use crate::config::{Config, ReusePolicyArg};
 use crate::mail::{DirMailer, LogMailer, Queued, SmtpMailer};
 use crate::serve::{self, Connections};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use auth_axum::TrustedProxies;
 use secrets::{load_keys, load_refresh_secret};
 pub use seed::DEMO_CURRENCIES;
@@ -187,7 +187,7 @@ impl AppState {
         };
         let cors_origins =
             (!config.cors_origins.iter().any(|o| o == "*")).then(|| config.cors_origins.clone());
-        Ok(Self {
+        Ok(Self::new(Shared {
             auth: Arc::new(auth),
             exchange: Arc::new(exchange),
             rate_feed,
@@ -207,7 +207,7 @@ impl AppState {
                 header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
             },
             trusted_proxies: TrustedProxies::new(config.trusted_proxies.iter().copied()),
-        })
+        }))
     }
 }
 
