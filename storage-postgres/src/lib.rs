@@ -234,8 +234,8 @@ impl PgStore {
 
     /// An executor for the application's own statements on the store's pool, run as
     /// the store runs its own: behind a transaction pooler each unnamed, in a
-    /// transaction of its own (its rows read whole before the commit); otherwise
-    /// straight on the pool.
+    /// transaction of its own (its rows read whole before the commit), and
+    /// `prepare` (a named statement) is refused; otherwise straight on the pool.
     pub fn executor(&self) -> impl sqlx::Executor<'_, Database = sqlx::Postgres> {
         self.exec()
     }

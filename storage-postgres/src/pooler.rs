@@ -12,8 +12,8 @@
 
 use std::fmt;
 
-use futures::future::BoxFuture;
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow, PgStatement, PgTypeInfo,
@@ -136,11 +136,11 @@ impl<'c> Executor<'c> for Db<'c> {
                 conn,
                 unnamed: true,
             } => conn.fetch_many(Unnamed(query)),
-            Db::Pooled(pool) => futures::stream::once(async move {
+            Db::Pooled(pool) => futures_util::stream::once(async move {
                 let mut tx = pool.begin().await?;
                 let steps: Vec<Step> = tx.fetch_many(Unnamed(query)).try_collect().await?;
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(futures::stream::iter(steps.into_iter().map(Ok)))
+                Ok::<_, sqlx::Error>(futures_util::stream::iter(steps.into_iter().map(Ok)))
             })
             .try_flatten()
             .boxed(),
@@ -183,8 +183,17 @@ impl<'c> Executor<'c> for Db<'c> {
         'c: 'e,
     {
         match self {
-            Db::Pool(pool) | Db::Pooled(pool) => pool.prepare_with(sql, parameters),
-            Db::Conn { conn, .. } => conn.prepare_with(sql, parameters),
+            Db::Pool(pool) => pool.prepare_with(sql, parameters),
+            Db::Conn {
+                conn,
+                unnamed: false,
+            } => conn.prepare_with(sql, parameters),
+            // A prepared statement is named, which a transaction pooler cannot keep.
+            Db::Pooled(_) | Db::Conn { unnamed: true, .. } => {
+                Box::pin(std::future::ready(Err(sqlx::Error::Configuration(
+                    "behind a transaction pooler statements cannot be prepared by name".into(),
+                ))))
+            }
         }
     }
 
