@@ -146,6 +146,7 @@ mod migrations {
                     "status",
                     "email_verified",
                     "created_at",
+                    "roles",
                 ],
             ),
             ("roles", &["name", "description"]),
@@ -384,6 +385,94 @@ mod pooler {
         let store = PgStore::new(pool).with_pooler(pooler).unwrap();
         assert!(store.session_cache_stats().is_none());
         assert!(!format!("{store:?}").contains("hunter2"));
+        db.drop_database().await;
+    }
+}
+
+mod roles_copy {
+    use super::*;
+    use auth_core::store::{AccountStore, Role, RoleStore};
+    use auth_core::testkit::prelude::{new_user, role};
+    use storage_postgres::sqlx;
+
+    /// The user's row copy of its roles, sorted, and its grants in `user_roles`.
+    async fn copy_and_record(store: &PgStore, user: uuid::Uuid) -> (Vec<String>, Vec<String>) {
+        sqlx::query_as(
+            "SELECT ARRAY(SELECT x FROM unnest(u.roles) x ORDER BY x), \
+                    ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = u.id ORDER BY r.role) \
+             FROM auth_exchange.users u WHERE u.id = $1",
+        )
+        .bind(user)
+        .fetch_one(store.executor())
+        .await
+        .unwrap()
+    }
+
+    // The hot reads take a user's roles from the copy on its row; concurrent grants and
+    // removals for one user must leave it equal to the grants, as deleting a role must.
+    #[tokio::test]
+    async fn the_copy_of_a_users_roles_follows_concurrent_grants_and_removals() {
+        let db = TestDatabase::create(10).await;
+        let store = Arc::new(db.store());
+        let names: Vec<String> = (0..12).map(|i| format!("r{i:02}")).collect();
+        for name in &names {
+            let r = Role {
+                name: role(name),
+                description: None,
+            };
+            store.create_role(r).await.unwrap();
+        }
+        let mut users = Vec::new();
+        for round in 0..5 {
+            let user = store
+                .create_user(new_user(&format!("u{round}"), None))
+                .await
+                .unwrap()
+                .id;
+            for name in &names[..6] {
+                store.grant_role(user, &role(name)).await.unwrap();
+            }
+            // At once: grant r06..r11, remove r00..r02.
+            let barrier = Arc::new(tokio::sync::Barrier::new(9));
+            let tasks: Vec<_> = names[..3]
+                .iter()
+                .map(|n| (n.clone(), false))
+                .chain(names[6..].iter().map(|n| (n.clone(), true)))
+                .map(|(name, grant)| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        if grant {
+                            store.grant_role(user, &role(&name)).await
+                        } else {
+                            store.revoke_role(user, &role(&name)).await
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+            let expected: Vec<String> = names[3..].to_vec();
+            assert_eq!(
+                copy_and_record(&store, user).await,
+                (expected.clone(), expected.clone())
+            );
+            let read = store.user_by_id(user).await.unwrap().unwrap().roles;
+            assert_eq!(
+                read.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                expected
+            );
+            users.push(user);
+        }
+        // Deleting a role takes it from every copy; deleting a user still works.
+        store.delete_role(&role("r07")).await.unwrap();
+        let user = users[0];
+        let (copy, record) = copy_and_record(&store, user).await;
+        assert_eq!(copy, record);
+        assert!(!copy.contains(&"r07".to_owned()) && copy.contains(&"r08".to_owned()));
+        store.delete_user(user).await.unwrap();
+        assert!(store.user_by_id(user).await.unwrap().is_none());
         db.drop_database().await;
     }
 }

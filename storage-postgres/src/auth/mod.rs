@@ -21,8 +21,7 @@ use crate::error::auth_error;
 macro_rules! user_columns {
     () => {
         "u.id, u.login, u.email, u.first_name, u.last_name, u.status, \
-     u.email_verified, u.created_at, \
-     ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
+     u.email_verified, u.created_at, u.roles"
     };
 }
 macro_rules! session_columns {
@@ -84,9 +83,10 @@ pub(super) fn role_name(stored: String) -> Result<RoleName> {
     RoleName::parse(&stored).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
-/// The `roles` column: the user's role names.
+/// The `roles` column: the user's role names, sorted (the row's copy is unordered).
 pub(super) fn roles_from(row: &PgRow) -> Result<Vec<RoleName>> {
-    let stored: Vec<String> = row.try_get("roles").db()?;
+    let mut stored: Vec<String> = row.try_get("roles").db()?;
+    stored.sort_unstable();
     stored.into_iter().map(role_name).collect()
 }
 

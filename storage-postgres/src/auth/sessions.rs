@@ -43,8 +43,7 @@ fn refresh_statement(limited: bool) -> String {
            FROM auth_exchange.users u \
            WHERE {granted} AND s.id = {id} AND s.counter = {counter} AND {live} \
              AND u.id = s.user_id AND u.status = 'active' \
-           RETURNING {SESSION_COLUMNS}, \
-             ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles) \
+           RETURNING {SESSION_COLUMNS}, u.roles) \
          SELECT {granted} AS granted, rot.* \
          FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true",
         live = live(&now, &idle_cutoff),
@@ -209,8 +208,7 @@ impl SessionStore for PgStore {
             });
         }
 
-        let row = sqlx::query(&self.sql(concat!("SELECT ", session_columns!(), ", u.status, \
-               ARRAY(SELECT r.role FROM auth_exchange.user_roles r WHERE r.user_id = s.user_id ORDER BY r.role) AS roles \
+        let row = sqlx::query(&self.sql(concat!("SELECT ", session_columns!(), ", u.status, u.roles \
              FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
         .bind(req.session_id)
         .fetch_optional(self.exec())
