@@ -5,7 +5,11 @@
 -- in the same transaction as the grant or removal. The copy is unordered: the store
 -- sorts on reading.
 ALTER TABLE users ADD COLUMN roles text[] NOT NULL DEFAULT '{}';
-UPDATE users u SET roles = ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id);
+-- Filling the copy changes no user's roles: no cache needs telling.
+ALTER TABLE users DISABLE TRIGGER users_session_status_changed;
+UPDATE users u SET roles = ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id)
+    WHERE EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id);
+ALTER TABLE users ENABLE TRIGGER users_session_status_changed;
 
 -- Each change is applied to the row's current copy (remove, then append): concurrent
 -- grants and removals for one user queue on the user's row lock, and the one that

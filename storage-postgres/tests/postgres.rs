@@ -475,4 +475,59 @@ mod roles_copy {
         assert!(store.user_by_id(user).await.unwrap().is_none());
         db.drop_database().await;
     }
+
+    // Migration 0013 fills the copy for users who already have roles, without telling
+    // the caches (no user's roles change), and leaves the notify trigger on.
+    #[tokio::test]
+    async fn the_migration_fills_the_copy_of_existing_grants() {
+        let db = TestDatabase::create(2).await;
+        let store = db.store();
+        for name in ["a", "b"] {
+            let r = Role {
+                name: role(name),
+                description: None,
+            };
+            store.create_role(r).await.unwrap();
+        }
+        let granted = store
+            .create_user(new_user("granted", None))
+            .await
+            .unwrap()
+            .id;
+        let none = store.create_user(new_user("none", None)).await.unwrap().id;
+        for name in ["b", "a"] {
+            store.grant_role(granted, &role(name)).await.unwrap();
+        }
+        // Back to the schema before 0013, with the grants in place.
+        let mut conn = store.session_connection().await.unwrap();
+        sqlx::raw_sql(
+            "DROP TRIGGER user_roles_copy ON user_roles; DROP FUNCTION user_roles_copy(); \
+             ALTER TABLE users DROP COLUMN roles; DELETE FROM _sqlx_migrations WHERE version = 13",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let copy = |id: uuid::Uuid| {
+            sqlx::query_scalar::<_, Vec<String>>(
+                "SELECT ARRAY(SELECT x FROM unnest(roles) x ORDER BY x) FROM users WHERE id = $1",
+            )
+            .bind(id)
+        };
+        assert_eq!(
+            copy(granted).fetch_one(&mut conn).await.unwrap(),
+            ["a", "b"]
+        );
+        assert!(copy(none).fetch_one(&mut conn).await.unwrap().is_empty());
+        let enabled: String = sqlx::query_scalar(
+            "SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'users_session_status_changed' \
+             AND tgrelid = 'users'::regclass",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(enabled, "O");
+        drop(conn);
+        db.drop_database().await;
+    }
 }
