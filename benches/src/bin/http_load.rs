@@ -10,7 +10,7 @@
 //! cache and the per-address refresh limit off and measures `/users/me` and refresh
 //! again, and finally runs `pgbench` on that database (a primary-key `SELECT`, a
 //! one-row `UPDATE ... RETURNING`, and that `UPDATE` on one shared row) for the ratios
-//! against the database's own limits. Last, it compares ours with the hand-written
+//! against the database's own limits. Then it compares ours with the hand-written
 //! stack (`handwritten`, beside the server binary): all servers up at once, each path
 //! in alternating slices on each side, the ratio the median of the rounds'.
 //!
