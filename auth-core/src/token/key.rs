@@ -3,10 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::KeyError;
 use super::keyset::Jwk;
@@ -34,7 +35,7 @@ impl KeyAlgorithm {
 pub struct Key {
     pub(super) kid: String,
     pub(super) alg: KeyAlgorithm,
-    pub(super) encoding: Option<EncodingKey>,
+    pub(super) signer: Option<Signer>,
     pub(super) decoding: DecodingKey,
     /// Base64url Ed25519 public key, for the JWKS.
     pub(super) public_x: Option<String>,
@@ -47,8 +48,37 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("kid", &self.kid)
             .field("alg", &self.alg)
-            .field("can_sign", &self.encoding.is_some())
+            .field("can_sign", &self.signer.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// The signing half of a key, parsed once: signing a token then costs the signature
+/// alone, not a parse of the private key (and, for Ed25519, the public key derived
+/// from it again) per token, as `jsonwebtoken::encode` does.
+#[derive(Clone)]
+pub(super) enum Signer {
+    Ed25519(Arc<Ed25519KeyPair>),
+    Hs256(hmac::Key),
+}
+
+impl Signer {
+    /// Signs `message` (a JWS's `header.claims`) and appends `.` and the signature,
+    /// base64url-encoded: the compact token.
+    pub(super) fn sign_onto(&self, message: &mut String) {
+        let (ed25519, hs256);
+        let signature: &[u8] = match self {
+            Signer::Ed25519(pair) => {
+                ed25519 = pair.sign(message.as_bytes());
+                ed25519.as_ref()
+            }
+            Signer::Hs256(key) => {
+                hs256 = hmac::sign(key, message.as_bytes());
+                hs256.as_ref()
+            }
+        };
+        message.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, message);
     }
 }
 
@@ -102,7 +132,7 @@ impl Key {
         Ok(Self {
             kid: ed25519_thumbprint(&x),
             alg: KeyAlgorithm::EdDSA,
-            encoding: Some(EncodingKey::from_ed_der(v2.as_ref())),
+            signer: Some(Signer::Ed25519(Arc::new(pair))),
             decoding: DecodingKey::from_ed_der(&raw),
             public_x: Some(x),
             pkcs8: Some(Arc::new(v2.as_ref().to_vec())),
@@ -147,7 +177,7 @@ impl Key {
         Ok(Self {
             kid: kid.unwrap_or_else(|| ed25519_thumbprint(&x)),
             alg: KeyAlgorithm::EdDSA,
-            encoding: None,
+            signer: None,
             decoding: DecodingKey::from_ed_der(raw),
             public_x: Some(x),
             pkcs8: None,
@@ -162,7 +192,7 @@ impl Key {
         Ok(Self {
             kid: kid.into(),
             alg: KeyAlgorithm::HS256,
-            encoding: Some(EncodingKey::from_secret(secret)),
+            signer: Some(Signer::Hs256(hmac::Key::new(hmac::HMAC_SHA256, secret))),
             decoding: DecodingKey::from_secret(secret),
             public_x: None,
             pkcs8: None,
@@ -171,7 +201,7 @@ impl Key {
 
     /// The same key without its signing half.
     pub fn verify_only(mut self) -> Self {
-        self.encoding = None;
+        self.signer = None;
         self.pkcs8 = None;
         self
     }

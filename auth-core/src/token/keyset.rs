@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -39,8 +41,9 @@ pub struct JwkSet {
 struct Entry {
     key: Key,
     validation: Validation,
-    /// Header of tokens this key signs, built once.
-    header: Header,
+    /// The header of tokens this key signs, base64url-encoded once and followed by
+    /// the `.` before the claims.
+    encoded_header: String,
 }
 
 /// The keys of a service: one signs, all verify.
@@ -79,7 +82,7 @@ impl KeySet {
         audience: impl Into<String>,
         leeway_secs: u32,
     ) -> Result<Self, KeyError> {
-        if signing.encoding.is_none() {
+        if signing.signer.is_none() {
             return Err(KeyError::NoSigningKey);
         }
         let signing_kid = signing.kid.clone();
@@ -146,10 +149,12 @@ impl KeySet {
             let mut header = Header::new(key.alg.jwt());
             header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
             header.kid = Some(key.kid.clone());
+            let json = serde_json::to_vec(&header).map_err(|e| KeyError::Sign(e.to_string()))?;
+            let encoded_header = format!("{}.", URL_SAFE_NO_PAD.encode(json));
             entries.entry(key.kid.clone()).or_insert(Entry {
                 key,
                 validation: v,
-                header,
+                encoded_header,
             });
         }
         if entries.is_empty() {
@@ -189,8 +194,15 @@ impl KeySet {
             .as_ref()
             .and_then(|kid| self.entries.get(kid))
             .ok_or(KeyError::NoSigningKey)?;
-        let enc = entry.key.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
-        jsonwebtoken::encode(&entry.header, claims, enc).map_err(|e| KeyError::Sign(e.to_string()))
+        let signer = entry.key.signer.as_ref().ok_or(KeyError::NoSigningKey)?;
+        // The JWS compact form (RFC 7515): header.claims, then its signature.
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        let mut token =
+            String::with_capacity(entry.encoded_header.len() + payload.len() * 4 / 3 + 90);
+        token.push_str(&entry.encoded_header);
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        signer.sign_onto(&mut token);
+        Ok(token)
     }
 
     /// Clock skew tolerated on `exp` and `iat`, in seconds.
