@@ -9,15 +9,17 @@
 //! client is the first address that is not itself a trusted proxy.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use axum::http::header::FORWARDED;
 use ipnet::IpNet;
 
 /// The proxies whose forwarded client addresses are believed. Empty (the default):
-/// the client is always the TCP peer.
+/// the client is always the TCP peer. Cheap to clone (it rides on every request as an
+/// extension).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies(Arc<[IpNet]>);
 
 impl TrustedProxies {
     /// Trusts the given networks.
