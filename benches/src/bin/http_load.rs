@@ -20,6 +20,8 @@
 //! (`DATABASE_POOLER=transaction`) and reports each path as a ratio to the same path
 //! straight to Postgres.
 //!
+//! `--compare-only` runs just that comparison (Postgres).
+//!
 //! Use `benches/http-load.sh` (it builds both binaries in release mode first).
 
 use std::net::TcpListener;
@@ -45,6 +47,8 @@ struct Args {
     requests: u64,
     login_requests: u64,
     time_limit: Duration,
+    /// Only the comparison with the hand-written stack (Postgres).
+    compare_only: bool,
 }
 
 fn parse_args() -> Args {
@@ -55,6 +59,7 @@ fn parse_args() -> Args {
         requests: 20_000,
         login_requests: 300,
         time_limit: Duration::from_secs(20),
+        compare_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +67,7 @@ fn parse_args() -> Args {
         match flag.as_str() {
             "--server" => a.server = value().into(),
             "--mode" => a.modes = vec![value()],
+            "--compare-only" => a.compare_only = true,
             "--concurrency" => a.concurrency = value().parse().expect("number"),
             "--requests" => a.requests = value().parse().expect("number"),
             "--login-requests" => a.login_requests = value().parse().expect("number"),
@@ -320,6 +326,25 @@ async fn mode(args: &Args, name: &str) {
     } else {
         None
     };
+    if let (true, Some(db)) = (args.compare_only, &db) {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap();
+        // The account the comparison logs in with.
+        let server = Server::start(&args.server, Some(db.url()), &[]);
+        wait_ready(&client, &server.base).await;
+        answer(
+            client
+                .post(format!("{}/auth/register", server.base))
+                .json(&json!({"login": "loaduser0", "password": PASSWORD})),
+        )
+        .await;
+        drop(server);
+        print_against(&against_handwritten(args, &client, db).await);
+        return;
+    }
     let server = Server::start(&args.server, db.as_ref().map(|d| d.url()), &[]);
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -583,27 +608,7 @@ async fn mode(args: &Args, name: &str) {
         }
     }
     if let Some(rows) = &against_handwritten {
-        println!(
-            "\nagainst the hand-written stack (axum + sqlx + jsonwebtoken, one statement per request, benches/src/bin/handwritten.rs), all servers up at once, {PAIRED_ROUNDS} rounds of {}s slices on each, alternating which goes first:\n",
-            PAIRED_SLICE.as_secs()
-        );
-        println!(
-            "| path | ours req/s | hand-written req/s | ratio (median of rounds) | rounds' range | target | met |"
-        );
-        println!("|---|---|---|---|---|---|---|");
-        for (what, p, target) in rows {
-            let (lo, hi) = p
-                .ratios
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-            let ratio = p.median();
-            println!(
-                "| {what} | {:.0} | {:.0} | {ratio:.2}x | {lo:.2}-{hi:.2}x | >= {target:.2}x | {} |",
-                p.ours,
-                p.theirs,
-                if ratio >= *target { "yes" } else { "no" }
-            );
-        }
+        print_against(rows);
     }
     if let (Some(((me_p, refresh_p), (bare_me_p, bare_refresh_p))), Some((bare_me, bare_refresh))) =
         (&pooled, &bare)
@@ -633,6 +638,34 @@ async fn mode(args: &Args, name: &str) {
     }
 }
 
+/// The table of the comparison with the hand-written stack.
+fn print_against(rows: &[(&str, Paired, f64)]) {
+    println!(
+        "\nagainst the hand-written stack (axum + sqlx + jsonwebtoken, one statement per request, benches/src/bin/handwritten.rs), all servers up at once, {PAIRED_ROUNDS} rounds of {}s slices on each, alternating which goes first:\n",
+        PAIRED_SLICE.as_secs()
+    );
+    println!(
+        "| path | ours req/s | hand-written req/s | ratio (median of rounds) | rounds' range | target | met | CPU µs/request, server / client / rest, ours | hand-written |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (what, p, target) in rows {
+        let (lo, hi) = p
+            .ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let ratio = p.median();
+        let cpu = |c: &CpuPerRequest| format!("{:.0} / {:.0} / {:.0}", c.server, c.client, c.rest);
+        println!(
+            "| {what} | {:.0} | {:.0} | {ratio:.2}x | {lo:.2}-{hi:.2}x | >= {target:.2}x | {} | {} | {} |",
+            p.ours,
+            p.theirs,
+            if ratio >= *target { "yes" } else { "no" },
+            cpu(&p.cpu.0),
+            cpu(&p.cpu.1),
+        );
+    }
+}
+
 /// The server settings of the runs without the session cache and the refresh limit.
 const BARE: &[(&str, &str)] = &[
     ("SESSION_CACHE_TTL_MS", "0"),
@@ -646,12 +679,49 @@ const BARE: &[(&str, &str)] = &[
 const PAIRED_ROUNDS: usize = 6;
 const PAIRED_SLICE: Duration = Duration::from_secs(3);
 
-/// One path on two servers: requests/s of each over all its slices, and the ratio of
-/// each round's two slices.
+/// CPU time in clock ticks: of a process (`/proc/<pid>/stat`, user and system), and
+/// of the whole machine (`/proc/stat`, every state but idle and iowait).
+fn cpu_ticks(pid: u32) -> (u64, u64) {
+    let process = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name (which may hold spaces).
+            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let cpu: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Some(cpu.iter().sum::<u64>() - cpu.get(3)? - cpu.get(4)?)
+        })
+        .unwrap_or(0);
+    (process, machine)
+}
+
+/// Microseconds of CPU per request over one side's slices: the server's process, the
+/// load client's, and the rest of the machine (Postgres, mostly).
+#[derive(Default, Clone, Copy)]
+struct CpuPerRequest {
+    server: f64,
+    client: f64,
+    rest: f64,
+}
+
+/// One path on two servers: requests/s of each over all its slices, the ratio of
+/// each round's two slices, and where each side's CPU went.
 struct Paired {
     ours: f64,
     theirs: f64,
     ratios: Vec<f64>,
+    cpu: (CpuPerRequest, CpuPerRequest),
 }
 
 impl Paired {
@@ -667,19 +737,28 @@ impl Paired {
     }
 }
 
-/// A server of the comparison, with what a client sends it for one path.
+/// A server of the comparison (its process and address), with what a client sends it
+/// for one path.
 struct Side<'a> {
+    pid: u32,
     base: &'a str,
     make: MakeRequest,
     on_reply: Option<OnReply>,
 }
 
+/// Clock ticks a second, as `/proc` counts CPU time.
+const TICKS_PER_SEC: f64 = 100.0;
+
 /// [`PAIRED_ROUNDS`] rounds of [`PAIRED_SLICE`] on each side, alternating which goes
 /// first.
 async fn paired(args: &Args, client: &reqwest::Client, ours: Side<'_>, theirs: Side<'_>) -> Paired {
     let (mut ours_rps, mut theirs_rps, mut ratios) = (0.0, 0.0, Vec::new());
-    let slice = async |side: &Side<'_>| {
-        run(
+    // Ticks of the server, the client and the machine, and requests, per side.
+    let mut ticks = [[0u64; 4]; 2];
+    let me = std::process::id();
+    let mut slice = async |i: usize, side: &Side<'_>| {
+        let ((s0, m0), (c0, _)) = (cpu_ticks(side.pid), cpu_ticks(me));
+        let stats = run(
             client,
             side.base,
             args.concurrency,
@@ -688,25 +767,42 @@ async fn paired(args: &Args, client: &reqwest::Client, ours: Side<'_>, theirs: S
             side.make.clone(),
             side.on_reply.clone(),
         )
-        .await
+        .await;
+        let ((s1, m1), (c1, _)) = (cpu_ticks(side.pid), cpu_ticks(me));
+        for (t, d) in ticks[i]
+            .iter_mut()
+            .zip([s1 - s0, c1 - c0, m1 - m0, stats.done])
+        {
+            *t += d;
+        }
+        stats
     };
     for round in 0..PAIRED_ROUNDS {
         let (a, b) = if round.is_multiple_of(2) {
-            let a = slice(&ours).await;
-            (a, slice(&theirs).await)
+            let a = slice(0, &ours).await;
+            (a, slice(1, &theirs).await)
         } else {
-            let b = slice(&theirs).await;
-            (slice(&ours).await, b)
+            let b = slice(1, &theirs).await;
+            (slice(0, &ours).await, b)
         };
         assert_eq!(a.errors + b.errors, 0, "errors in a paired slice");
         ours_rps += a.rps / PAIRED_ROUNDS as f64;
         theirs_rps += b.rps / PAIRED_ROUNDS as f64;
         ratios.push(a.rps / b.rps);
     }
+    let per_request = |[server, client, machine, done]: [u64; 4]| {
+        let us = |t: u64| t as f64 / TICKS_PER_SEC * 1e6 / done.max(1) as f64;
+        CpuPerRequest {
+            server: us(server),
+            client: us(client),
+            rest: us(machine.saturating_sub(server + client)),
+        }
+    };
     Paired {
         ours: ours_rps,
         theirs: theirs_rps,
         ratios,
+        cpu: (per_request(ticks[0]), per_request(ticks[1])),
     }
 }
 
@@ -791,47 +887,48 @@ async fn against_handwritten(
     );
     wait_ready(client, &hand.base).await;
 
-    let side = |base, make| Side {
-        base,
-        make,
-        on_reply: None,
-    };
-    let refresh_side = |base, chains| {
+    fn side(server: &Server, make: MakeRequest) -> Side<'_> {
+        Side {
+            pid: server.child.id(),
+            base: &server.base,
+            make,
+            on_reply: None,
+        }
+    }
+    fn refresh_side(server: &Server, chains: Chains) -> Side<'_> {
         let (make, follow) = refresh_requests(chains);
         Side {
-            base,
-            make,
             on_reply: Some(follow),
+            ..side(server, make)
         }
-    };
-    let hand_me = || side(&hand.base, get("/users/me", Some(hand_access.clone())));
+    }
+    let hand_me = || side(&hand, get("/users/me", Some(hand_access.clone())));
     let (hand_make, hand_follow) = refresh_requests(hand_chains);
     let hand_refresh = || Side {
-        base: &hand.base,
-        make: hand_make.clone(),
         on_reply: Some(hand_follow.clone()),
+        ..side(&hand, hand_make.clone())
     };
     let mut rows = Vec::new();
     let healthz = paired(
         args,
         client,
-        side(&bare.base, get("/healthz", None)),
-        side(&hand.base, get("/healthz", None)),
+        side(&bare, get("/healthz", None)),
+        side(&hand, get("/healthz", None)),
     )
     .await;
     rows.push(("GET /healthz", healthz, 0.8));
     for (what, ours) in [
         (
             "GET /users/me, session cache on",
-            side(&default.base, get("/users/me", Some(default_access))),
+            side(&default, get("/users/me", Some(default_access))),
         ),
         (
             "GET /users/me, no session cache",
-            side(&bare.base, get("/users/me", Some(bare_access))),
+            side(&bare, get("/users/me", Some(bare_access))),
         ),
         (
             "GET /users/me, no session cache, no verified-token cache",
-            side(&no_caches.base, get("/users/me", Some(no_caches_access))),
+            side(&no_caches, get("/users/me", Some(no_caches_access))),
         ),
     ] {
         rows.push((what, paired(args, client, ours, hand_me()).await, 1.0));
@@ -839,11 +936,11 @@ async fn against_handwritten(
     for (what, ours) in [
         (
             "POST /auth/refresh, per-address limit on",
-            refresh_side(&default.base, default_chains),
+            refresh_side(&default, default_chains),
         ),
         (
             "POST /auth/refresh, no per-address limit",
-            refresh_side(&bare.base, bare_chains),
+            refresh_side(&bare, bare_chains),
         ),
     ] {
         rows.push((what, paired(args, client, ours, hand_refresh()).await, 1.0));
