@@ -59,7 +59,7 @@ impl fmt::Debug for Key {
 #[derive(Clone)]
 pub(super) enum Signer {
     Ed25519(Arc<Ed25519KeyPair>),
-    Hs256(hmac::Key),
+    Hs256(Arc<hmac::Key>),
 }
 
 impl Signer {
@@ -192,7 +192,10 @@ impl Key {
         Ok(Self {
             kid: kid.into(),
             alg: KeyAlgorithm::HS256,
-            signer: Some(Signer::Hs256(hmac::Key::new(hmac::HMAC_SHA256, secret))),
+            signer: Some(Signer::Hs256(Arc::new(hmac::Key::new(
+                hmac::HMAC_SHA256,
+                secret,
+            )))),
             decoding: DecodingKey::from_secret(secret),
             public_x: None,
             pkcs8: None,

@@ -23,30 +23,34 @@ fn live(now: &str, idle_cutoff: &str) -> String {
 /// The refresh statement: the compare-and-swap of the counter, a conditional UPDATE
 /// returning the rotated session with its owner's roles. With `limited`, the
 /// per-address reservation runs first in the same statement ([`reserve`]'s
-/// parameters from `$1`) and gates the UPDATE; without, the statement has none of
-/// it. The session id, presented counter, `now` and idle cutoff follow. It always
-/// returns one row: `granted`, and the rotated session or NULLs.
+/// parameters from `$1`) and gates the UPDATE, and the statement always returns one
+/// row: `granted`, and the rotated session or NULLs. Without, it is the UPDATE alone,
+/// returning the rotated session or no row. The session id, presented counter, `now`
+/// and idle cutoff follow.
 fn refresh_statement(limited: bool) -> String {
     let first = if limited { RESERVE_PARAMS + 1 } else { 1 };
     let [id, counter, now, idle_cutoff] = std::array::from_fn(|i| format!("${}", first + i));
-    let (with, granted) = if limited {
-        (
-            format!("reserved AS ({}), ", reserve(1)),
-            "EXISTS (SELECT 1 FROM reserved)",
-        )
+    let granted = if limited {
+        "EXISTS (SELECT 1 FROM reserved) AND "
     } else {
-        (String::new(), "true")
+        ""
     };
-    format!(
-        "WITH {with}\
-         rot AS (UPDATE auth_exchange.sessions s SET counter = s.counter + 1, last_refreshed_at = {now} \
-           FROM auth_exchange.users u \
-           WHERE {granted} AND s.id = {id} AND s.counter = {counter} AND {live} \
-             AND u.id = s.user_id AND u.status = 'active' \
-           RETURNING {SESSION_COLUMNS}, u.roles) \
-         SELECT {granted} AS granted, rot.* \
-         FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true",
+    let update = format!(
+        "UPDATE auth_exchange.sessions s SET counter = s.counter + 1, last_refreshed_at = {now} \
+         FROM auth_exchange.users u \
+         WHERE {granted}s.id = {id} AND s.counter = {counter} AND {live} \
+           AND u.id = s.user_id AND u.status = 'active' \
+         RETURNING {SESSION_COLUMNS}, u.roles",
         live = live(&now, &idle_cutoff),
+    );
+    if !limited {
+        return update;
+    }
+    format!(
+        "WITH reserved AS ({}), rot AS ({update}) \
+         SELECT EXISTS (SELECT 1 FROM reserved) AS granted, rot.* \
+         FROM (VALUES (1)) AS one (x) LEFT JOIN rot ON true",
+        reserve(1)
     )
 }
 
@@ -188,19 +192,19 @@ impl SessionStore for PgStore {
         arg(&mut args, req.now)?;
         arg(&mut args, idle_cutoff)?;
         let row = sqlx::query_with(&self.sql(statement), args)
-            .fetch_one(self.exec())
+            .fetch_optional(self.exec())
             .await
             .db()?;
-        if !row.try_get::<bool, _>("granted").db()? {
-            // Only a limit can refuse.
-            let Some(k) = &req.limit else {
-                return Ok(RefreshOutcome::Rejected);
-            };
+        if let (Some(k), Some(row)) = (&req.limit, &row)
+            && !row.try_get::<bool, _>("granted").db()?
+        {
             return Ok(RefreshOutcome::Limited {
                 until: self.refused_until(&k.key, k.limit, req.now).await?,
             });
         }
-        if row.try_get::<Option<Uuid>, _>("id").db()?.is_some() {
+        if let Some(row) = row
+            && row.try_get::<Option<Uuid>, _>("id").db()?.is_some()
+        {
             self.changed(Changed::Session(req.session_id));
             return Ok(RefreshOutcome::Rotated {
                 session: session_from(&row)?,
