@@ -12,7 +12,8 @@
 //! one-row `UPDATE ... RETURNING`, and that `UPDATE` on one shared row) for the ratios
 //! against the database's own limits. Then it compares ours with the hand-written
 //! stack (`handwritten`, beside the server binary): all servers up at once, each path
-//! in alternating slices on each side, the ratio the median of the rounds'.
+//! in alternating slices on each side, the ratio the median of the rounds', with each
+//! side's CPU per request (server, load client, rest of the machine) from `/proc`.
 //!
 //! With `DATABASE_POOLER_URL` set (a PgBouncer in transaction mode in front of the same
 //! Postgres: `bash tests/pgbouncer/run.sh bash benches/http-load.sh --mode postgres`
