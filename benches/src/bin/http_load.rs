@@ -327,12 +327,12 @@ async fn mode(args: &Args, name: &str) {
     } else {
         None
     };
-    if let (true, Some(db)) = (args.compare_only, &db) {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(256)
-            .build()
-            .unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    if let (true, Some(db)) = (args.compare_only, db.as_ref()) {
         // The account the comparison logs in with.
         let server = Server::start(&args.server, Some(db.url()), &[]);
         wait_ready(&client, &server.base).await;
@@ -344,14 +344,14 @@ async fn mode(args: &Args, name: &str) {
         .await;
         drop(server);
         print_against(&against_handwritten(args, &client, db).await);
+    }
+    if args.compare_only {
+        if let Some(db) = db {
+            db.drop_database().await;
+        }
         return;
     }
     let server = Server::start(&args.server, db.as_ref().map(|d| d.url()), &[]);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
     let base = server.base.clone();
     wait_ready(&client, &base).await;
     // One account per login client: logins of one account are checked at most a few
