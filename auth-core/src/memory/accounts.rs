@@ -132,6 +132,8 @@ impl AccountStore for MemoryStore {
         st.totp.remove(&id);
         st.recovery.remove(&id);
         st.email_changes.remove(&id);
+        st.passkeys.retain(|p| p.user_id != id);
+        st.ceremonies.retain(|_, c| c.user_id != Some(id));
         st.credentials_changed(id);
         Ok(())
     }

@@ -15,6 +15,7 @@ mod attempts;
 mod email_change;
 mod history;
 mod mfa;
+mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
@@ -50,6 +51,8 @@ pub(crate) struct State {
     /// MFA challenges by token hash: the user and the expiry.
     pub(crate) challenges: HashMap<Vec<u8>, (Uuid, OffsetDateTime)>,
     pub(crate) email_changes: HashMap<Uuid, EmailChange>,
+    pub(crate) passkeys: Vec<StoredPasskey>,
+    pub(crate) ceremonies: HashMap<Uuid, Ceremony>,
 }
 
 /// A user's password reset token, as a hash.

@@ -8,7 +8,7 @@ use super::{AuthService, ClientInfo, GuessKeys};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::AuthError;
 use crate::limits::{self, Refusal};
-use crate::store::{LoginEvent, Session, UserStatus};
+use crate::store::{LoginEvent, Session, SignIn, UserStatus};
 
 pub(super) const MAX_USER_AGENT: usize = 512;
 
@@ -131,7 +131,8 @@ impl AuthService {
         {
             return Err(AuthError::MfaRequired(self.mfa_challenge(user.id).await?));
         }
-        self.open_session(user.id, user.roles, client, false).await
+        self.open_session(user.id, user.roles, client, SignIn::Password)
+            .await
     }
 
     /// Creates a session for a user who just signed in and issues its first pair.
@@ -140,7 +141,7 @@ impl AuthService {
         user_id: Uuid,
         roles: Vec<RoleName>,
         client: ClientInfo,
-        second_factor: bool,
+        sign_in: SignIn,
     ) -> Result<TokenPair, AuthError> {
         let now = self.clock.now();
         let session = Session {
@@ -153,7 +154,7 @@ impl AuthService {
             revoked: false,
             ip: client.ip,
             user_agent: client.user_agent,
-            second_factor,
+            sign_in,
             reauthenticated_at: None,
         };
         let evicted = self

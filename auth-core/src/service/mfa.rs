@@ -8,7 +8,7 @@ use super::{AuthService, ClientInfo, GuessKeys, Principal, TokenPair, login, sec
 use crate::domain::ValidationError;
 use crate::error::{AuthError, MfaChallenge};
 use crate::limits::{self, Refusal};
-use crate::store::{ChallengeOutcome, FactorProof};
+use crate::store::{ChallengeOutcome, FactorProof, SignIn};
 use crate::totp::{self, SecretBox};
 
 const CHALLENGE_LABEL: &str = "mfa-challenge";
@@ -198,7 +198,8 @@ impl AuthService {
             }
         };
         reserved.succeeded(&*self.store).await?;
-        self.open_session(user.id, user.roles, client, true).await
+        self.open_session(user.id, user.roles, client, SignIn::PasswordAndOtp)
+            .await
     }
 
     /// Starts TOTP enrolment for the caller (again, if it was not confirmed): a new

@@ -266,11 +266,12 @@ impl AuthService {
             exp: iat + secs(self.config.access_ttl),
             jti: uuid::Builder::from_random_bytes(jti).into_uuid(),
             nbf: None,
-            amr: if session.second_factor {
-                vec!["pwd".to_owned(), "otp".to_owned()]
-            } else {
-                vec!["pwd".to_owned()]
-            },
+            amr: session
+                .sign_in
+                .amr()
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
             custom: self.custom_claims(session.user_id, &roles),
             roles,
         };

@@ -1,8 +1,8 @@
 //! The storage contract of auth-core, one trait per capability.
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
-//! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`] and
-//! [`EmailChangeStore`] each cover one capability and state the
+//! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`],
+//! [`EmailChangeStore`] and [`PasskeyStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -131,6 +131,7 @@ mod attempts;
 mod email_change;
 mod history;
 mod mfa;
+mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
@@ -141,6 +142,7 @@ pub use attempts::*;
 pub use email_change::*;
 pub use history::*;
 pub use mfa::*;
+pub use passkeys::*;
 pub use reset::*;
 pub use roles::*;
 pub use sessions::*;
@@ -158,6 +160,7 @@ pub trait AuthStore:
     + ResetStore
     + MfaStore
     + EmailChangeStore
+    + PasskeyStore
 {
 }
 
@@ -171,6 +174,7 @@ impl<T> AuthStore for T where
         + ResetStore
         + MfaStore
         + EmailChangeStore
+        + PasskeyStore
         + ?Sized
 {
 }
@@ -222,6 +226,8 @@ pub struct MockAuthStore {
     pub mfa: MockMfaStore,
     /// [`EmailChangeStore`].
     pub email_changes: MockEmailChangeStore,
+    /// [`PasskeyStore`].
+    pub passkeys: MockPasskeyStore,
 }
 
 /// A store that records the name of every call before passing it to `inner`, and can

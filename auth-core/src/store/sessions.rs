@@ -30,13 +30,77 @@ pub struct Session {
     pub ip: Option<IpAddr>,
     /// Client user agent at login.
     pub user_agent: Option<String>,
-    /// Whether the login passed a second factor; the session's access tokens then
-    /// carry `amr: ["pwd", "otp"]`.
-    pub second_factor: bool,
+    /// How the user proved who they are when the session opened; its access tokens
+    /// carry it as `amr`.
+    pub sign_in: SignIn,
     /// When the session last proved its password or second factor again
     /// ([`SessionStore::mark_reauthenticated`]); `None` until it does. Sensitive
     /// changes need this to be recent.
     pub reauthenticated_at: Option<OffsetDateTime>,
+}
+
+/// How a session's user signed in: the methods of RFC 8176 its access tokens name in
+/// `amr`. A passkey counts as a hardware key (`hwk`) when it is bound to one device,
+/// and as a software key (`swk`) when it may be synced to others (backup eligible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum SignIn {
+    /// A password: `["pwd"]`.
+    #[default]
+    Password,
+    /// A password and a one-time code: `["pwd", "otp"]`.
+    PasswordAndOtp,
+    /// A password and a device-bound passkey: `["pwd", "hwk"]`.
+    PasswordAndHardwareKey,
+    /// A password and a synced passkey: `["pwd", "swk"]`.
+    PasswordAndSoftwareKey,
+    /// A device-bound passkey alone: `["hwk"]`.
+    HardwareKey,
+    /// A synced passkey alone: `["swk"]`.
+    SoftwareKey,
+}
+
+impl SignIn {
+    const ALL: [SignIn; 6] = [
+        SignIn::Password,
+        SignIn::PasswordAndOtp,
+        SignIn::PasswordAndHardwareKey,
+        SignIn::PasswordAndSoftwareKey,
+        SignIn::HardwareKey,
+        SignIn::SoftwareKey,
+    ];
+
+    /// The `amr` claim of the session's access tokens.
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            SignIn::Password => &["pwd"],
+            SignIn::PasswordAndOtp => &["pwd", "otp"],
+            SignIn::PasswordAndHardwareKey => &["pwd", "hwk"],
+            SignIn::PasswordAndSoftwareKey => &["pwd", "swk"],
+            SignIn::HardwareKey => &["hwk"],
+            SignIn::SoftwareKey => &["swk"],
+        }
+    }
+
+    /// Whether more than a password was proved (a second factor or a passkey).
+    pub fn beyond_password(self) -> bool {
+        self != SignIn::Password
+    }
+
+    /// A stable small number for storage: the position in the list above (new
+    /// methods are appended, never inserted).
+    pub fn code(self) -> i16 {
+        Self::ALL.iter().position(|m| *m == self).unwrap_or(0) as i16
+    }
+
+    /// The method stored as `code`, if known.
+    pub fn from_code(code: i16) -> Option<Self> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i))
+            .copied()
+    }
 }
 
 /// The liveness rule, written once: a session is live at `now` while it is not

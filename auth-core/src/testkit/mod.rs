@@ -40,6 +40,7 @@ mod attempts;
 mod email_change;
 mod history;
 mod mfa;
+mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
@@ -69,6 +70,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_reset!($harness);
         $crate::__auth_conformance_mfa!($harness);
         $crate::__auth_conformance_email_change!($harness);
+        $crate::__auth_conformance_passkeys!($harness);
     };
 }
 
@@ -164,8 +166,24 @@ pub mod prelude {
             revoked: false,
             ip: Some("192.0.2.7".parse().expect("valid ip")),
             user_agent: Some("testkit/1.0".into()),
-            second_factor: false,
+            sign_in: SignIn::Password,
             reauthenticated_at: None,
+        }
+    }
+
+    /// A passkey of `user_id` with `credential_id`, registered at `at`, never used.
+    pub fn passkey(user_id: Uuid, credential_id: &[u8], at: OffsetDateTime) -> StoredPasskey {
+        StoredPasskey {
+            id: Uuid::new_v4(),
+            user_id,
+            credential_id: credential_id.to_vec(),
+            name: "key".into(),
+            credential: vec![0xc0],
+            counter: 0,
+            backup_eligible: false,
+            backup_state: false,
+            created_at: at,
+            last_used_at: None,
         }
     }
 

@@ -27,7 +27,7 @@ macro_rules! user_columns {
 macro_rules! session_columns {
     () => {
         "s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, \
-     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, \
+     s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.sign_in, \
      s.reauthenticated_at"
     };
 }
@@ -37,6 +37,7 @@ mod attempts;
 mod email_change;
 mod history;
 mod mfa;
+mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
@@ -113,7 +114,8 @@ pub(super) fn session_from(row: &PgRow) -> Result<Session> {
         revoked: row.try_get("revoked").db()?,
         ip: ip_from(row)?,
         user_agent: row.try_get("user_agent").db()?,
-        second_factor: row.try_get("second_factor").db()?,
+        sign_in: SignIn::from_code(row.try_get("sign_in").db()?)
+            .ok_or_else(|| StoreError::Backend("unknown sign-in method".into()))?,
         reauthenticated_at: row.try_get("reauthenticated_at").db()?,
     })
 }

@@ -85,7 +85,7 @@ impl SessionStore for PgStore {
         let inserted = sqlx::query(&self.sql(
             "WITH u AS (SELECT id FROM auth_exchange.users WHERE id = $2 FOR NO KEY UPDATE) \
              INSERT INTO auth_exchange.sessions (id, user_id, counter, created_at, last_refreshed_at, \
-             expires_at, revoked, ip, user_agent, second_factor, reauthenticated_at) \
+             expires_at, revoked, ip, user_agent, sign_in, reauthenticated_at) \
              SELECT $1, u.id, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11 FROM u",
         ))
         .bind(s.id)
@@ -97,7 +97,7 @@ impl SessionStore for PgStore {
         .bind(s.revoked)
         .bind(ip_text(s.ip))
         .bind(&s.user_agent)
-        .bind(s.second_factor)
+        .bind(s.sign_in.code())
         .bind(s.reauthenticated_at)
         .execute(tx.exec())
         .await
