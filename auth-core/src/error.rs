@@ -127,6 +127,14 @@ pub enum AuthError {
     /// The current password given for a password change is wrong.
     #[error("current password is wrong")]
     WrongPassword,
+    /// A passkey ceremony failed: an unknown, used or expired ceremony, an unknown or
+    /// deleted passkey, or an answer that does not verify (wrong origin, RP id or
+    /// challenge, no user verification, a signature counter that did not go up).
+    #[error("passkey refused")]
+    InvalidPasskey,
+    /// The authenticator's credential is registered already.
+    #[error("passkey already registered")]
+    PasskeyExists,
     /// The caller lacks a required role.
     #[error("forbidden")]
     Forbidden,
@@ -228,6 +236,8 @@ error_table! { AuthError;
     InvalidMfaToken => ("invalid_mfa_token", 401, "The MFA challenge token is malformed, forged or expired."),
     ReauthenticationRequired => ("reauthentication_required", 403, "The change needs a recent re-authentication of this session."),
     MfaActive => ("mfa_active", 409, "A second factor is already active."),
+    InvalidPasskey => ("invalid_passkey", 401, "The passkey was refused: unknown, deleted, or an answer that does not verify, or a used or expired ceremony."),
+    PasskeyExists => ("passkey_exists", 409, "This authenticator's passkey is registered already."),
     NotFound(_) => ("not_found", 404, "No such user, session, role or route."),
     Unavailable(_) => ("service_unavailable", 503, "The store is unreachable or the request took too long."),
     Internal(_) => ("internal_error", 500, "The server failed; details are logged, never sent."),

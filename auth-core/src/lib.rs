@@ -115,6 +115,10 @@ pub use service::{
     ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo, ThrottlePolicy,
     TokenPair, TotpEnrolment,
 };
+#[cfg(feature = "passkeys")]
+pub use service::{
+    PASSKEY_FORMAT, PasskeyChallenge, PasskeyConfig, PasskeyConfigError, PasskeyInfo, Passkeys,
+};
 pub use store::{AttemptLimit, AuthStore, LoginEvent, ReusePolicy, Role, User, UserStatus};
 pub use token::{
     AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,

@@ -25,6 +25,8 @@ mod email_change;
 mod login;
 mod mail;
 mod mfa;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod reauth;
 mod reset;
 mod sessions;
@@ -37,6 +39,10 @@ pub use accounts::{ProfileUpdate, Registration};
 pub use config::{AuthConfig, ThrottlePolicy};
 pub use login::TokenPair;
 pub use mfa::{RECOVERY_CODES, TotpEnrolment};
+#[cfg(feature = "passkeys")]
+pub use passkeys::{
+    PASSKEY_FORMAT, PasskeyChallenge, PasskeyConfig, PasskeyConfigError, PasskeyInfo, Passkeys,
+};
 pub use reauth::ReauthProof;
 pub use sessions::{LogoutScope, Principal, SessionInfo};
 

@@ -37,6 +37,8 @@ use crate::store::AuthStore;
 
 mod accounts;
 mod attempts;
+#[cfg(feature = "passkeys")]
+mod authenticator;
 mod email_change;
 mod history;
 mod mfa;
@@ -94,6 +96,9 @@ macro_rules! __auth_conformance_tests {
         )*
     };
 }
+
+#[cfg(feature = "passkeys")]
+pub use authenticator::SoftAuthenticator;
 
 /// Tags refresh tokens and digests codes, as the service does: for benchmarks and
 /// fuzzing of the token format.

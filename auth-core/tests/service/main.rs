@@ -149,6 +149,7 @@ mod admin;
 mod email_verification;
 mod login;
 mod mfa;
+mod passkeys;
 mod password_reset;
 mod refresh;
 mod registration;

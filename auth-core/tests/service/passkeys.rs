@@ -1,0 +1,307 @@
+//! Passkeys: registration after re-authentication, passwordless sign-in, and every
+//! way an answer must be refused.
+
+use auth_core::testkit::SoftAuthenticator;
+use serde_json::Value;
+
+use super::*;
+
+const ORIGIN: &str = "http://localhost:8080";
+
+fn passkeys(f: &Fixture) -> Arc<Passkeys> {
+    Arc::new(Passkeys::new(f.auth.clone(), PasskeyConfig::default()).unwrap())
+}
+
+/// Alice, signed in and re-authenticated, with one passkey on `device`.
+async fn with_passkey(f: &Fixture, pk: &Passkeys, device: &mut SoftAuthenticator) -> Principal {
+    let (_, pair) = f.user_and_login("alice").await;
+    let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    f.reauth(&who).await;
+    let started = pk.start_registration(&who).await.unwrap();
+    let answer = device.register(&started.options);
+    pk.finish_registration(&who, started.ceremony_id, &answer, "laptop")
+        .await
+        .unwrap();
+    who
+}
+
+async fn sign_in(pk: &Passkeys, device: &mut SoftAuthenticator) -> Result<TokenPair, AuthError> {
+    let started = pk.start_sign_in().await.unwrap();
+    let answer = device.sign_in(&started.options).expect("a credential");
+    pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
+        .await
+}
+
+#[tokio::test]
+async fn a_registered_passkey_signs_in_without_a_password() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    let who = with_passkey(&f, &pk, &mut device).await;
+    let listed = pk.passkeys(who.user_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "laptop");
+    assert!(!listed[0].backup_eligible);
+    let pair = sign_in(&pk, &mut device).await.unwrap();
+    let signed_in = f.auth.authenticate(&pair.access_token).await.unwrap();
+    assert_eq!(signed_in.user_id, who.user_id);
+    assert_eq!(f.auth.verify(&pair.access_token).unwrap().amr, ["hwk"]);
+    // The session refreshes as any other, naming the same method.
+    let next = f
+        .auth
+        .refresh(&pair.refresh_token, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(f.auth.verify(&next.access_token).unwrap().amr, ["hwk"]);
+    let used = &pk.passkeys(who.user_id).await.unwrap()[0];
+    assert_eq!(used.last_used_at, Some(f.clock.now()));
+    // The request options of a passwordless sign-in name no credential.
+    let started = pk.start_sign_in().await.unwrap();
+    assert!(
+        started.options["publicKey"]["allowCredentials"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+}
+
+#[tokio::test]
+async fn a_synced_passkey_is_a_software_key() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut phone = SoftAuthenticator::new(ORIGIN);
+    phone.synced = true;
+    phone.counts = false;
+    let who = with_passkey(&f, &pk, &mut phone).await;
+    assert!(pk.passkeys(who.user_id).await.unwrap()[0].backup_eligible);
+    for _ in 0..2 {
+        let pair = sign_in(&pk, &mut phone).await.unwrap();
+        assert_eq!(f.auth.verify(&pair.access_token).unwrap().amr, ["swk"]);
+    }
+}
+
+#[tokio::test]
+async fn registering_needs_a_recent_reauthentication_and_options_for_a_discoverable_key() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let (_, pair) = f.user_and_login("alice").await;
+    let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    assert!(matches!(
+        pk.start_registration(&who).await,
+        Err(AuthError::ReauthenticationRequired)
+    ));
+    f.reauth(&who).await;
+    let started = pk.start_registration(&who).await.unwrap();
+    let o = &started.options["publicKey"];
+    assert_eq!(o["rp"]["id"], "localhost");
+    assert_eq!(o["authenticatorSelection"]["residentKey"], "preferred");
+    assert_eq!(o["attestation"], "none");
+    // A ceremony is its starter's: another session of another user cannot finish it.
+    let (_, bob) = f.user_and_login("bob").await;
+    let bob = f.auth.authenticate(&bob.access_token).await.unwrap();
+    f.reauth(&bob).await;
+    let answer = SoftAuthenticator::new(ORIGIN).register(&started.options);
+    assert!(matches!(
+        pk.finish_registration(&bob, started.ceremony_id, &answer, "mine")
+            .await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    assert!(pk.passkeys(bob.user_id).await.unwrap().is_empty());
+    // And it was used up by that attempt.
+    assert!(matches!(
+        pk.finish_registration(&who, started.ceremony_id, &answer, "mine")
+            .await,
+        Err(AuthError::InvalidPasskey)
+    ));
+}
+
+#[tokio::test]
+async fn answers_for_another_origin_or_rp_id_are_refused() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let (_, pair) = f.user_and_login("alice").await;
+    let who = f.auth.authenticate(&pair.access_token).await.unwrap();
+    f.reauth(&who).await;
+    let mut phishing = SoftAuthenticator::new("https://login.example.net");
+    let mut wrong_rp = SoftAuthenticator::new(ORIGIN);
+    wrong_rp.rp_id_override = Some("example.net".into());
+    for device in [&mut phishing, &mut wrong_rp] {
+        let started = pk.start_registration(&who).await.unwrap();
+        let answer = device.register(&started.options);
+        assert!(matches!(
+            pk.finish_registration(&who, started.ceremony_id, &answer, "x")
+                .await,
+            Err(AuthError::InvalidPasskey)
+        ));
+    }
+    assert!(pk.passkeys(who.user_id).await.unwrap().is_empty());
+    // Sign-in answers too: a good device's credential, answered through the phishing
+    // origin or for another RP id.
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    let started = pk.start_registration(&who).await.unwrap();
+    let answer = device.register(&started.options);
+    pk.finish_registration(&who, started.ceremony_id, &answer, "k")
+        .await
+        .unwrap();
+    device.origin = "https://login.example.net".into();
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    device.origin = ORIGIN.into();
+    device.rp_id_override = Some("example.net".into());
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    device.rp_id_override = None;
+    sign_in(&pk, &mut device).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    with_passkey(&f, &pk, &mut device).await;
+    let started = pk.start_sign_in().await.unwrap();
+    let answer = device.sign_in(&started.options).unwrap();
+    pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
+        .await
+        .unwrap();
+    // The same answer again: its ceremony is used.
+    assert!(matches!(
+        pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
+            .await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    // Sent to a new ceremony: the challenge differs.
+    let fresh = pk.start_sign_in().await.unwrap();
+    assert!(matches!(
+        pk.finish_sign_in(fresh.ceremony_id, &answer, ClientInfo::default())
+            .await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    // A copy of the key whose counter fell behind the one the server saw.
+    device.set_counter(0);
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    device.set_counter(100);
+    sign_in(&pk, &mut device).await.unwrap();
+}
+
+#[tokio::test]
+async fn thirty_parallel_finishes_of_one_ceremony_give_one_session() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    with_passkey(&f, &pk, &mut device).await;
+    let started = pk.start_sign_in().await.unwrap();
+    let answer: Value = device.sign_in(&started.options).unwrap();
+    let finishes = futures::future::join_all((0..30).map(|_| {
+        let pk = pk.clone();
+        let answer = answer.clone();
+        tokio::spawn(async move {
+            pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
+                .await
+        })
+    }))
+    .await;
+    let ok = finishes
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(|r| match r {
+            Ok(_) => true,
+            // Refused: the ceremony was taken, or the failures before reached the
+            // account's limit (reserved before any check).
+            Err(AuthError::InvalidPasskey | AuthError::Throttled { .. }) => false,
+            Err(e) => panic!("{e:?}"),
+        })
+        .count();
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn a_deleted_passkey_or_a_blocked_user_signs_in_no_more() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    let who = with_passkey(&f, &pk, &mut device).await;
+    let id = pk.passkeys(who.user_id).await.unwrap()[0].id;
+    pk.rename(who.user_id, id, " work key ").await.unwrap();
+    assert_eq!(pk.passkeys(who.user_id).await.unwrap()[0].name, "work key");
+    f.auth
+        .block_user(&f.admin().await, who.user_id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::Blocked)
+    ));
+    f.auth.unblock_user(who.user_id).await.unwrap();
+    let pair = sign_in(&pk, &mut device).await.unwrap();
+    // Deleting is a change of factor: it needs a recent re-authentication.
+    let fresh = f.auth.authenticate(&pair.access_token).await.unwrap();
+    assert!(matches!(
+        pk.delete(&fresh, id).await,
+        Err(AuthError::ReauthenticationRequired)
+    ));
+    f.reauth(&fresh).await;
+    pk.delete(&fresh, id).await.unwrap();
+    assert!(matches!(
+        pk.delete(&fresh, id).await,
+        Err(AuthError::NotFound("passkey"))
+    ));
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::InvalidPasskey)
+    ));
+}
+
+#[tokio::test]
+async fn failed_answers_count_against_the_login_limits() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    with_passkey(&f, &pk, &mut device).await;
+    let limit = f.auth.config().throttle.max_failures_per_login;
+    device.origin = "https://login.example.net".into();
+    for _ in 0..limit {
+        assert!(matches!(
+            sign_in(&pk, &mut device).await,
+            Err(AuthError::InvalidPasskey)
+        ));
+    }
+    device.origin = ORIGIN.into();
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::Throttled { .. })
+    ));
+}
+
+#[tokio::test]
+async fn stored_credentials_carry_their_format_version() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    let who = with_passkey(&f, &pk, &mut device).await;
+    let stored = f.store.passkeys(who.user_id).await.unwrap().remove(0);
+    let v: Value = serde_json::from_slice(&stored.credential).unwrap();
+    assert_eq!(v["v"], PASSKEY_FORMAT);
+    assert!(v["passkey"]["cred"]["cred_id"].is_string());
+    // A format this version does not know is an error, never a silent refusal.
+    f.store
+        .delete_passkey(who.user_id, stored.id)
+        .await
+        .unwrap();
+    let unknown = StoredPasskey {
+        credential: br#"{"v":99,"passkey":{}}"#.to_vec(),
+        ..stored
+    };
+    f.store.add_passkey(unknown).await.unwrap();
+    assert!(matches!(
+        sign_in(&pk, &mut device).await,
+        Err(AuthError::Internal(_))
+    ));
+}
