@@ -157,6 +157,7 @@ impl MfaStore for MemoryStore {
                     _ => false,
                 }
             }
+            FactorProof::Passkey(use_) => st.use_passkey(use_.clone()),
         };
         if !accepted {
             return Ok(ChallengeOutcome::WrongCode);

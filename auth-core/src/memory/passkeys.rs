@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::error::StoreError;
 use crate::store::*;
 
@@ -51,24 +51,7 @@ impl PasskeyStore for MemoryStore {
     }
 
     async fn use_passkey(&self, use_: PasskeyUse) -> Result<bool, StoreError> {
-        let mut st = self.lock();
-        let Some(p) = st
-            .passkeys
-            .iter_mut()
-            .find(|p| p.credential_id == use_.credential_id && p.user_id == use_.user_id)
-        else {
-            return Ok(false);
-        };
-        if !counter_advances(p.counter, use_.counter) {
-            return Ok(false);
-        }
-        p.counter = use_.counter;
-        p.backup_state = use_.backup_state;
-        p.last_used_at = Some(use_.at);
-        if let Some(credential) = use_.credential {
-            p.credential = credential;
-        }
-        Ok(true)
+        Ok(self.lock().use_passkey(use_))
     }
 
     async fn rename_passkey(
@@ -127,6 +110,29 @@ impl PasskeyStore for MemoryStore {
             _ => return Ok(None),
         }
         Ok(st.ceremonies.remove(&id).filter(|c| c.expires_at > now))
+    }
+}
+
+impl State {
+    /// [`PasskeyStore::use_passkey`] under the store's lock.
+    pub(crate) fn use_passkey(&mut self, use_: PasskeyUse) -> bool {
+        let Some(p) = self
+            .passkeys
+            .iter_mut()
+            .find(|p| p.credential_id == use_.credential_id && p.user_id == use_.user_id)
+        else {
+            return false;
+        };
+        if !counter_advances(p.counter, use_.counter) {
+            return false;
+        }
+        p.counter = use_.counter;
+        p.backup_state = use_.backup_state;
+        p.last_used_at = Some(use_.at);
+        if let Some(credential) = use_.credential {
+            p.credential = credential;
+        }
+        true
     }
 }
 

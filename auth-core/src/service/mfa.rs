@@ -62,12 +62,12 @@ impl AuthService {
     }
 
     /// What the store keeps of a challenge token.
-    fn challenge_id(&self, token: &str) -> Vec<u8> {
+    pub(super) fn challenge_id(&self, token: &str) -> Vec<u8> {
         self.codec.digest(CHALLENGE_ID_LABEL, token.as_bytes())
     }
 
     /// The user of a valid, unexpired challenge token.
-    fn challenge_user(&self, token: &str) -> Result<Uuid, AuthError> {
+    pub(super) fn challenge_user(&self, token: &str) -> Result<Uuid, AuthError> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let (payload, tag) = token.split_once('.').ok_or(AuthError::InvalidMfaToken)?;
@@ -150,6 +150,7 @@ impl AuthService {
             FactorProof::Recovery { code_hash } => {
                 self.store.use_recovery_code(user_id, &code_hash).await?
             }
+            FactorProof::Passkey(use_) => self.store.use_passkey(use_).await?,
         })
     }
 

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn,
+    WebauthnBuilder,
 };
 
 use super::{
@@ -21,7 +22,8 @@ use super::{
 use crate::error::AuthError;
 use crate::limits::{self, Refusal};
 use crate::store::{
-    Ceremony, CeremonyKind, LoginEvent, PasskeyStore, PasskeyUse, SignIn, StoredPasskey, UserStatus,
+    Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, LoginEvent, PasskeyStore, PasskeyUse,
+    SignIn, StoredPasskey, UserStatus,
 };
 
 /// The version tag of stored credentials: `{"v":1,"passkey":...}`, the passkey as
@@ -488,6 +490,125 @@ impl Passkeys {
             SignIn::SoftwareKey
         } else {
             SignIn::HardwareKey
+        };
+        auth.open_session(user.id, user.roles, client, sign_in)
+            .await
+    }
+}
+
+impl Passkeys {
+    /// Starts a passkey as the second factor of a login that answered
+    /// [`AuthError::MfaRequired`] (an account with an active second factor may
+    /// complete its challenge with a TOTP code, a recovery code or any of its
+    /// passkeys): options listing the account's passkeys.
+    ///
+    /// Errors: [`AuthError::InvalidMfaToken`] for a bad or expired challenge,
+    /// [`AuthError::NotFound`] when the account has no passkey.
+    pub async fn start_second_factor(
+        &self,
+        mfa_token: &str,
+    ) -> Result<PasskeyChallenge, AuthError> {
+        let user_id = self.auth.challenge_user(mfa_token)?;
+        let stored = self.store().passkeys(user_id).await?;
+        if stored.is_empty() {
+            return Err(AuthError::NotFound("passkey"));
+        }
+        let passkeys = stored
+            .iter()
+            .map(|p| decode_passkey(&p.credential))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (options, state) = self
+            .webauthn
+            .start_passkey_authentication(&passkeys)
+            .map_err(|e| AuthError::Internal(e.into()))?;
+        self.begin(
+            CeremonyKind::SecondFactor,
+            Some(user_id),
+            &state,
+            json(&options)?,
+        )
+        .await
+    }
+
+    /// Completes the login of `mfa_token` with the browser's answer to
+    /// [`Passkeys::start_second_factor`]'s options: the session's tokens carry
+    /// `amr: ["pwd", "hwk"]` or `["pwd", "swk"]`. The challenge and the passkey's use
+    /// are recorded in one store call ([`FactorProof::Passkey`]): either both or
+    /// neither. Attempts count against the limits of second factors.
+    ///
+    /// Errors: [`AuthError::InvalidMfaToken`] for a bad, used, expired or killed
+    /// challenge; [`AuthError::InvalidPasskey`] for an answer that does not verify,
+    /// another account's ceremony or passkey, or a counter that did not go up;
+    /// [`AuthError::Blocked`]; [`AuthError::Throttled`] past the limits.
+    pub async fn finish_second_factor(
+        &self,
+        mfa_token: &str,
+        ceremony_id: Uuid,
+        response: &serde_json::Value,
+        client: ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
+        let auth = &*self.auth;
+        let user_id = auth.challenge_user(mfa_token)?;
+        let client = ClientInfo {
+            user_agent: client
+                .user_agent
+                .map(|ua| login::truncate(ua, login::MAX_USER_AGENT)),
+            ..client
+        };
+        let reserved = auth.reserve_mfa_attempt(user_id, &client).await?;
+        // Every refusal below keeps its reservations: they are the failures.
+        let (owner, state): (_, PasskeyAuthentication) =
+            self.take(ceremony_id, CeremonyKind::SecondFactor).await?;
+        if owner != Some(user_id) {
+            return Err(AuthError::InvalidPasskey);
+        }
+        let credential: PublicKeyCredential = parse(response)?;
+        let result = self
+            .webauthn
+            .finish_passkey_authentication(&credential, &state)
+            .map_err(|e| {
+                tracing::debug!(reason = %e, "passkey second factor refused");
+                AuthError::InvalidPasskey
+            })?;
+        let stored = self
+            .store()
+            .passkey_by_credential(result.cred_id().as_ref())
+            .await?
+            .filter(|p| p.user_id == user_id)
+            .ok_or(AuthError::InvalidPasskey)?;
+        let mut passkey = decode_passkey(&stored.credential)?;
+        let changed = passkey.update_credential(&result) == Some(true);
+        let now = auth.clock.now();
+        let proof = FactorProof::Passkey(PasskeyUse {
+            credential_id: stored.credential_id,
+            user_id,
+            counter: result.counter(),
+            backup_state: result.backup_state(),
+            credential: if changed {
+                Some(encode_passkey(&passkey)?)
+            } else {
+                None
+            },
+            at: now,
+        });
+        let outcome = auth
+            .store
+            .complete_mfa_challenge(user_id, &auth.challenge_id(mfa_token), now, proof)
+            .await?;
+        let user = match outcome {
+            ChallengeOutcome::Completed(user) => user,
+            ChallengeOutcome::Invalid => return Err(AuthError::InvalidMfaToken),
+            ChallengeOutcome::WrongCode => return Err(AuthError::InvalidPasskey),
+            ChallengeOutcome::Blocked => {
+                reserved.not_counted(&*auth.store).await?;
+                return Err(AuthError::Blocked);
+            }
+        };
+        reserved.succeeded(&*auth.store).await?;
+        let sign_in = if result.backup_eligible() {
+            SignIn::PasswordAndSoftwareKey
+        } else {
+            SignIn::PasswordAndHardwareKey
         };
         auth.open_session(user.id, user.roles, client, sign_in)
             .await

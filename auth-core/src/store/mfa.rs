@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::User;
+use super::{PasskeyUse, User};
 
 use crate::error::StoreError;
 
@@ -47,6 +47,11 @@ pub enum FactorProof {
         /// The code's hash.
         code_hash: Vec<u8>,
     },
+    /// One of the user's passkeys, whose answer the service verified: accepted if the
+    /// use is recorded as [`PasskeyStore::use_passkey`](crate::store::PasskeyStore::use_passkey)
+    /// records it (the credential is the user's and its counter went up), in the same
+    /// transaction as the challenge is used up.
+    Passkey(PasskeyUse),
 }
 
 impl std::fmt::Debug for FactorProof {
@@ -58,6 +63,7 @@ impl std::fmt::Debug for FactorProof {
                 .field("step", step)
                 .finish(),
             FactorProof::Recovery { .. } => f.write_str("Recovery([redacted])"),
+            FactorProof::Passkey(u) => f.debug_tuple("Passkey").field(u).finish(),
         }
     }
 }

@@ -114,6 +114,38 @@ macro_rules! __auth_conformance_passkeys {
                 store.delete_user(alice.id).await.unwrap();
                 assert_eq!(store.take_ceremony(pending.id, CeremonyKind::Registration, t).await.unwrap(), None);
             }
+
+            /// A passkey completes an MFA challenge in one call with its use: a counter
+            /// that did not go up uses up neither; a good one uses up both.
+            async fn a_passkey_proof_and_its_challenge_are_used_together(store) {
+                let alice = store.create_user(new_user("alice", None)).await.unwrap();
+                let t = now();
+                store.add_passkey(StoredPasskey { counter: 3, ..passkey(alice.id, &[5], t) }).await.unwrap();
+                store.put_mfa_challenge(alice.id, &[9; 32], t + Duration::minutes(5)).await.unwrap();
+                let proof = |counter| FactorProof::Passkey(PasskeyUse {
+                    credential_id: vec![5],
+                    user_id: alice.id,
+                    counter,
+                    backup_state: false,
+                    credential: None,
+                    at: t,
+                });
+                assert_eq!(
+                    store.complete_mfa_challenge(alice.id, &[9; 32], t, proof(3)).await.unwrap(),
+                    ChallengeOutcome::WrongCode
+                );
+                assert_eq!(store.passkey_by_credential(&[5]).await.unwrap().unwrap().last_used_at, None);
+                assert!(matches!(
+                    store.complete_mfa_challenge(alice.id, &[9; 32], t, proof(4)).await.unwrap(),
+                    ChallengeOutcome::Completed(u) if u.id == alice.id
+                ));
+                assert_eq!(store.passkey_by_credential(&[5]).await.unwrap().unwrap().counter, 4);
+                assert_eq!(
+                    store.complete_mfa_challenge(alice.id, &[9; 32], t, proof(5)).await.unwrap(),
+                    ChallengeOutcome::Invalid
+                );
+                assert_eq!(store.passkey_by_credential(&[5]).await.unwrap().unwrap().counter, 4, "nothing used");
+            }
         }
     };
 }

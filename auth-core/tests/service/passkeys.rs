@@ -305,3 +305,136 @@ async fn stored_credentials_carry_their_format_version() {
         Err(AuthError::Internal(_))
     ));
 }
+
+/// Alice with a passkey on `device` and then an active TOTP factor.
+async fn with_passkey_and_totp(f: &Fixture, pk: &Passkeys, device: &mut SoftAuthenticator) {
+    let who = with_passkey(f, pk, device).await;
+    let enrolment = f.auth.enrol_totp(&who).await.unwrap();
+    f.auth
+        .confirm_totp(
+            &who,
+            &crate::mfa::code(f, &enrolment.secret, 0),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_passkey_completes_a_login_that_needs_a_second_factor() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    // Without an active second factor a passkey changes nothing for password logins.
+    let who = with_passkey(&f, &pk, &mut device).await;
+    assert_eq!(
+        f.auth
+            .verify(&f.login("alice").await.access_token)
+            .unwrap()
+            .amr,
+        ["pwd"]
+    );
+    assert!(matches!(
+        pk.start_second_factor("not.a-token").await,
+        Err(AuthError::InvalidMfaToken)
+    ));
+    let enrolment = f.auth.enrol_totp(&who).await.unwrap();
+    f.auth
+        .confirm_totp(
+            &who,
+            &crate::mfa::code(&f, &enrolment.secret, 0),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let c = crate::mfa::challenge(&f).await;
+    let started = pk.start_second_factor(&c.mfa_token).await.unwrap();
+    assert_eq!(
+        started.options["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the account's passkeys"
+    );
+    let answer = device.sign_in(&started.options).unwrap();
+    let pair = pk
+        .finish_second_factor(
+            &c.mfa_token,
+            started.ceremony_id,
+            &answer,
+            ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.auth.verify(&pair.access_token).unwrap().amr,
+        ["pwd", "hwk"]
+    );
+    // The challenge is used: a second passkey answer gets nothing.
+    let again = pk.start_second_factor(&c.mfa_token).await.unwrap();
+    let answer = device.sign_in(&again.options).unwrap();
+    assert!(matches!(
+        pk.finish_second_factor(
+            &c.mfa_token,
+            again.ceremony_id,
+            &answer,
+            ClientInfo::default()
+        )
+        .await,
+        Err(AuthError::InvalidMfaToken)
+    ));
+    // A TOTP code still completes a challenge of the same account.
+    let c = crate::mfa::challenge(&f).await;
+    f.auth
+        .verify_mfa(
+            &c.mfa_token,
+            &crate::mfa::code(&f, &enrolment.secret, 1),
+            ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_second_factor_ceremony_is_its_own_challenges_and_finishes_once() {
+    let f = fixture();
+    let pk = passkeys(&f);
+    let mut device = SoftAuthenticator::new(ORIGIN);
+    with_passkey_and_totp(&f, &pk, &mut device).await;
+    let c = crate::mfa::challenge(&f).await;
+    // A passwordless ceremony cannot stand in for a second-factor one.
+    let other = pk.start_sign_in().await.unwrap();
+    let answer = device.sign_in(&other.options).unwrap();
+    assert!(matches!(
+        pk.finish_second_factor(
+            &c.mfa_token,
+            other.ceremony_id,
+            &answer,
+            ClientInfo::default()
+        )
+        .await,
+        Err(AuthError::InvalidPasskey)
+    ));
+    let started = pk.start_second_factor(&c.mfa_token).await.unwrap();
+    let answer = device.sign_in(&started.options).unwrap();
+    let finishes = futures::future::join_all((0..30).map(|_| {
+        let pk = pk.clone();
+        let (token, answer) = (c.mfa_token.clone(), answer.clone());
+        tokio::spawn(async move {
+            pk.finish_second_factor(&token, started.ceremony_id, &answer, ClientInfo::default())
+                .await
+        })
+    }))
+    .await;
+    let ok = finishes
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(|r| match r {
+            Ok(_) => true,
+            Err(AuthError::InvalidPasskey | AuthError::Throttled { .. }) => false,
+            Err(e) => panic!("{e:?}"),
+        })
+        .count();
+    assert_eq!(ok, 1);
+}

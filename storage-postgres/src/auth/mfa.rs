@@ -239,6 +239,7 @@ impl MfaStore for PgStore {
             .await
             .db()?
             .rows_affected(),
+            FactorProof::Passkey(u) => u64::from(self.record_passkey_use(tx.exec(), u).await?),
         };
         if used == 0 {
             return Ok(ChallengeOutcome::WrongCode);

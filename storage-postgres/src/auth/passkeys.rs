@@ -44,6 +44,35 @@ fn kind_from(stored: &str) -> Result<CeremonyKind> {
     .ok_or_else(|| StoreError::Backend(format!("unknown ceremony kind {stored:?}").into()))
 }
 
+impl PgStore {
+    /// [`PasskeyStore::use_passkey`] on `db` (the pool, or the transaction of an MFA
+    /// challenge's completion).
+    pub(super) async fn record_passkey_use(
+        &self,
+        db: crate::pooler::Db<'_>,
+        u: &PasskeyUse,
+    ) -> Result<bool> {
+        // The row lock queues concurrent uses; each re-checks the counter against the
+        // committed row, so one counter value is accepted once. The counter rule is
+        // the memory store's `counter_advances`.
+        let done = sqlx::query(&self.sql(
+            "UPDATE auth_exchange.passkeys SET counter = $3, backup_state = $4, last_used_at = $5, \
+             credential = COALESCE($6, credential) \
+             WHERE credential_id = $1 AND user_id = $2 AND ($3 > counter OR ($3 = 0 AND counter = 0))",
+        ))
+        .bind(&u.credential_id)
+        .bind(u.user_id)
+        .bind(i64::from(u.counter))
+        .bind(u.backup_state)
+        .bind(u.at)
+        .bind(&u.credential)
+        .execute(db)
+        .await
+        .db()?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
 #[async_trait]
 impl PasskeyStore for PgStore {
     async fn add_passkey(&self, p: StoredPasskey) -> Result<bool> {
@@ -105,24 +134,7 @@ impl PasskeyStore for PgStore {
     }
 
     async fn use_passkey(&self, u: PasskeyUse) -> Result<bool> {
-        // The row lock queues concurrent uses; each re-checks the counter against the
-        // committed row, so one counter value is accepted once. The counter rule is
-        // the memory store's `counter_advances`.
-        let done = sqlx::query(&self.sql(
-            "UPDATE auth_exchange.passkeys SET counter = $3, backup_state = $4, last_used_at = $5, \
-             credential = COALESCE($6, credential) \
-             WHERE credential_id = $1 AND user_id = $2 AND ($3 > counter OR ($3 = 0 AND counter = 0))",
-        ))
-        .bind(&u.credential_id)
-        .bind(u.user_id)
-        .bind(i64::from(u.counter))
-        .bind(u.backup_state)
-        .bind(u.at)
-        .bind(&u.credential)
-        .execute(self.exec())
-        .await
-        .db()?;
-        Ok(done.rows_affected() == 1)
+        self.record_passkey_use(self.exec(), &u).await
     }
 
     async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<bool> {
