@@ -60,6 +60,9 @@ pub struct RequestLimits {
     pub reset_per_email: RateLimit,
     /// Password reset requests per client address (default 10 per 15 minutes).
     pub reset_per_ip: RateLimit,
+    /// Passwordless passkey sign-ins started per client address (default 60 per
+    /// minute): each keeps its challenge in the store for minutes.
+    pub passkey_sign_in_per_ip: RateLimit,
 }
 
 impl Default for RequestLimits {
@@ -72,6 +75,7 @@ impl Default for RequestLimits {
             resend_per_ip: RateLimit::new(10, Duration::minutes(15)),
             reset_per_email: RateLimit::new(3, Duration::hours(1)),
             reset_per_ip: RateLimit::new(10, Duration::minutes(15)),
+            passkey_sign_in_per_ip: RateLimit::new(60, Duration::minutes(1)),
         }
     }
 }

@@ -30,6 +30,11 @@ fn auth() -> auth_core::AuthConfig {
     auth_core::AuthConfig::default()
 }
 
+/// The relying party defaults are auth-core's (`localhost`, `http://localhost:8080`).
+fn passkeys() -> auth_core::PasskeyConfig {
+    auth_core::PasskeyConfig::default()
+}
+
 /// The pool defaults are storage-postgres's own.
 fn pool() -> storage_postgres::PoolSettings {
     storage_postgres::PoolSettings::default()
@@ -212,6 +217,26 @@ pub struct Config {
     /// request's `Host`.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// The WebAuthn relying party id passkeys are bound to: the site's registrable
+    /// domain (`example.com`). Browsers accept no IP address here; locally, open the
+    /// server as `http://localhost:8080`.
+    #[arg(long, env = "WEBAUTHN_RP_ID", default_value_t = passkeys().rp_id)]
+    pub webauthn_rp_id: String,
+
+    /// The origin the pages that use passkeys run at (`https://app.example.com`); its
+    /// host must be the RP id or under it.
+    #[arg(long, env = "WEBAUTHN_ORIGIN", default_value_t = passkeys().origin)]
+    pub webauthn_origin: String,
+
+    /// Passwordless passkey sign-ins started per client address per minute (0:
+    /// unlimited); each keeps a challenge in the store for minutes.
+    #[arg(long, env = "PASSKEY_SIGN_IN_LIMIT_PER_MINUTE", default_value_t = auth().limits.passkey_sign_in_per_ip.max)]
+    pub passkey_sign_in_limit_per_minute: u32,
+
+    /// The name browsers show in their passkey prompts.
+    #[arg(long, env = "WEBAUTHN_RP_NAME", default_value = "server-example")]
+    pub webauthn_rp_name: String,
 
     /// Seconds a password reset token stays valid.
     #[arg(long, env = "RESET_TOKEN_TTL_SECS", default_value_t = auth().reset_token_ttl.whole_seconds())]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::AuthService;
+use auth_core::{AuthService, Passkeys};
 use exchange_core::ExchangeService;
 use storage_postgres::PgStore;
 
@@ -69,6 +69,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// The auth service.
     pub auth: Arc<AuthService>,
+    /// Passkeys for its users.
+    pub passkeys: Arc<Passkeys>,
     /// The exchange service.
     pub exchange: Arc<ExchangeService>,
     /// The rate feed of `RATE_SOURCE_URL`, if one is configured.

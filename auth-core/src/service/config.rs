@@ -142,6 +142,7 @@ impl AuthConfig {
             l.resend_per_ip.window,
             l.reset_per_email.window,
             l.reset_per_ip.window,
+            l.passkey_sign_in_per_ip.window,
         ]
         .into_iter()
         .max()

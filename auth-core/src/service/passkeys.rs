@@ -20,7 +20,7 @@ use super::{
     AuthService, ClientInfo, GuessKeys, Principal, TokenPair, login, not_found, plain_text,
 };
 use crate::error::AuthError;
-use crate::limits::{self, Refusal};
+use crate::limits::{self, LimitKey, Refusal};
 use crate::store::{
     Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, LoginEvent, PasskeyStore, PasskeyUse,
     SignIn, StoredPasskey, UserStatus,
@@ -357,7 +357,14 @@ impl Passkeys {
     /// Starts a passwordless sign-in: options with no credential list, so the browser
     /// offers the passkeys it holds for this site (also as autofill: the options ask
     /// for conditional mediation; a page with a button may drop `mediation`).
-    pub async fn start_sign_in(&self) -> Result<PasskeyChallenge, AuthError> {
+    ///
+    /// Errors: [`AuthError::RateLimited`] past
+    /// [`RequestLimits::passkey_sign_in_per_ip`](crate::RequestLimits::passkey_sign_in_per_ip).
+    pub async fn start_sign_in(&self, client: &ClientInfo) -> Result<PasskeyChallenge, AuthError> {
+        let auth = &*self.auth;
+        let limit = auth.config.limits.passkey_sign_in_per_ip.attempt_limit();
+        let key = LimitKey::address("passkey-start", client.ip, limit, Refusal::RateLimited);
+        drop(limits::reserve(&*auth.store, [key], auth.clock.now()).await?);
         let (options, state) = self
             .webauthn
             .start_discoverable_authentication()

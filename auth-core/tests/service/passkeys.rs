@@ -26,7 +26,7 @@ async fn with_passkey(f: &Fixture, pk: &Passkeys, device: &mut SoftAuthenticator
 }
 
 async fn sign_in(pk: &Passkeys, device: &mut SoftAuthenticator) -> Result<TokenPair, AuthError> {
-    let started = pk.start_sign_in().await.unwrap();
+    let started = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     let answer = device.sign_in(&started.options).expect("a credential");
     pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
         .await
@@ -56,7 +56,7 @@ async fn a_registered_passkey_signs_in_without_a_password() {
     let used = &pk.passkeys(who.user_id).await.unwrap()[0];
     assert_eq!(used.last_used_at, Some(f.clock.now()));
     // The request options of a passwordless sign-in name no credential.
-    let started = pk.start_sign_in().await.unwrap();
+    let started = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     assert!(
         started.options["publicKey"]["allowCredentials"]
             .as_array()
@@ -163,7 +163,7 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
     let pk = passkeys(&f);
     let mut device = SoftAuthenticator::new(ORIGIN);
     with_passkey(&f, &pk, &mut device).await;
-    let started = pk.start_sign_in().await.unwrap();
+    let started = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     let answer = device.sign_in(&started.options).unwrap();
     pk.finish_sign_in(started.ceremony_id, &answer, ClientInfo::default())
         .await
@@ -175,7 +175,7 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
         Err(AuthError::InvalidPasskey)
     ));
     // Sent to a new ceremony: the challenge differs.
-    let fresh = pk.start_sign_in().await.unwrap();
+    let fresh = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     assert!(matches!(
         pk.finish_sign_in(fresh.ceremony_id, &answer, ClientInfo::default())
             .await,
@@ -197,7 +197,7 @@ async fn thirty_parallel_finishes_of_one_ceremony_give_one_session() {
     let pk = passkeys(&f);
     let mut device = SoftAuthenticator::new(ORIGIN);
     with_passkey(&f, &pk, &mut device).await;
-    let started = pk.start_sign_in().await.unwrap();
+    let started = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     let answer: Value = device.sign_in(&started.options).unwrap();
     let finishes = futures::future::join_all((0..30).map(|_| {
         let pk = pk.clone();
@@ -404,7 +404,7 @@ async fn a_second_factor_ceremony_is_its_own_challenges_and_finishes_once() {
     with_passkey_and_totp(&f, &pk, &mut device).await;
     let c = crate::mfa::challenge(&f).await;
     // A passwordless ceremony cannot stand in for a second-factor one.
-    let other = pk.start_sign_in().await.unwrap();
+    let other = pk.start_sign_in(&ClientInfo::default()).await.unwrap();
     let answer = device.sign_in(&other.options).unwrap();
     assert!(matches!(
         pk.finish_second_factor(

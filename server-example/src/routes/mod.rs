@@ -7,6 +7,7 @@ pub mod kv;
 pub mod mfa;
 pub mod money;
 pub mod ops;
+pub mod passkeys;
 pub mod password_reset;
 pub mod reauth;
 pub mod users;
@@ -117,6 +118,7 @@ pub fn registry(
         .merge(auth::router())
         .merge(password_reset::router())
         .merge(mfa::router())
+        .merge(passkeys::router())
         .merge(reauth::router())
         .merge(users::router())
         .merge(admin::router())

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AuthConfig, AuthService, LoginPolicy, Mailer, RateLimit, RequestLimits, ReusePolicy,
-    ThrottlePolicy,
+    AuthConfig, AuthService, LoginPolicy, Mailer, PasskeyConfig, Passkeys, RateLimit,
+    RequestLimits, ReusePolicy, ThrottlePolicy,
 };
 use exchange_core::{CurrencyCode, ExchangeService};
 
@@ -98,6 +98,10 @@ fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
                 defaults.reset_per_email.window,
             ),
             reset_per_ip: RateLimit::new(config.reset_limit_per_ip, defaults.reset_per_ip.window),
+            passkey_sign_in_per_ip: RateLimit::new(
+                config.passkey_sign_in_limit_per_minute,
+                defaults.passkey_sign_in_per_ip.window,
+            ),
         },
         reset_token_ttl: time::Duration::seconds(config.reset_token_ttl_secs),
         max_sessions_per_user: config.max_sessions_per_user,
@@ -187,8 +191,20 @@ impl AppState {
         };
         let cors_origins =
             (!config.cors_origins.iter().any(|o| o == "*")).then(|| config.cors_origins.clone());
+        let auth = Arc::new(auth);
+        let passkeys = Passkeys::new(
+            auth.clone(),
+            PasskeyConfig {
+                rp_id: config.webauthn_rp_id.clone(),
+                origin: config.webauthn_origin.clone(),
+                rp_name: config.webauthn_rp_name.clone(),
+                ..PasskeyConfig::default()
+            },
+        )
+        .map_err(|e| StartupError::Config(format!("WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN: {e}")))?;
         Ok(Self::new(Shared {
-            auth: Arc::new(auth),
+            auth,
+            passkeys: Arc::new(passkeys),
             exchange: Arc::new(exchange),
             rate_feed,
             kv,

@@ -42,6 +42,7 @@ mod mfa;
 mod money;
 mod ops;
 mod outage;
+mod passkeys;
 mod password_reset;
 mod proxies;
 mod smtp;
