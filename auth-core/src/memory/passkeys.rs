@@ -10,7 +10,11 @@ use crate::store::*;
 
 #[async_trait]
 impl PasskeyStore for MemoryStore {
-    async fn add_passkey(&self, passkey: StoredPasskey) -> Result<bool, StoreError> {
+    async fn add_passkey(
+        &self,
+        passkey: StoredPasskey,
+        keep_session: Option<Uuid>,
+    ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&passkey.user_id) {
             return Err(StoreError::NotFound);
@@ -22,6 +26,7 @@ impl PasskeyStore for MemoryStore {
         {
             return Ok(false);
         }
+        st.revoke_user_sessions(passkey.user_id, keep_session);
         st.passkeys.push(passkey);
         Ok(true)
     }
@@ -76,12 +81,21 @@ impl PasskeyStore for MemoryStore {
         )
     }
 
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    async fn delete_passkey(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        keep_session: Option<Uuid>,
+    ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         let before = st.passkeys.len();
         st.passkeys
             .retain(|p| !(p.id == id && p.user_id == user_id));
-        Ok(st.passkeys.len() < before)
+        if st.passkeys.len() == before {
+            return Ok(false);
+        }
+        st.revoke_user_sessions(user_id, keep_session);
+        Ok(true)
     }
 
     async fn put_ceremony(

@@ -262,7 +262,8 @@ impl Passkeys {
     }
 
     /// Finishes a registration the caller started with the browser's answer
-    /// (`navigator.credentials.create()`'s credential as JSON), under `name`.
+    /// (`navigator.credentials.create()`'s credential as JSON), under `name`. Like
+    /// every new factor it revokes the user's other sessions.
     ///
     /// Errors: [`AuthError::InvalidPasskey`] for an unknown, used or expired ceremony,
     /// another user's ceremony, or an answer that does not verify (wrong origin, RP
@@ -308,7 +309,7 @@ impl Passkeys {
         };
         if !self
             .store()
-            .add_passkey(stored.clone())
+            .add_passkey(stored.clone(), Some(who.session_id))
             .await
             .map_err(|e| not_found(e, "user"))?
         {
@@ -341,13 +342,18 @@ impl Passkeys {
         }
     }
 
-    /// Deletes one of the caller's passkeys: it signs in no more. Needs a recent
-    /// re-authentication, like every change of a factor.
+    /// Deletes one of the caller's passkeys: it signs in no more, and every other
+    /// session of the caller is revoked (one opened with a lost device among them).
+    /// Needs a recent re-authentication, like every change of a factor.
     ///
     /// Errors: [`AuthError::NotFound`], [`AuthError::ReauthenticationRequired`].
     pub async fn delete(&self, who: &Principal, id: Uuid) -> Result<(), AuthError> {
         self.auth.require_recent_auth(who).await?;
-        if self.store().delete_passkey(who.user_id, id).await? {
+        if self
+            .store()
+            .delete_passkey(who.user_id, id, Some(who.session_id))
+            .await?
+        {
             Ok(())
         } else {
             Err(AuthError::NotFound("passkey"))

@@ -122,10 +122,11 @@ capability! {
     /// Storage of passkeys and of their ceremonies. Every method is atomic. A deleted
     /// user's passkeys and ceremonies go with the user.
     pub trait PasskeyStore {
-        /// Stores a new passkey: `false` (nothing stored) if its credential id is
-        /// already registered, to anyone. Errors: [`StoreError::NotFound`] if the user
-        /// does not exist.
-        async fn add_passkey(&self, passkey: StoredPasskey) -> Result<bool, StoreError>;
+        /// Stores a new passkey and, like every new factor, revokes every live session
+        /// of its user but `keep_session`: `false` (nothing changed) if its credential
+        /// id is already registered, to anyone. Errors: [`StoreError::NotFound`] if the
+        /// user does not exist.
+        async fn add_passkey(&self, passkey: StoredPasskey, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
 
         /// The user's passkeys, oldest first.
         async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>, StoreError>;
@@ -144,8 +145,10 @@ capability! {
         /// Renames one of the user's passkeys; `false` if the user has no passkey `id`.
         async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<bool, StoreError>;
 
-        /// Deletes one of the user's passkeys; `false` if the user has no passkey `id`.
-        async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+        /// Deletes one of the user's passkeys and revokes every live session of the
+        /// user but `keep_session` (one opened with a lost device among them); `false`
+        /// (nothing changed) if the user has no passkey `id`.
+        async fn delete_passkey(&self, user_id: Uuid, id: Uuid, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
 
         /// Keeps a ceremony's state until it is taken or expires; expired ceremonies of
         /// anyone may be dropped on the way. Errors: [`StoreError::NotFound`] if its

@@ -292,14 +292,14 @@ async fn stored_credentials_carry_their_format_version() {
     assert!(v["passkey"]["cred"]["cred_id"].is_string());
     // A format this version does not know is an error, never a silent refusal.
     f.store
-        .delete_passkey(who.user_id, stored.id)
+        .delete_passkey(who.user_id, stored.id, None)
         .await
         .unwrap();
     let unknown = StoredPasskey {
         credential: br#"{"v":99,"passkey":{}}"#.to_vec(),
         ..stored
     };
-    f.store.add_passkey(unknown).await.unwrap();
+    f.store.add_passkey(unknown, None).await.unwrap();
     assert!(matches!(
         sign_in(&pk, &mut device).await,
         Err(AuthError::Internal(_))

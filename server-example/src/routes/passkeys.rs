@@ -280,6 +280,7 @@ mod wire {
         #[schema(value_type = Object)]
         pub credential: serde_json::Value,
         /// A name for it (at most 64 characters; default `passkey`).
+        #[schema(max_length = 64)]
         pub name: Option<String>,
     }
 
@@ -287,6 +288,7 @@ mod wire {
     #[derive(Deserialize, ToSchema)]
     pub struct PasskeyRenameBody {
         /// 1 to 64 characters.
+        #[schema(min_length = 1, max_length = 64)]
         pub name: String,
     }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::*;
-use crate::PgStore;
+use crate::{Changed, PgStore};
 
 macro_rules! passkey_columns {
     () => {
@@ -75,7 +75,8 @@ impl PgStore {
 
 #[async_trait]
 impl PasskeyStore for PgStore {
-    async fn add_passkey(&self, p: StoredPasskey) -> Result<bool> {
+    async fn add_passkey(&self, p: StoredPasskey, keep_session: Option<Uuid>) -> Result<bool> {
+        let mut tx = self.begin().await.db()?;
         // One statement: the owner exists, and the unique credential id decides
         // between concurrent registrations of one authenticator.
         let row = sqlx::query(&self.sql(concat!(
@@ -97,13 +98,18 @@ impl PasskeyStore for PgStore {
         .bind(p.backup_state)
         .bind(p.created_at)
         .bind(p.last_used_at)
-        .fetch_one(self.exec())
+        .fetch_one(tx.exec())
         .await
         .db()?;
         if !row.try_get::<bool, _>("owner").db()? {
             return Err(StoreError::NotFound);
         }
-        Ok(row.try_get("added").db()?)
+        if !row.try_get::<bool, _>("added").db()? {
+            return Ok(false);
+        }
+        self.revoke_all(&mut tx, p.user_id, keep_session).await?;
+        self.commit(tx, Changed::User(p.user_id)).await?;
+        Ok(true)
     }
 
     async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>> {
@@ -150,16 +156,27 @@ impl PasskeyStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
+    async fn delete_passkey(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        keep_session: Option<Uuid>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await.db()?;
         let done = sqlx::query(
             &self.sql("DELETE FROM auth_exchange.passkeys WHERE id = $1 AND user_id = $2"),
         )
         .bind(id)
         .bind(user_id)
-        .execute(self.exec())
+        .execute(tx.exec())
         .await
         .db()?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
+        Ok(true)
     }
 
     async fn put_ceremony(&self, c: Ceremony, now: OffsetDateTime) -> Result<()> {

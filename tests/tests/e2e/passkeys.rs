@@ -62,7 +62,7 @@ on_both! {
         let key = add_passkey(&app, &token, &mut device, "laptop").await;
         assert_eq!(key["name"], "laptop");
         assert_eq!(key["backup_eligible"], false);
-        // The same authenticator again: excluded by the options, refused by the store.
+        // A second authenticator of the same user.
         let mut twin = SoftAuthenticator::new(ORIGIN);
         add_passkey(&app, &token, &mut twin, "second").await;
         let list = app.get("/users/me/passkeys", Some(&token)).await;
@@ -98,8 +98,13 @@ on_both! {
         passkey_sign_in(&app, &mut device)
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "invalid_passkey");
-        let list = app.get("/users/me/passkeys", Some(&token)).await;
+        let list = app.get("/users/me/passkeys", Some(access)).await;
+        assert_eq!(list.json.as_array().unwrap().len(), 1);
         assert_eq!(list.json[0]["name"], "second");
+        // Deleting a passkey revoked the caller's other sessions.
+        app.get("/users/me", Some(&token))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     }
 
     async fn a_passkey_is_the_second_factor_of_an_account_with_one(app) {
