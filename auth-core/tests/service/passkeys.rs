@@ -438,3 +438,67 @@ async fn a_second_factor_ceremony_is_its_own_challenges_and_finishes_once() {
         .count();
     assert_eq!(ok, 1);
 }
+
+/// A passkey as this version stores it (format 1), with a sign-in ceremony's stored
+/// state and the authenticator's answer, recorded once (`fixtures/passkey_v1.json`):
+/// whatever WebAuthn library a later version uses, these bytes must still sign in.
+#[tokio::test]
+async fn a_passkey_stored_in_format_1_still_signs_in() {
+    let recorded: Value = serde_json::from_str(include_str!("fixtures/passkey_v1.json")).unwrap();
+    let text = |k: &str| recorded[k].as_str().unwrap().to_owned();
+    let f = fixture();
+    let pk = passkeys(&f);
+    let user_id: uuid::Uuid = text("user_id").parse().unwrap();
+    f.store
+        .create_user(NewUser {
+            id: user_id,
+            ..auth_core::testkit::prelude::new_user("alice", None)
+        })
+        .await
+        .unwrap();
+    let now = f.clock.now();
+    f.store
+        .add_passkey(
+            StoredPasskey {
+                id: uuid::Uuid::new_v4(),
+                user_id,
+                credential_id: B64.decode(text("credential_id")).unwrap(),
+                name: "old".into(),
+                credential: text("stored").into_bytes(),
+                counter: 0,
+                backup_eligible: false,
+                backup_state: false,
+                created_at: now,
+                last_used_at: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let ceremony = uuid::Uuid::new_v4();
+    f.store
+        .put_ceremony(
+            Ceremony {
+                id: ceremony,
+                kind: CeremonyKind::Passwordless,
+                user_id: None,
+                state: text("ceremony_state").into_bytes(),
+                expires_at: now + Duration::minutes(5),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let pair = pk
+        .finish_sign_in(ceremony, &recorded["answer"], ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.auth
+            .authenticate(&pair.access_token)
+            .await
+            .unwrap()
+            .user_id,
+        user_id
+    );
+}
