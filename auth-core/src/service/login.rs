@@ -59,10 +59,7 @@ impl AuthService {
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
         let password = Password::to_check(password, &self.config.password_policy);
-        let client = ClientInfo {
-            user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
-            ..client
-        };
+        let client = bounded(client);
         let parsed = Login::parse_with(login, &self.config.login_policy).ok();
         let t = &self.config.throttle;
         let keys = self.guess_keys(
@@ -165,6 +162,14 @@ impl AuthService {
             tracing::info!(%user_id, evicted, "session cap reached; oldest sessions revoked");
         }
         self.issue_pair(&session, roles, now)
+    }
+}
+
+/// The client as a session records it: the user agent cut to [`MAX_USER_AGENT`] bytes.
+pub(super) fn bounded(client: ClientInfo) -> ClientInfo {
+    ClientInfo {
+        user_agent: client.user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+        ..client
     }
 }
 

@@ -172,12 +172,7 @@ impl AuthService {
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
         let user_id = self.challenge_user(mfa_token)?;
-        let client = ClientInfo {
-            user_agent: client
-                .user_agent
-                .map(|ua| login::truncate(ua, login::MAX_USER_AGENT)),
-            ..client
-        };
+        let client = login::bounded(client);
         let reserved = self.reserve_mfa_attempt(user_id, &client).await?;
         let proof = self.factor_proof(user_id, code).await?;
         let outcome = self

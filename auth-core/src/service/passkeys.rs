@@ -11,9 +11,9 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn,
-    WebauthnBuilder,
+    AuthenticationResult, DiscoverableAuthentication, DiscoverableKey, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    Url, Webauthn, WebauthnBuilder,
 };
 
 use super::{
@@ -399,12 +399,7 @@ impl Passkeys {
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
         let auth = &*self.auth;
-        let client = ClientInfo {
-            user_agent: client
-                .user_agent
-                .map(|ua| login::truncate(ua, login::MAX_USER_AGENT)),
-            ..client
-        };
+        let client = login::bounded(client);
         let credential: Option<PublicKeyCredential> = parse(response).ok();
         let named = credential
             .as_ref()
@@ -436,7 +431,7 @@ impl Passkeys {
             .await?
             .filter(|p| p.user_id == user_id)
             .ok_or(AuthError::InvalidPasskey)?;
-        let mut passkey = decode_passkey(&stored.credential)?;
+        let passkey = decode_passkey(&stored.credential)?;
         let result = self
             .webauthn
             .finish_discoverable_authentication(
@@ -462,23 +457,11 @@ impl Passkeys {
             Ok(())
         };
         if outcome.is_ok() {
-            let changed = passkey.update_credential(&result) == Some(true);
             // Compare-and-set on the counter: of two answers with one counter value
             // (a cloned authenticator), one gets through.
             let accepted = self
                 .store()
-                .use_passkey(PasskeyUse {
-                    credential_id: stored.credential_id.clone(),
-                    user_id,
-                    counter: result.counter(),
-                    backup_state: result.backup_state(),
-                    credential: if changed {
-                        Some(encode_passkey(&passkey)?)
-                    } else {
-                        None
-                    },
-                    at: now,
-                })
+                .use_passkey(use_of(stored, passkey, &result, now)?)
                 .await?;
             if !accepted {
                 return Err(AuthError::InvalidPasskey);
@@ -499,11 +482,7 @@ impl Passkeys {
             Err(_) => reserved.not_counted(&*auth.store).await?,
         }
         outcome?;
-        let sign_in = if result.backup_eligible() {
-            SignIn::SoftwareKey
-        } else {
-            SignIn::HardwareKey
-        };
+        let sign_in = key_sign_in(result.backup_eligible(), false);
         auth.open_session(user.id, user.roles, client, sign_in)
             .await
     }
@@ -562,12 +541,7 @@ impl Passkeys {
     ) -> Result<TokenPair, AuthError> {
         let auth = &*self.auth;
         let user_id = auth.challenge_user(mfa_token)?;
-        let client = ClientInfo {
-            user_agent: client
-                .user_agent
-                .map(|ua| login::truncate(ua, login::MAX_USER_AGENT)),
-            ..client
-        };
+        let client = login::bounded(client);
         let reserved = auth.reserve_mfa_attempt(user_id, &client).await?;
         // Every refusal below keeps its reservations: they are the failures.
         let (owner, state): (_, PasskeyAuthentication) =
@@ -589,21 +563,9 @@ impl Passkeys {
             .await?
             .filter(|p| p.user_id == user_id)
             .ok_or(AuthError::InvalidPasskey)?;
-        let mut passkey = decode_passkey(&stored.credential)?;
-        let changed = passkey.update_credential(&result) == Some(true);
+        let passkey = decode_passkey(&stored.credential)?;
         let now = auth.clock.now();
-        let proof = FactorProof::Passkey(PasskeyUse {
-            credential_id: stored.credential_id,
-            user_id,
-            counter: result.counter(),
-            backup_state: result.backup_state(),
-            credential: if changed {
-                Some(encode_passkey(&passkey)?)
-            } else {
-                None
-            },
-            at: now,
-        });
+        let proof = FactorProof::Passkey(use_of(stored, passkey, &result, now)?);
         let outcome = auth
             .store
             .complete_mfa_challenge(user_id, &auth.challenge_id(mfa_token), now, proof)
@@ -618,13 +580,43 @@ impl Passkeys {
             }
         };
         reserved.succeeded(&*auth.store).await?;
-        let sign_in = if result.backup_eligible() {
-            SignIn::PasswordAndSoftwareKey
-        } else {
-            SignIn::PasswordAndHardwareKey
-        };
+        let sign_in = key_sign_in(result.backup_eligible(), true);
         auth.open_session(user.id, user.roles, client, sign_in)
             .await
+    }
+}
+
+/// The use of `stored` (its credential decoded as `passkey`) that `result` verified,
+/// with the credential to keep when the use changed it.
+fn use_of(
+    stored: StoredPasskey,
+    mut passkey: Passkey,
+    result: &AuthenticationResult,
+    at: OffsetDateTime,
+) -> Result<PasskeyUse, AuthError> {
+    let changed = passkey.update_credential(result) == Some(true);
+    Ok(PasskeyUse {
+        credential_id: stored.credential_id,
+        user_id: stored.user_id,
+        counter: result.counter(),
+        backup_state: result.backup_state(),
+        credential: if changed {
+            Some(encode_passkey(&passkey)?)
+        } else {
+            None
+        },
+        at,
+    })
+}
+
+/// How a session signed in with a passkey: a synced (backup-eligible) one is a
+/// software key, a device-bound one a hardware key; after a password or alone.
+fn key_sign_in(synced: bool, after_password: bool) -> SignIn {
+    match (synced, after_password) {
+        (true, true) => SignIn::PasswordAndSoftwareKey,
+        (false, true) => SignIn::PasswordAndHardwareKey,
+        (true, false) => SignIn::SoftwareKey,
+        (false, false) => SignIn::HardwareKey,
     }
 }
 
