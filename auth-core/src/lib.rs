@@ -14,6 +14,8 @@
 //! - [`AuthService::verify`] checks a token without any I/O;
 //!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
 //!   blocking take effect at once.
+//! - With feature `passkeys`, `Passkeys` adds WebAuthn: passwordless sign-in with a
+//!   discoverable credential, and passkeys as a second factor.
 //!
 //! # Layout
 //!

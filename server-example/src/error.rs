@@ -120,6 +120,8 @@ mod tests {
             AuthError::ReauthenticationRequired,
             AuthError::InvalidMfaToken,
             AuthError::MfaActive,
+            AuthError::InvalidPasskey,
+            AuthError::PasskeyExists,
             AuthError::Throttled { retry_after: wait },
             AuthError::RateLimited { retry_after: wait },
             AuthError::TooManyAttempts { retry_after: wait },

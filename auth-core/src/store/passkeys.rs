@@ -1,7 +1,7 @@
 //! Passkeys (WebAuthn credentials) and the single-use state of their ceremonies.
 //!
 //! The store keeps a credential as opaque bytes: the service writes it in a versioned
-//! form (see [`crate::passkeys`], feature `passkeys`), so a store needs no WebAuthn
+//! form (`PASSKEY_FORMAT`, feature `passkeys`), so a store needs no WebAuthn
 //! library and the rows outlive library upgrades.
 
 use time::OffsetDateTime;
