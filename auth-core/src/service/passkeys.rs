@@ -13,7 +13,7 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{
     AuthenticationResult, DiscoverableAuthentication, DiscoverableKey, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    Url, Webauthn, WebauthnBuilder,
+    Url, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 use super::{
@@ -432,17 +432,15 @@ impl Passkeys {
             .filter(|p| p.user_id == user_id)
             .ok_or(AuthError::InvalidPasskey)?;
         let passkey = decode_passkey(&stored.credential)?;
-        let result = self
-            .webauthn
-            .finish_discoverable_authentication(
-                &credential,
-                state,
-                &[DiscoverableKey::from(&passkey)],
-            )
-            .map_err(|e| {
-                tracing::debug!(reason = %e, "passkey assertion refused");
-                AuthError::InvalidPasskey
-            })?;
+        let result = self.webauthn.finish_discoverable_authentication(
+            &credential,
+            state,
+            &[DiscoverableKey::from(&passkey)],
+        );
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => return Err(self.refusal(e, user_id, credential_id).await),
+        };
         let user = auth
             .store
             .user_by_id(user_id)
@@ -489,6 +487,29 @@ impl Passkeys {
 }
 
 impl Passkeys {
+    /// The answer to an assertion webauthn-rs refused. A signature counter at or
+    /// below the stored one is the sign webauthn-rs documents of a cloned
+    /// authenticator (it checks the signature first, so the key signed it): the
+    /// passkey is removed and every session of its user revoked, since a copy of the
+    /// key is in other hands.
+    async fn refusal(&self, e: WebauthnError, user_id: Uuid, credential_id: &[u8]) -> AuthError {
+        if !matches!(e, WebauthnError::CredentialPossibleCompromise) {
+            tracing::debug!(reason = %e, "passkey answer refused");
+            return AuthError::InvalidPasskey;
+        }
+        let cloned = match self.store().passkey_by_credential(credential_id).await {
+            Ok(found) => found.filter(|p| p.user_id == user_id),
+            Err(e) => return e.into(),
+        };
+        if let Some(p) = cloned {
+            tracing::warn!(%user_id, passkey = %p.id, "a passkey's counter went back: a copy of it exists; passkey removed, sessions revoked");
+            if let Err(e) = self.store().delete_passkey(user_id, p.id, None).await {
+                return e.into();
+            }
+        }
+        AuthError::InvalidPasskey
+    }
+
     /// Starts a passkey as the second factor of a login that answered
     /// [`AuthError::MfaRequired`] (an account with an active second factor may
     /// complete its challenge with a TOTP code, a recovery code or any of its
@@ -550,13 +571,16 @@ impl Passkeys {
             return Err(AuthError::InvalidPasskey);
         }
         let credential: PublicKeyCredential = parse(response)?;
-        let result = self
+        let result = match self
             .webauthn
             .finish_passkey_authentication(&credential, &state)
-            .map_err(|e| {
-                tracing::debug!(reason = %e, "passkey second factor refused");
-                AuthError::InvalidPasskey
-            })?;
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let id = credential.get_credential_id();
+                return Err(self.refusal(e, user_id, id).await);
+            }
+        };
         let stored = self
             .store()
             .passkey_by_credential(result.cred_id().as_ref())
