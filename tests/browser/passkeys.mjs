@@ -1,7 +1,7 @@
 // The passkey page in a real browser: headless Chromium with a virtual authenticator
 // (WebAuthn domain of the DevTools protocol). The page creates an account, signs in
 // with the password, registers a passkey, signs out, signs in with the passkey alone,
-// and shows /users/me. Usage: node passkeys.mjs <base URL> <chromium binary>
+// and shows /users/me; then a fresh page signs in through autofill (conditional UI). Usage: node passkeys.mjs <base URL> <chromium binary>
 import { chromium } from "playwright-core";
 
 const [base, executablePath] = process.argv.slice(2);
@@ -65,6 +65,22 @@ try {
   console.log(`ok: /users/me answers ${me.login} (${me.id})`);
 
   await step("#list-passkeys", "1 passkey(s)");
+
+  // Autofill (conditional mediation): a fresh page offers the passkey in the login
+  // field, and picking it (the virtual authenticator picks the one it holds) signs in
+  // with nothing typed and no button.
+  await page.reload();
+  await page.focus("#login");
+  await page.waitForFunction(
+    (text) => document.getElementById("status").textContent.startsWith(text),
+    `Signed in as ${login} (passkey, from autofill)`,
+    { timeout: 15000 },
+  ).catch(async () => {
+    throw new Error(`autofill: status is "${await page.textContent("#status")}"`);
+  });
+  const again = JSON.parse(await page.textContent("#me"));
+  if (again.login !== login) throw new Error(`/users/me after autofill answered ${JSON.stringify(again)}`);
+  console.log(`ok: autofill -> ${await page.textContent("#status")}`);
 } catch (e) {
   console.error("FAILED:", e.message);
   failed = true;
