@@ -385,8 +385,9 @@ impl Passkeys {
     /// one).
     ///
     /// Failures count against the same limits as wrong passwords (per address, and
-    /// per account once the answer names one). A signature counter that did not go
-    /// up (a cloned authenticator, or a replay) is refused.
+    /// per account once the answer names one). A correctly signed answer whose
+    /// signature counter did not go up comes from a cloned authenticator: it is
+    /// refused, and the passkey removed with every session of its user.
     ///
     /// Errors: [`AuthError::InvalidPasskey`] for an unknown, used or expired ceremony,
     /// an unknown or deleted passkey, or an answer that does not verify;
@@ -432,15 +433,15 @@ impl Passkeys {
             .filter(|p| p.user_id == user_id)
             .ok_or(AuthError::InvalidPasskey)?;
         let passkey = decode_passkey(&stored.credential)?;
-        let result = self.webauthn.finish_discoverable_authentication(
-            &credential,
-            state,
-            &[DiscoverableKey::from(&passkey)],
-        );
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => return Err(self.refusal(e, user_id, credential_id).await),
-        };
+        let key = DiscoverableKey::from(&passkey);
+        let result =
+            match self
+                .webauthn
+                .finish_discoverable_authentication(&credential, state, &[key])
+            {
+                Ok(r) => r,
+                Err(e) => return Err(self.refusal(e, user_id, credential_id).await),
+            };
         let user = auth
             .store
             .user_by_id(user_id)

@@ -202,7 +202,11 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
     // A copy of the key whose counter fell behind the one the server saw: a clone.
     // The passkey is removed and every session of its user ends, since a copy of the
     // key is in other hands.
-    let live = f.auth.authenticate(&f.login("alice").await.access_token).await.unwrap();
+    let live = f
+        .auth
+        .authenticate(&f.login("alice").await.access_token)
+        .await
+        .unwrap();
     device.set_counter(0);
     assert!(matches!(
         sign_in(&pk, &mut device).await,
@@ -210,10 +214,19 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
     ));
     assert!(pk.passkeys(live.user_id).await.unwrap().is_empty());
     assert!(matches!(
-        f.auth.authenticate(&f.login("alice").await.access_token).await,
+        f.auth
+            .authenticate(&f.login("alice").await.access_token)
+            .await,
         Ok(_)
     ));
-    assert!(f.store.session(live.session_id).await.unwrap().unwrap().revoked);
+    assert!(
+        f.store
+            .session(live.session_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     device.set_counter(100);
     assert!(matches!(
         sign_in(&pk, &mut device).await,
