@@ -178,6 +178,21 @@ on_both! {
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "invalid_passkey");
         }
+        // A good passkey answering through a phishing origin, or for another RP id.
+        let mut device = SoftAuthenticator::new(ORIGIN);
+        add_passkey(&app, &token, &mut device, "good").await;
+        device.origin = "https://login.example.net".into();
+        passkey_sign_in(&app, &mut device)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_passkey");
+        device.origin = ORIGIN.into();
+        device.rp_id_override = Some("example.net".into());
+        passkey_sign_in(&app, &mut device)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_passkey");
+        device.rp_id_override = None;
+        let ok = passkey_sign_in(&app, &mut device).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
         // Not a credential at all, and an unknown ceremony.
         let started = app.post("/auth/passkeys/login/start", None, json!({})).await;
         app.post(
