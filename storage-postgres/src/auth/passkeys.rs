@@ -33,17 +33,6 @@ fn passkey_from(row: &PgRow) -> Result<StoredPasskey> {
     })
 }
 
-fn kind_from(stored: &str) -> Result<CeremonyKind> {
-    [
-        CeremonyKind::Registration,
-        CeremonyKind::Passwordless,
-        CeremonyKind::SecondFactor,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == stored)
-    .ok_or_else(|| StoreError::Backend(format!("unknown ceremony kind {stored:?}").into()))
-}
-
 impl PgStore {
     /// [`PasskeyStore::use_passkey`] on `db` (the pool, or the transaction of an MFA
     /// challenge's completion).
@@ -207,7 +196,7 @@ impl PasskeyStore for PgStore {
         // DELETE ... RETURNING: of concurrent takes, the row goes to one.
         let row = sqlx::query(&self.sql(
             "DELETE FROM auth_exchange.passkey_ceremonies WHERE id = $1 AND kind = $2 \
-             RETURNING kind, user_id, state, expires_at",
+             RETURNING user_id, state, expires_at",
         ))
         .bind(id)
         .bind(kind.as_str())
@@ -219,7 +208,7 @@ impl PasskeyStore for PgStore {
         };
         let ceremony = Ceremony {
             id,
-            kind: kind_from(row.try_get("kind").db()?)?,
+            kind,
             user_id: row.try_get("user_id").db()?,
             state: row.try_get("state").db()?,
             expires_at: row.try_get("expires_at").db()?,
