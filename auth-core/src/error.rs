@@ -159,6 +159,13 @@ pub enum AuthError {
     /// password or the second factor; ask the user for it and try again.
     #[error("this change needs a recent re-authentication")]
     ReauthenticationRequired,
+    /// The caller used an API key for what only a signed-in session may do (log out,
+    /// re-authenticate, change the password, a factor or the keys themselves).
+    #[error("this needs a signed-in session, not an API key")]
+    SessionRequired,
+    /// An API key with this name exists for this user already.
+    #[error("an API key with this name exists")]
+    ApiKeyExists,
     /// A second factor is already active; disable it before enrolling again.
     #[error("a second factor is already active")]
     MfaActive,
@@ -236,6 +243,8 @@ error_table! { AuthError;
     InvalidMfaToken => ("invalid_mfa_token", 401, "The MFA challenge token is malformed, forged or expired."),
     ReauthenticationRequired => ("reauthentication_required", 403, "The change needs a recent re-authentication of this session."),
     MfaActive => ("mfa_active", 409, "A second factor is already active."),
+    SessionRequired => ("session_required", 403, "Only a signed-in session may do this, not an API key."),
+    ApiKeyExists => ("api_key_exists", 409, "The user has an API key with this name already."),
     InvalidPasskey => ("invalid_passkey", 401, "The passkey was refused: unknown, deleted, or an answer that does not verify, or a used or expired ceremony."),
     PasskeyExists => ("passkey_exists", 409, "This authenticator's passkey is registered already."),
     NotFound(_) => ("not_found", 404, "No such user, session, role or route."),

@@ -14,6 +14,9 @@
 //! - [`AuthService::verify`] checks a token without any I/O;
 //!   [`AuthService::authenticate`] adds one store read so that logout, revocation and
 //!   blocking take effect at once.
+//! - API keys for machine clients ([`AuthService::create_api_key`]): `ak_<id>_<secret>`,
+//!   stored as a keyed digest, roles narrowed to the owner's, an optional per-key rate
+//!   limit; [`AuthService::authenticate`] accepts them as it accepts access tokens.
 //! - With feature `passkeys`, `Passkeys` adds WebAuthn: passwordless sign-in with a
 //!   discoverable credential, and passkeys as a second factor.
 //!
@@ -113,9 +116,10 @@ pub use mailer::{Mail, MailKind, Mailer, MemoryMailer, NoopMailer};
 pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::RefreshSecret;
 pub use service::{
-    AuthConfig, AuthService, ClaimsFn, ClientInfo, LogoutScope, MfaChallenge, Principal,
-    ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo, ThrottlePolicy,
-    TokenPair, TotpEnrolment,
+    API_KEY_PREFIX, ApiKeyInfo, ApiKeySecret, AuthConfig, AuthService, ClaimsFn, ClientInfo,
+    CreatedApiKey, Credential, LAST_USED_EVERY, LogoutScope, MAX_RATE_LIMIT, MfaChallenge,
+    NewApiKey, Principal, ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo,
+    ThrottlePolicy, TokenPair, TotpEnrolment, is_api_key,
 };
 #[cfg(feature = "passkeys")]
 pub use service::{

@@ -1,4 +1,6 @@
-//! The session-status cache: what `session_status` read recently, dropped on notice.
+//! The session-status cache: what `session_status` and `api_key_status` read
+//! recently, dropped on notice. A key's entry is kept under the key's id, its owner's
+//! notices drop it like a session's.
 //!
 //! Rules (the design's "Session-status cache"):
 //! - every change to a user, its roles or the revocation of one of its sessions sends
@@ -17,7 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_core::store::SessionStatus;
+use auth_core::store::{ApiKeyStatus, SessionStatus};
 use uuid::Uuid;
 
 /// How the [`PgStore`](crate::PgStore) caches session statuses (see
@@ -78,9 +80,56 @@ pub struct SessionCacheStats {
     pub connects: u64,
 }
 
+/// What the cache keeps under an id: a session's status or an API key's.
+#[derive(Debug, Clone)]
+pub(crate) enum Cached {
+    Session(SessionStatus),
+    ApiKey(ApiKeyStatus),
+}
+
+impl Cached {
+    /// The user whose notices drop the entry.
+    fn owner(&self) -> Uuid {
+        match self {
+            Cached::Session(s) => s.user.id,
+            Cached::ApiKey(k) => k.user.id,
+        }
+    }
+}
+
+/// A kind of status the cache keeps.
+pub(crate) trait Cacheable: Sized {
+    fn wrap(self) -> Cached;
+    fn unwrap(cached: &Cached) -> Option<Self>;
+}
+
+impl Cacheable for SessionStatus {
+    fn wrap(self) -> Cached {
+        Cached::Session(self)
+    }
+    fn unwrap(cached: &Cached) -> Option<Self> {
+        match cached {
+            Cached::Session(s) => Some(s.clone()),
+            Cached::ApiKey(_) => None,
+        }
+    }
+}
+
+impl Cacheable for ApiKeyStatus {
+    fn wrap(self) -> Cached {
+        Cached::ApiKey(self)
+    }
+    fn unwrap(cached: &Cached) -> Option<Self> {
+        match cached {
+            Cached::ApiKey(k) => Some(k.clone()),
+            Cached::Session(_) => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
-    status: SessionStatus,
+    status: Cached,
     stored: Instant,
 }
 
@@ -89,7 +138,8 @@ struct Inner {
     epoch: u64,
     listening: bool,
     entries: HashMap<Uuid, Entry>,
-    /// Session ids cached per user, so a notice naming a user drops exactly those.
+    /// Ids (sessions, keys) cached per user, so a notice naming a user drops exactly
+    /// those.
     by_user: HashMap<Uuid, Vec<Uuid>>,
 }
 
@@ -138,9 +188,10 @@ impl SessionCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cached status of `session`, if the listener is connected and the entry is
-    /// younger than the TTL; otherwise a [`Ticket`] to store what the read returns.
-    pub fn get(&self, session: Uuid, now: Instant) -> Result<SessionStatus, Option<Ticket>> {
+    /// The cached status under `session` (a session's or a key's id), if the listener
+    /// is connected and the entry is younger than the TTL; otherwise a [`Ticket`] to
+    /// store what the read returns.
+    pub fn get<T: Cacheable>(&self, session: Uuid, now: Instant) -> Result<T, Option<Ticket>> {
         let mut inner = self.lock();
         if !inner.listening {
             self.misses.fetch_add(1, Ordering::Relaxed);
@@ -148,8 +199,10 @@ impl SessionCache {
         }
         match inner.entries.get(&session) {
             Some(e) if now.saturating_duration_since(e.stored) < self.ttl => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(e.status.clone());
+                if let Some(status) = T::unwrap(&e.status) {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(status);
+                }
             }
             Some(_) => {
                 inner.entries.remove(&session);
@@ -162,7 +215,8 @@ impl SessionCache {
 
     /// Keeps `status`, read after `ticket` was taken, unless an invalidation came in
     /// between or the listener is down.
-    pub fn store(&self, ticket: Ticket, session: Uuid, status: SessionStatus, now: Instant) {
+    pub fn store(&self, ticket: Ticket, session: Uuid, status: impl Cacheable, now: Instant) {
+        let status = status.wrap();
         let mut inner = self.lock();
         if !inner.listening || inner.epoch != ticket.0 {
             return;
@@ -180,10 +234,10 @@ impl SessionCache {
             } = &mut *inner;
             by_user.clear();
             for (sid, e) in entries.iter() {
-                by_user.entry(e.status.user.id).or_default().push(*sid);
+                by_user.entry(e.status.owner()).or_default().push(*sid);
             }
         }
-        let sessions = inner.by_user.entry(status.user.id).or_default();
+        let sessions = inner.by_user.entry(status.owner()).or_default();
         if !sessions.contains(&session) {
             sessions.push(session);
         }
@@ -214,7 +268,7 @@ impl SessionCache {
         let mut inner = self.lock();
         inner.invalidate();
         if let Some(e) = inner.entries.remove(&session)
-            && let Some(sessions) = inner.by_user.get_mut(&e.status.user.id)
+            && let Some(sessions) = inner.by_user.get_mut(&e.status.owner())
         {
             sessions.retain(|s| *s != session);
         }
@@ -284,6 +338,10 @@ mod tests {
         }
     }
 
+    fn get(c: &SessionCache, id: Uuid, now: Instant) -> Result<SessionStatus, Option<Ticket>> {
+        c.get(id, now)
+    }
+
     fn cache(capacity: usize) -> SessionCache {
         let c = SessionCache::new(&SessionCacheSettings {
             ttl: Duration::from_secs(60),
@@ -295,7 +353,7 @@ mod tests {
     }
 
     fn ticket(c: &SessionCache, sid: Uuid, now: Instant) -> Ticket {
-        c.get(sid, now).expect_err("a miss").expect("a ticket")
+        get(c, sid, now).expect_err("a miss").expect("a ticket")
     }
 
     #[test]
@@ -311,7 +369,7 @@ mod tests {
         // The next read goes to the store and sees the revocation.
         let t = ticket(&c, sid, now);
         c.store(t, sid, status(user, true), now);
-        assert!(c.get(sid, now).expect("a hit").revoked);
+        assert!(get(&c, sid, now).expect("a hit").revoked);
     }
 
     #[test]
@@ -321,7 +379,7 @@ mod tests {
         let t = ticket(&c, sid, now);
         c.forget_user(Uuid::new_v4());
         c.store(t, sid, status(Uuid::new_v4(), false), now);
-        assert!(c.get(sid, now).is_err());
+        assert!(get(&c, sid, now).is_err());
     }
 
     #[test]
@@ -337,9 +395,9 @@ mod tests {
             c.store(t, *sid, status(*user, false), now);
         }
         c.forget_user(alice);
-        assert!(c.get(sids[0].1, now).is_err());
-        assert!(c.get(sids[1].1, now).is_err());
-        assert_eq!(c.get(sids[2].1, now).expect("bob kept").user.id, bob);
+        assert!(get(&c, sids[0].1, now).is_err());
+        assert!(get(&c, sids[1].1, now).is_err());
+        assert_eq!(get(&c, sids[2].1, now).expect("bob kept").user.id, bob);
         assert_eq!(c.stats().entries, 1);
     }
 
@@ -349,17 +407,17 @@ mod tests {
         let (user, sid) = (Uuid::new_v4(), Uuid::new_v4());
         let t = ticket(&c, sid, now);
         c.store(t, sid, status(user, false), now);
-        assert!(c.get(sid, now).is_ok());
+        assert!(get(&c, sid, now).is_ok());
 
         let in_flight = ticket(&c, Uuid::new_v4(), now);
         c.disconnected();
-        assert_eq!(c.get(sid, now).expect_err("bypassed"), None);
+        assert_eq!(get(&c, sid, now).expect_err("bypassed"), None);
         assert!(!c.stats().listening);
 
         c.connected();
         // A read that began before the cut is not kept after the reconnect either.
         c.store(in_flight, sid, status(user, false), now);
-        assert!(c.get(sid, now).is_err());
+        assert!(get(&c, sid, now).is_err());
         assert_eq!(c.stats().entries, 0);
     }
 
@@ -369,8 +427,8 @@ mod tests {
         let sid = Uuid::new_v4();
         let t = ticket(&c, sid, now);
         c.store(t, sid, status(Uuid::new_v4(), false), now);
-        assert!(c.get(sid, now + Duration::from_secs(59)).is_ok());
-        assert!(c.get(sid, now + Duration::from_secs(60)).is_err());
+        assert!(get(&c, sid, now + Duration::from_secs(59)).is_ok());
+        assert!(get(&c, sid, now + Duration::from_secs(60)).is_err());
     }
 
     #[test]
@@ -384,7 +442,7 @@ mod tests {
             assert!(c.stats().entries <= 3);
         }
         // The index follows the entries: a notice still drops what is left.
-        assert!(c.get(sids[9], now).is_ok());
+        assert!(get(&c, sids[9], now).is_ok());
         c.forget_user(user);
         assert_eq!(c.stats().entries, 0);
     }

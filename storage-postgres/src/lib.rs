@@ -125,7 +125,8 @@ impl PoolSettings {
 enum Changed {
     /// A user, their roles or any of their sessions.
     User(uuid::Uuid),
-    /// One session's rotation, its owner untouched.
+    /// One cached entry went stale (a session rotated, a key's last use written), its
+    /// owner untouched.
     Session(uuid::Uuid),
     /// Users the store does not know one by one (a role deleted from every holder).
     Everyone,

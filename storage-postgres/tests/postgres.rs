@@ -198,6 +198,20 @@ mod migrations {
                 &["id", "kind", "user_id", "state", "expires_at"],
             ),
             (
+                "api_keys",
+                &[
+                    "id",
+                    "user_id",
+                    "name",
+                    "secret_hash",
+                    "roles",
+                    "rate_limit",
+                    "created_at",
+                    "expires_at",
+                    "last_used_at",
+                ],
+            ),
+            (
                 "login_events",
                 &["id", "user_id", "at", "ip", "user_agent", "success"],
             ),

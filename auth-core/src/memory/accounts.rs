@@ -133,6 +133,7 @@ impl AccountStore for MemoryStore {
         st.recovery.remove(&id);
         st.email_changes.remove(&id);
         st.passkeys.retain(|p| p.user_id != id);
+        st.api_keys.retain(|_, k| k.user_id != id);
         st.ceremonies.retain(|_, c| c.user_id != Some(id));
         st.credentials_changed(id);
         Ok(())

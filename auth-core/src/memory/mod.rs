@@ -11,6 +11,7 @@ use crate::domain::RoleName;
 use crate::store::*;
 
 mod accounts;
+mod api_keys;
 mod attempts;
 mod email_change;
 mod history;
@@ -53,6 +54,7 @@ pub(crate) struct State {
     pub(crate) email_changes: HashMap<Uuid, EmailChange>,
     pub(crate) passkeys: Vec<StoredPasskey>,
     pub(crate) ceremonies: HashMap<Uuid, Ceremony>,
+    pub(crate) api_keys: HashMap<Uuid, StoredApiKey>,
 }
 
 /// A user's password reset token, as a hash.

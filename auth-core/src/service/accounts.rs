@@ -120,6 +120,7 @@ impl AuthService {
         current: &str,
         new: &str,
     ) -> Result<(), AuthError> {
+        let session_id = who.session_id()?;
         let policy = &self.config.password_policy;
         let new = Password::parse_field("new_password", new, policy)?;
         let current = Password::to_check(current, policy).ok_or(AuthError::WrongPassword)?;
@@ -133,7 +134,7 @@ impl AuthService {
         }
         let fresh = self.hasher.hash(&new).await?;
         self.store
-            .set_password_hash(who.user_id, &fresh, Some(who.session_id))
+            .set_password_hash(who.user_id, &fresh, Some(session_id))
             .await?;
         Ok(())
     }

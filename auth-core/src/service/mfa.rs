@@ -240,6 +240,7 @@ impl AuthService {
         code: &str,
         client: &ClientInfo,
     ) -> Result<Vec<String>, AuthError> {
+        let session_id = who.session_id()?;
         let wrong = || {
             ValidationError::new(
                 "code",
@@ -276,7 +277,7 @@ impl AuthService {
                     .digest(RECOVERY_LABEL, normalize_recovery(c).as_bytes())
             })
             .collect();
-        let keep = Some(who.session_id);
+        let keep = Some(session_id);
         if !self
             .store
             .activate_totp(who.user_id, &factor.secret, step, hashes, keep)
@@ -300,6 +301,7 @@ impl AuthService {
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let session_id = who.session_id()?;
         if !self
             .store
             .totp_factor(who.user_id)
@@ -314,7 +316,7 @@ impl AuthService {
         }
         reserved.succeeded(&*self.store).await?;
         self.store
-            .remove_totp(who.user_id, Some(who.session_id))
+            .remove_totp(who.user_id, Some(session_id))
             .await?;
         Ok(())
     }

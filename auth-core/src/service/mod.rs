@@ -20,6 +20,7 @@ use crate::verified::VerifiedTokens;
 
 mod accounts;
 mod admin;
+mod api_keys;
 mod config;
 mod email_change;
 mod login;
@@ -36,6 +37,10 @@ mod verification;
 
 pub use crate::error::MfaChallenge;
 pub use accounts::{ProfileUpdate, Registration};
+pub use api_keys::{
+    API_KEY_PREFIX, ApiKeyInfo, ApiKeySecret, CreatedApiKey, LAST_USED_EVERY, MAX_RATE_LIMIT,
+    NewApiKey, is_api_key,
+};
 pub use config::{AuthConfig, ThrottlePolicy};
 pub use login::TokenPair;
 pub use mfa::{RECOVERY_CODES, TotpEnrolment};
@@ -44,7 +49,7 @@ pub use passkeys::{
     PASSKEY_FORMAT, PasskeyChallenge, PasskeyConfig, PasskeyConfigError, PasskeyInfo, Passkeys,
 };
 pub use reauth::ReauthProof;
-pub use sessions::{LogoutScope, Principal, SessionInfo};
+pub use sessions::{Credential, LogoutScope, Principal, SessionInfo};
 
 /// Where a request came from; recorded with sessions and login history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -309,7 +309,7 @@ impl Passkeys {
         };
         if !self
             .store()
-            .add_passkey(stored.clone(), Some(who.session_id))
+            .add_passkey(stored.clone(), Some(who.session_id()?))
             .await
             .map_err(|e| not_found(e, "user"))?
         {
@@ -351,7 +351,7 @@ impl Passkeys {
         self.auth.require_recent_auth(who).await?;
         if self
             .store()
-            .delete_passkey(who.user_id, id, Some(who.session_id))
+            .delete_passkey(who.user_id, id, Some(who.session_id()?))
             .await?
         {
             Ok(())

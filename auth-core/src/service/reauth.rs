@@ -37,13 +37,14 @@ impl AuthService {
     /// Errors: [`AuthError::InvalidCredentials`] for a wrong password,
     /// [`AuthError::InvalidMfaCode`] for a wrong or used code,
     /// [`AuthError::Throttled`] past the limits, [`AuthError::InvalidToken`] when the
-    /// session is no longer alive.
+    /// session is no longer alive, [`AuthError::SessionRequired`] for an API key.
     pub async fn reauthenticate(
         &self,
         who: &Principal,
         proof: ReauthProof,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let session_id = who.session_id()?;
         match proof {
             ReauthProof::Password(password) => {
                 let t = &self.config.throttle;
@@ -83,7 +84,7 @@ impl AuthService {
         }
         if !self
             .store
-            .mark_reauthenticated(who.session_id, who.user_id, self.clock.now())
+            .mark_reauthenticated(session_id, who.user_id, self.clock.now())
             .await?
         {
             return Err(AuthError::InvalidToken);
@@ -93,11 +94,12 @@ impl AuthService {
 
     /// `Ok` if the caller's session re-authenticated within
     /// [`AuthConfig::reauthentication_ttl`](crate::AuthConfig::reauthentication_ttl), else
-    /// [`AuthError::ReauthenticationRequired`].
+    /// [`AuthError::ReauthenticationRequired`]; [`AuthError::SessionRequired`] for a
+    /// caller with an API key, which has no session to re-authenticate.
     pub async fn require_recent_auth(&self, who: &Principal) -> Result<(), AuthError> {
         let session = self
             .store
-            .session(who.session_id)
+            .session(who.session_id()?)
             .await?
             .filter(|s| s.user_id == who.user_id && !s.revoked)
             .ok_or(AuthError::InvalidToken)?;

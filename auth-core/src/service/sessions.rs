@@ -18,8 +18,8 @@ use crate::token::{AccessClaims, CustomClaims, TokenError};
 pub struct Principal {
     /// User id.
     pub user_id: Uuid,
-    /// Session id.
-    pub session_id: Uuid,
+    /// What the caller proved itself with: a session's access token or an API key.
+    pub credential: Credential,
     /// The caller's account as this request read it, with the session in one store
     /// read: a handler showing the user needs no second query. Its roles are the
     /// current ones (see [`Principal::roles`]).
@@ -29,7 +29,36 @@ pub struct Principal {
     pub custom: Arc<CustomClaims>,
 }
 
+/// How the caller of a request proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Credential {
+    /// An access token of this session.
+    Session(Uuid),
+    /// This API key (see [`AuthService::create_api_key`]).
+    ApiKey(Uuid),
+}
+
 impl Principal {
+    /// The caller's session, for what only a signed-in person may do (log out,
+    /// re-authenticate, change the password or a factor, create an API key).
+    ///
+    /// Errors: [`AuthError::SessionRequired`] when the caller used an API key.
+    pub fn session_id(&self) -> Result<Uuid, AuthError> {
+        match self.credential {
+            Credential::Session(id) => Ok(id),
+            Credential::ApiKey(_) => Err(AuthError::SessionRequired),
+        }
+    }
+
+    /// The API key the caller used, if it used one.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::ApiKey(id) => Some(id),
+            Credential::Session(_) => None,
+        }
+    }
+
     /// Current roles, sorted (read from the store with the session, so revoking a role
     /// takes effect at once).
     pub fn roles(&self) -> &[RoleName] {
@@ -152,7 +181,14 @@ impl AuthService {
     /// Stateful check: [`AuthService::verify`] plus one store read confirming the
     /// session is alive and its user not blocked. Logout, revocation, blocking and
     /// password changes take effect at once.
+    ///
+    /// A credential starting `ak_` is an API key, checked by
+    /// [`AuthService::authenticate_api_key`]: the same [`Principal`], with
+    /// [`Credential::ApiKey`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        if super::is_api_key(access_token) {
+            return self.authenticate_api_key(access_token).await;
+        }
         let now = self.clock.now();
         let unix = now.unix_timestamp();
         let verified = match self.verified.get(access_token, unix) {
@@ -174,7 +210,7 @@ impl AuthService {
         }
         Ok(Principal {
             user_id: sub,
-            session_id: sid,
+            credential: Credential::Session(sid),
             user: status.user,
             custom: verified.custom,
         })
@@ -182,17 +218,20 @@ impl AuthService {
 
     /// Ends this session, every session, or every other session of the caller.
     /// Returns how many sessions were revoked.
+    ///
+    /// Errors: [`AuthError::SessionRequired`] for a caller with an API key.
     pub async fn logout(&self, who: &Principal, scope: LogoutScope) -> Result<u64, AuthError> {
+        let session_id = who.session_id()?;
         Ok(match scope {
             LogoutScope::Local => u64::from(
                 self.store
-                    .revoke_session(who.session_id, Some(who.user_id))
+                    .revoke_session(session_id, Some(who.user_id))
                     .await?,
             ),
             LogoutScope::Global => self.store.revoke_user_sessions(who.user_id, None).await?,
             LogoutScope::Others => {
                 self.store
-                    .revoke_user_sessions(who.user_id, Some(who.session_id))
+                    .revoke_user_sessions(who.user_id, Some(session_id))
                     .await?
             }
         })

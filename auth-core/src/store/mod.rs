@@ -2,7 +2,7 @@
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
 //! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`],
-//! [`EmailChangeStore`] and [`PasskeyStore`] each cover one capability and state the
+//! [`EmailChangeStore`], [`PasskeyStore`] and [`ApiKeyStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -127,6 +127,7 @@ macro_rules! capability {
 }
 
 mod accounts;
+mod api_keys;
 mod attempts;
 mod email_change;
 mod history;
@@ -138,6 +139,7 @@ mod sessions;
 mod verification;
 
 pub use accounts::*;
+pub use api_keys::*;
 pub use attempts::*;
 pub use email_change::*;
 pub use history::*;
@@ -161,6 +163,7 @@ pub trait AuthStore:
     + MfaStore
     + EmailChangeStore
     + PasskeyStore
+    + ApiKeyStore
 {
 }
 
@@ -175,6 +178,7 @@ impl<T> AuthStore for T where
         + MfaStore
         + EmailChangeStore
         + PasskeyStore
+        + ApiKeyStore
         + ?Sized
 {
 }
@@ -228,6 +232,8 @@ pub struct MockAuthStore {
     pub email_changes: MockEmailChangeStore,
     /// [`PasskeyStore`].
     pub passkeys: MockPasskeyStore,
+    /// [`ApiKeyStore`].
+    pub api_keys: MockApiKeyStore,
 }
 
 /// A store that records the name of every call before passing it to `inner`, and can

@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use crate::store::AuthStore;
 
 mod accounts;
+mod api_keys;
 mod attempts;
 #[cfg(feature = "passkeys")]
 mod authenticator;
@@ -73,6 +74,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_mfa!($harness);
         $crate::__auth_conformance_email_change!($harness);
         $crate::__auth_conformance_passkeys!($harness);
+        $crate::__auth_conformance_api_keys!($harness);
     };
 }
 
@@ -188,6 +190,25 @@ pub mod prelude {
             backup_eligible: false,
             backup_state: false,
             created_at: at,
+            last_used_at: None,
+        }
+    }
+
+    /// An API key of `user_id` named `name` with `roles`, created at `at`, never used,
+    /// with no expiry or limit of its own.
+    pub fn api_key(user_id: Uuid, name: &str, roles: &[&str], at: OffsetDateTime) -> StoredApiKey {
+        StoredApiKey {
+            id: Uuid::now_v7(),
+            user_id,
+            name: name.into(),
+            secret_hash: vec![0xa5; 32],
+            roles: roles
+                .iter()
+                .map(|r| RoleName::parse(r).expect("valid test role"))
+                .collect(),
+            rate_limit: None,
+            created_at: at,
+            expires_at: None,
             last_used_at: None,
         }
     }

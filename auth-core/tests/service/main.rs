@@ -146,6 +146,7 @@ impl Fixture {
 
 mod account_security;
 mod admin;
+mod api_keys;
 mod email_verification;
 mod login;
 mod mfa;

@@ -220,7 +220,7 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
         .unwrap();
     assert!(
         f.store
-            .session(live.session_id)
+            .session(live.session_id().unwrap())
             .await
             .unwrap()
             .unwrap()

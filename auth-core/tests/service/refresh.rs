@@ -210,7 +210,13 @@ async fn the_purger_purges_on_its_own_until_aborted() {
     let purger = f.auth.spawn_purger(std::time::Duration::from_millis(5));
     // The logged-out session goes without anyone calling purge_expired.
     let start = std::time::Instant::now();
-    while f.store.session(who.session_id).await.unwrap().is_some() {
+    while f
+        .store
+        .session(who.session_id().unwrap())
+        .await
+        .unwrap()
+        .is_some()
+    {
         assert!(start.elapsed().as_secs() < 10, "the purger never ran");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }

@@ -106,7 +106,7 @@ async fn sessions_are_listed_with_the_current_one_marked_and_revocable() {
     let who = f.auth.authenticate(&phone.access_token).await.unwrap();
     let list = f
         .auth
-        .sessions(user.id, Some(who.session_id), 100, 0)
+        .sessions(user.id, Some(who.session_id().unwrap()), 100, 0)
         .await
         .unwrap();
     assert_eq!(list.len(), 2);

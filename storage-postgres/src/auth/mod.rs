@@ -33,6 +33,7 @@ macro_rules! session_columns {
 }
 
 mod accounts;
+mod api_keys;
 mod attempts;
 mod email_change;
 mod history;
@@ -86,7 +87,12 @@ pub(super) fn role_name(stored: String) -> Result<RoleName> {
 
 /// The `roles` column: the user's role names, sorted (the row's copy is unordered).
 pub(super) fn roles_from(row: &PgRow) -> Result<Vec<RoleName>> {
-    let mut stored: Vec<String> = row.try_get("roles").db()?;
+    roles_in(row, "roles")
+}
+
+/// Role names kept in `column` (a `text[]`), sorted.
+pub(super) fn roles_in(row: &PgRow, column: &str) -> Result<Vec<RoleName>> {
+    let mut stored: Vec<String> = row.try_get(column).db()?;
     stored.sort_unstable();
     stored.into_iter().map(role_name).collect()
 }
