@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use auth_core::memory::MemoryStore;
 use auth_core::{
-    AuthConfig, AuthError, AuthService, AuthStore, ClientInfo, Key, KeySet, LogoutScope, Principal,
-    RefreshSecret, Registration,
+    AuthConfig, AuthError, AuthService, AuthStore, ClientInfo, Key, KeySet, LogoutScope, NewApiKey,
+    Principal, ReauthProof, RefreshSecret, Registration,
 };
 use storage_postgres::testing::{TestDatabase, ToggleProxy};
 use storage_postgres::{PgStore, PoolSettings, SessionCacheSettings};
@@ -121,6 +121,25 @@ impl Instances {
             .await
             .expect("logged in")
             .access_token
+    }
+
+    /// An API key of `login` (signed in and re-authenticated on A) with `roles`, and
+    /// the key's id.
+    async fn api_key(&self, login: &str, roles: &[&str]) -> (String, uuid::Uuid) {
+        let token = self.access(login).await;
+        let who = self.a.authenticate(&token).await.expect("A accepts");
+        let proof = ReauthProof::Password(PASSWORD.into());
+        self.a
+            .reauthenticate(&who, proof, &ClientInfo::default())
+            .await
+            .expect("re-authenticated");
+        let new = NewApiKey {
+            name: "deploy".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            ..NewApiKey::default()
+        };
+        let created = self.a.create_api_key(&who, new).await.expect("a key");
+        (created.key.expose().to_owned(), created.info.id)
     }
 
     /// B accepts `token`, and (on Postgres) answers it from its cache. A notice of an
@@ -248,6 +267,35 @@ async fn password_change(i: Instances) {
         .expect("B keeps the current session");
 }
 
+/// A key served from B's cache is refused on B once its revocation on A is noticed.
+async fn api_key_revocation(i: Instances) {
+    let alice = i.user("alice").await;
+    let (key, id) = i.api_key("alice", &[]).await;
+    i.b_serves_from_cache(&key).await;
+    i.a.revoke_api_key(alice, id).await.expect("revoked");
+    assert!(refused(&i.a.authenticate(&key).await), "A refuses at once");
+    i.b_until(&key, refused).await;
+}
+
+/// Blocking a key's owner, and removing a role the key uses, reach B's cached key.
+async fn api_key_owner_changes(i: Instances) {
+    let admin = i.admin().await;
+    let alice = i.user("alice").await;
+    i.a.create_role("editor", None).await.expect("role");
+    i.a.grant_role(alice, "editor").await.expect("granted");
+    let (key, _) = i.api_key("alice", &["editor"]).await;
+    assert!(i.b_serves_from_cache(&key).await.has_role("editor"));
+    i.a.revoke_role(&admin, alice, "editor")
+        .await
+        .expect("removed");
+    i.b_until(&key, |a| matches!(a, Ok(p) if !p.has_role("editor")))
+        .await;
+    i.b_serves_from_cache(&key).await;
+    i.a.block_user(&admin, alice).await.expect("blocked");
+    assert!(refused(&i.a.authenticate(&key).await), "A refuses at once");
+    i.b_until(&key, refused).await;
+}
+
 macro_rules! on_both {
     ($($scenario:ident),* $(,)?) => {
         mod memory {
@@ -272,7 +320,15 @@ macro_rules! on_both {
     };
 }
 
-on_both!(revocation, block, role_removal, deletion, password_change);
+on_both!(
+    revocation,
+    block,
+    role_removal,
+    deletion,
+    password_change,
+    api_key_revocation,
+    api_key_owner_changes,
+);
 
 /// With its listener cut, B reads every status from the database: a revocation made
 /// meanwhile is refused at once, never allowed from B's hour-long cache. When the
