@@ -33,7 +33,7 @@
 //!     axum::extract::State(s): axum::extract::State<AppState>,
 //!     RequireRole(admin, ..): RequireRole<Admin>,
 //! ) -> Result<Json<usize>, ErrorResponse> {
-//!     let mine = s.auth.sessions(admin.user_id, Some(admin.session_id), 100, 0).await?;
+//!     let mine = s.auth.sessions(admin.user_id, admin.session_id().ok(), 100, 0).await?;
 //!     Ok(Json(mine.len()))
 //! }
 //!

@@ -122,6 +122,8 @@ mod tests {
             AuthError::MfaActive,
             AuthError::InvalidPasskey,
             AuthError::PasskeyExists,
+            AuthError::SessionRequired,
+            AuthError::ApiKeyExists,
             AuthError::Throttled { retry_after: wait },
             AuthError::RateLimited { retry_after: wait },
             AuthError::TooManyAttempts { retry_after: wait },

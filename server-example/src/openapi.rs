@@ -35,6 +35,12 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "An access token (a JWT from `/auth/login` or `/auth/refresh`), or an \
+                         API key (`ak_...`, from `/users/me/api-keys`); both are checked \
+                         statefully. A key acts as its owner with the key's roles, and is \
+                         refused (`session_required`) where a signed-in session is needed.",
+                    ))
                     .build(),
             ),
         );

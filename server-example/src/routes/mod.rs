@@ -1,6 +1,7 @@
 //! The router: every module's routes plus the production middleware.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod exchange;
 pub mod kv;
@@ -122,6 +123,7 @@ pub fn registry(
         .merge(reauth::router())
         .merge(users::router())
         .merge(admin::router())
+        .merge(api_keys::router())
         .merge(kv::router())
         .layer(cors(cors_origins))
         // The exchange routes serve browser clients from anywhere.

@@ -135,7 +135,7 @@ pub async fn sessions(
         .auth
         .sessions(
             who.user_id,
-            Some(who.session_id),
+            who.session_id().ok(),
             q.limit.unwrap_or(100),
             offset,
         )

@@ -170,6 +170,7 @@ on_both! {
                 }
                 let concrete = path
                     .replace("{id}", &alice.to_string())
+                    .replace("{key_id}", &alice.to_string())
                     .replace("{name}", "admin")
                     .replace("{code}", "EUR")
                     .replace("{pair}", "USDEUR");
@@ -180,8 +181,8 @@ on_both! {
                 checked += 1;
             }
         }
-        // 16 admin operations (the rate import and the feed status among them) plus
-        // the two exchange deletes.
-        assert_eq!(checked, 18);
+        // 19 admin operations (the rate import, the feed status and the three of a
+        // user's API keys among them) plus the two exchange deletes.
+        assert_eq!(checked, 21);
     }
 }

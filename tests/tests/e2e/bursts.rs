@@ -253,6 +253,24 @@ on_all_targets! {
         assert_eq!(tally(&replies), BTreeMap::from([(200, 10), (429, 30)]));
     }
 
+    async fn parallel_requests_with_a_key_get_only_the_keys_limit(kind) {
+        let t = Target::start(kind, |_| {}).await;
+        let (_, token, _) = t.first().signup("alice").await;
+        t.first().reauthenticate(&token).await;
+        let created = t
+            .first()
+            .post("/users/me/api-keys", Some(&token), json!({"name": "ci", "rate_limit_per_minute": 10}))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let key = created.json["key"].as_str().unwrap().to_owned();
+        let replies = t
+            .burst(50, |_| (Method::GET, "/users/me", Some(key.clone()), json!({})))
+            .await;
+        assert_eq!(tally(&replies), BTreeMap::from([(200, 10), (429, 40)]));
+        // The session of the same user is not held to the key's limit.
+        assert_eq!(t.first().get("/users/me", Some(&token)).await.status, StatusCode::OK);
+    }
+
     async fn parallel_logins_never_leave_more_sessions_than_the_cap(kind) {
         let t = Target::start(kind, |c| c.max_sessions_per_user = 3).await;
         t.first().register("alice").await;

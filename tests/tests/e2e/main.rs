@@ -33,6 +33,7 @@ macro_rules! on_both {
 
 mod account_security;
 mod admin;
+mod api_keys;
 mod auth;
 mod bursts;
 mod connections;
