@@ -331,9 +331,29 @@ async fn main() {
             a.authenticate(&t[i]).await.unwrap();
         }
     };
-    let (b, o) = compare(tasks, secs, base, ours).await;
+    let (b, o) = compare(tasks, secs, base.clone(), ours).await;
     rows.push(Row {
         path: "authenticate (Postgres), token cache off",
+        baseline: "bare primary-key SELECT",
+        base_ops: b,
+        ours_ops: o,
+        target: 0.7,
+    });
+    // With API keys (one per task), through the same cache as sessions.
+    let mut keys = Vec::new();
+    for i in 0..tasks {
+        keys.push(benches::api_key(&auth, &format!("bench-{i}")).await);
+    }
+    let (a, k) = (auth.clone(), Arc::new(keys));
+    let ours = move |i: usize, _n: u64| {
+        let (a, k) = (a.clone(), k.clone());
+        async move {
+            a.authenticate(&k[i]).await.unwrap();
+        }
+    };
+    let (b, o) = compare(tasks, secs, base, ours).await;
+    rows.push(Row {
+        path: "authenticate (Postgres), API key",
         baseline: "bare primary-key SELECT",
         base_ops: b,
         ours_ops: o,

@@ -1,6 +1,6 @@
 //! Benches of the token, session and conversion paths; see `benches/` and `src/bin/`.
 
-use auth_core::{AuthService, ClientInfo, Registration, TokenPair};
+use auth_core::{AuthService, ClientInfo, NewApiKey, ReauthProof, Registration, TokenPair};
 
 /// The benches' user and password.
 pub const USER: (&str, &str) = ("bench", "Passw0rd!");
@@ -22,6 +22,25 @@ pub async fn login(auth: &AuthService) -> TokenPair {
     auth.login(USER.0, USER.1, ClientInfo::default())
         .await
         .expect("log the bench user in")
+}
+
+/// An API key of [`USER`] named `name`, with no limit of its own: a session signs
+/// in, re-authenticates and creates it.
+pub async fn api_key(auth: &AuthService, name: &str) -> String {
+    let pair = login(auth).await;
+    let who = auth
+        .authenticate(&pair.access_token)
+        .await
+        .expect("the bench user's session");
+    auth.reauthenticate(&who, ReauthProof::Password(USER.1.into()), &ClientInfo::default())
+        .await
+        .expect("re-authenticate the bench user");
+    let new = NewApiKey {
+        name: name.into(),
+        ..NewApiKey::default()
+    };
+    let created = auth.create_api_key(&who, new).await.expect("an API key");
+    created.key.expose().to_owned()
 }
 
 pub mod pgbench {
