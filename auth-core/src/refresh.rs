@@ -96,20 +96,21 @@ impl TokenMac {
     /// A keyed digest of `data` under a domain-separation `label`; used to store
     /// verification codes without storing the codes.
     pub fn digest(&self, label: &str, data: &[u8]) -> Vec<u8> {
-        let mut ctx = hmac::Context::with_key(&self.key);
-        ctx.update(label.as_bytes());
-        ctx.update(&[0]);
-        ctx.update(data);
-        ctx.sign().as_ref().to_vec()
+        self.tag(label, data).as_ref().to_vec()
     }
 
     /// Compares a digest made by [`TokenMac::digest`] in constant time.
     pub fn digest_matches(&self, label: &str, data: &[u8], expected: &[u8]) -> bool {
-        let mut msg = Vec::with_capacity(label.len() + 1 + data.len());
-        msg.extend_from_slice(label.as_bytes());
-        msg.push(0);
-        msg.extend_from_slice(data);
-        hmac::verify(&self.key, &msg, expected).is_ok()
+        let actual = self.tag(label, data);
+        aws_lc_rs::constant_time::verify_slices_are_equal(actual.as_ref(), expected).is_ok()
+    }
+
+    fn tag(&self, label: &str, data: &[u8]) -> hmac::Tag {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(label.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(data);
+        ctx.sign()
     }
 }
 

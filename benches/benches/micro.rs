@@ -135,7 +135,10 @@ fn authenticate(c: &mut Criterion) {
         .unwrap();
         let (pair, key) = rt.block_on(async {
             benches::register_user(&auth).await;
-            (benches::login(&auth).await, benches::api_key(&auth, "bench").await)
+            (
+                benches::login(&auth).await,
+                benches::api_key(&auth, "bench").await,
+            )
         });
         (auth, pair.access_token, key)
     };

@@ -32,9 +32,13 @@ pub async fn api_key(auth: &AuthService, name: &str) -> String {
         .authenticate(&pair.access_token)
         .await
         .expect("the bench user's session");
-    auth.reauthenticate(&who, ReauthProof::Password(USER.1.into()), &ClientInfo::default())
-        .await
-        .expect("re-authenticate the bench user");
+    auth.reauthenticate(
+        &who,
+        ReauthProof::Password(USER.1.into()),
+        &ClientInfo::default(),
+    )
+    .await
+    .expect("re-authenticate the bench user");
     let new = NewApiKey {
         name: name.into(),
         ..NewApiKey::default()

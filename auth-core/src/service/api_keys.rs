@@ -23,8 +23,9 @@ use crate::store::{StoredApiKey, UserStatus};
 
 /// What every API key starts with, so a bearer credential names its kind.
 pub const API_KEY_PREFIX: &str = "ak_";
-/// Domain separation of the secret's digest under the service's MAC.
-const DIGEST_LABEL: &str = "api-key";
+/// Domain separation of the secret's digest under the service's MAC; short, so the
+/// label, the id and the secret fit one SHA-256 block.
+const DIGEST_LABEL: &str = "ak";
 const SECRET_LEN: usize = 32;
 /// Characters of a whole key: prefix, 32 hex digits, `_`, the base64url secret.
 const KEY_LEN: usize = API_KEY_PREFIX.len() + 32 + 1 + (SECRET_LEN * 4).div_ceil(3);
