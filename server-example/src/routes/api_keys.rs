@@ -147,7 +147,6 @@ mod wire {
 
     /// A key to create.
     #[derive(Deserialize, ToSchema)]
-    #[serde(deny_unknown_fields)]
     pub struct ApiKeyBody {
         /// Unique among the owner's keys; 1 to 64 characters.
         #[schema(min_length = 1, max_length = 64)]

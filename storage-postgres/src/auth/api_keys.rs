@@ -1,7 +1,5 @@
 //! [`ApiKeyStore`] of the [`PgStore`].
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use auth_core::store::*;
 use sqlx::Row;
@@ -90,35 +88,29 @@ impl ApiKeyStore for PgStore {
     }
 
     async fn api_key_status(&self, id: Uuid) -> Result<Option<ApiKeyStatus>> {
-        let ticket = match self.cache().map(|c| c.get(id, Instant::now())) {
-            Some(Ok(cached)) => return Ok(Some(cached)),
-            Some(Err(ticket)) => ticket,
-            None => None,
-        };
-        // One primary-key lookup joined to its owner, like `session_status`.
-        let row = sqlx::query(&self.sql(concat!(
-            "SELECT ",
-            key_columns!(),
-            ", ",
-            user_columns!(),
-            " FROM auth_exchange.api_keys k JOIN auth_exchange.users u ON u.id = k.user_id \
-             WHERE k.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.exec())
+        self.through_cache(id, async {
+            // One primary-key lookup joined to its owner, like `session_status`.
+            let row = sqlx::query(&self.sql(concat!(
+                "SELECT ",
+                key_columns!(),
+                ", ",
+                user_columns!(),
+                " FROM auth_exchange.api_keys k JOIN auth_exchange.users u ON u.id = k.user_id \
+                 WHERE k.id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(self.exec())
+            .await
+            .db()?;
+            row.map(|row| {
+                Ok(ApiKeyStatus {
+                    key: key_from(&row)?,
+                    user: user_from(&row)?,
+                })
+            })
+            .transpose()
+        })
         .await
-        .db()?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let status = ApiKeyStatus {
-            key: key_from(&row)?,
-            user: user_from(&row)?,
-        };
-        if let (Some(cache), Some(ticket)) = (self.cache(), ticket) {
-            cache.store(ticket, id, status.clone(), Instant::now());
-        }
-        Ok(Some(status))
     }
 
     async fn touch_api_key(&self, id: Uuid, at: OffsetDateTime, every: Duration) -> Result<bool> {

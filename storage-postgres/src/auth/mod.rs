@@ -46,6 +46,28 @@ mod verification;
 
 pub(super) type Result<T> = std::result::Result<T, StoreError>;
 
+impl crate::PgStore {
+    /// What `read` answers for `id` (a session's or a key's), from the session-status
+    /// cache when it holds a fresh entry; a read's answer is kept unless an
+    /// invalidation came in while it ran.
+    async fn through_cache<T: crate::cache::Cacheable + Clone>(
+        &self,
+        id: Uuid,
+        read: impl Future<Output = Result<Option<T>>>,
+    ) -> Result<Option<T>> {
+        let ticket = match self.cache().map(|c| c.get(id, std::time::Instant::now())) {
+            Some(Ok(cached)) => return Ok(Some(cached)),
+            Some(Err(ticket)) => ticket,
+            None => None,
+        };
+        let status = read.await?;
+        if let (Some(cache), Some(ticket), Some(status)) = (self.cache(), ticket, &status) {
+            cache.store(ticket, id, status.clone(), std::time::Instant::now());
+        }
+        Ok(status)
+    }
+}
+
 pub(super) trait Db<T> {
     fn db(self) -> Result<T>;
 }

@@ -1,7 +1,6 @@
 //! [`SessionStore`] of the [`PgStore`]: sessions and the refresh rule in SQL.
 
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use auth_core::store::*;
@@ -144,31 +143,25 @@ impl SessionStore for PgStore {
     }
 
     async fn session_status(&self, id: Uuid) -> Result<Option<SessionStatus>> {
-        let ticket = match self.cache().map(|c| c.get(id, Instant::now())) {
-            Some(Ok(cached)) => return Ok(Some(cached)),
-            Some(Err(ticket)) => ticket,
-            None => None,
-        };
-        // One primary-key lookup joined to its user: the hot path of every request.
-        let row = sqlx::query(&self.sql(concat!("SELECT s.revoked, s.expires_at, s.last_refreshed_at, ", user_columns!(), " \
-             FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
-        .bind(id)
-        .fetch_optional(self.exec())
+        self.through_cache(id, async {
+            // One primary-key lookup joined to its user: the hot path of every request.
+            let row = sqlx::query(&self.sql(concat!("SELECT s.revoked, s.expires_at, s.last_refreshed_at, ", user_columns!(), " \
+                 FROM auth_exchange.sessions s JOIN auth_exchange.users u ON u.id = s.user_id WHERE s.id = $1")))
+            .bind(id)
+            .fetch_optional(self.exec())
+            .await
+            .db()?;
+            row.map(|row| {
+                Ok(SessionStatus {
+                    revoked: row.try_get("revoked").db()?,
+                    expires_at: row.try_get("expires_at").db()?,
+                    last_refreshed_at: row.try_get("last_refreshed_at").db()?,
+                    user: user_from(&row)?,
+                })
+            })
+            .transpose()
+        })
         .await
-        .db()?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let status = SessionStatus {
-            revoked: row.try_get("revoked").db()?,
-            expires_at: row.try_get("expires_at").db()?,
-            last_refreshed_at: row.try_get("last_refreshed_at").db()?,
-            user: user_from(&row)?,
-        };
-        if let (Some(cache), Some(ticket)) = (self.cache(), ticket) {
-            cache.store(ticket, id, status.clone(), Instant::now());
-        }
-        Ok(Some(status))
     }
 
     async fn refresh_session(&self, req: RefreshRequest) -> Result<RefreshOutcome> {
