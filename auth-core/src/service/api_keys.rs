@@ -274,7 +274,9 @@ impl AuthService {
     /// secret's digest compared in constant time; refused when revoked, expired or its
     /// owner is not active. The key's own rate limit is counted in the store, and its
     /// last use written at most once per [`LAST_USED_EVERY`]. The principal's roles are
-    /// the key's that its owner still holds; it carries no custom claims.
+    /// the key's that its owner still holds; its custom claims are what
+    /// [`AuthService::with_custom_claims`] computes from those roles, as a token issued
+    /// now would carry.
     ///
     /// Errors: [`AuthError::InvalidToken`], [`AuthError::RateLimited`] past the key's
     /// limit.
@@ -307,11 +309,18 @@ impl AuthService {
             self.store.touch_api_key(id, now, LAST_USED_EVERY).await?;
         }
         user.roles.retain(|r| key.roles.contains(r));
+        let custom = match self.claims {
+            None => Arc::default(),
+            Some(_) => {
+                let roles: Vec<String> = user.roles.iter().map(|r| r.to_string()).collect();
+                Arc::new(self.custom_claims(user.id, &roles))
+            }
+        };
         Ok(Principal {
             user_id: user.id,
             credential: Credential::ApiKey(id),
             user,
-            custom: Arc::default(),
+            custom,
         })
     }
 }

@@ -331,3 +331,41 @@ async fn an_administrator_creates_and_revokes_keys_for_a_user_with_fresh_proof()
         .unwrap();
     assert!(refused(f.auth.authenticate(created.key.expose()).await));
 }
+
+#[tokio::test]
+async fn a_keys_custom_claims_are_computed_from_the_roles_it_may_use() {
+    let base = fixture();
+    let auth = AuthService::new(
+        base.store.clone(),
+        base.keys.clone(),
+        &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
+        AuthConfig::default(),
+    )
+    .unwrap()
+    .with_clock(base.clock.clone())
+    .with_custom_claims(|user, roles| {
+        let mut c = CustomClaims::new();
+        c.insert("user_copy".into(), user.to_string().into());
+        c.insert("role_list".into(), roles.join(",").into());
+        c.insert("sub".into(), "someone-else".into());
+        c
+    });
+    let f = Fixture {
+        auth: Arc::new(auth),
+        ..base
+    };
+    let who = alice(&f).await;
+    let key = f
+        .auth
+        .create_api_key(&who, new_key("deploy", &["viewer"]))
+        .await
+        .unwrap()
+        .key;
+    let p = f.auth.authenticate(key.expose()).await.unwrap();
+    assert_eq!(p.custom["user_copy"], who.user_id.to_string());
+    assert_eq!(
+        p.custom["role_list"], "viewer",
+        "the key's roles, not all of the owner's"
+    );
+    assert!(!p.custom.contains_key("sub"), "reserved names are dropped");
+}
