@@ -122,6 +122,10 @@ impl SoftAuthenticator {
 
     /// Answers `navigator.credentials.create()` options (`{"publicKey": ...}`): a
     /// new discoverable credential for the user they name.
+    ///
+    /// # Panics
+    /// If `options` are not WebAuthn creation options (no `rp.id`, a user id or
+    /// challenge that is not base64url): a test helper reports a broken server loudly.
     pub fn register(&mut self, options: &Value) -> Value {
         let pk = &options["publicKey"];
         let rp_id = pk["rp"]["id"].as_str().expect("rp.id").to_owned();
@@ -177,6 +181,10 @@ impl SoftAuthenticator {
     /// Answers `navigator.credentials.get()` options with the newest credential for
     /// their RP id (among those they allow, if they list any), as a browser would
     /// after the user picked it; `None` if it holds none.
+    ///
+    /// # Panics
+    /// If `options` are not WebAuthn request options (no `rpId`, a challenge that is
+    /// not base64url).
     pub fn sign_in(&mut self, options: &Value) -> Option<Value> {
         let pk = &options["publicKey"];
         let rp_id = pk["rpId"].as_str().expect("rpId").to_owned();
