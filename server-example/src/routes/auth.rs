@@ -140,6 +140,7 @@ pub async fn refresh(
         (status = 204, description = "Logged out"),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "`session_required`: an API key cannot do this", body = ErrorBody),
     ))]
 pub async fn logout(
     State(s): State<AppState>,

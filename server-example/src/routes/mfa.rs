@@ -51,7 +51,7 @@ pub async fn verify(
     responses(
         (status = 200, description = "The secret and its otpauth:// URI", body = TotpEnrolmentDto),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`: re-authenticate first", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: re-authenticate first; `session_required`: an API key cannot do this", body = ErrorBody),
         (status = 409, description = "A second factor is already active", body = ErrorBody),
     ))]
 pub async fn enrol(
@@ -71,6 +71,7 @@ pub async fn enrol(
         (status = 200, description = "Second factor active, every other session revoked; keep the recovery codes, they are not shown again", body = RecoveryCodesDto),
         (status = 400, description = "Wrong code, or no enrolment in progress, or one restarted meanwhile", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "`session_required`: an API key cannot do this", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
     ))]
 pub async fn confirm(
@@ -89,6 +90,7 @@ pub async fn confirm(
         (status = 204, description = "Second factor removed, every other session revoked"),
         (status = 400, description = "Wrong code", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "`session_required`: an API key cannot do this", body = ErrorBody),
         (status = 404, description = "No second factor is active", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
     ))]

@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "The ceremony id and the options of `navigator.credentials.create()`", body = PasskeyChallengeDto),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`: re-authenticate first", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: re-authenticate first; `session_required`: an API key cannot do this", body = ErrorBody),
     ))]
 pub async fn register_start(
     State(s): State<AppState>,
@@ -58,7 +58,7 @@ pub async fn register_start(
         (status = 201, description = "The passkey, registered", body = PasskeyDto),
         (status = 400, description = "Malformed body, or a name too long", body = ErrorBody),
         (status = 401, description = "Missing or invalid token, or `invalid_passkey`: an unknown, used or expired ceremony, or a credential that does not verify (origin, RP id, challenge, user verification)", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`, or `session_required`: an API key cannot do this", body = ErrorBody),
         (status = 409, description = "`passkey_exists`: this authenticator is registered already", body = ErrorBody),
     ))]
 pub async fn register_finish(
@@ -118,7 +118,7 @@ pub async fn rename(
         (status = 204, description = "Deleted: it signs in no more"),
         (status = 400, description = "Not a passkey id", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`, or `session_required`: an API key cannot do this", body = ErrorBody),
         (status = 404, description = "No such passkey of the caller", body = ErrorBody),
     ))]
 pub async fn delete(

@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 204, description = "The session counts as recently authenticated"),
         (status = 400, description = "Malformed body, or not exactly one of `password` and `code`", body = ErrorBody),
         (status = 401, description = "Missing or invalid token, `invalid_credentials` (wrong password) or `invalid_mfa_code`", body = ErrorBody),
+        (status = 403, description = "`session_required`: an API key cannot do this", body = ErrorBody),
         (status = 429, description = "Too many wrong attempts for this account or address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn reauthenticate(

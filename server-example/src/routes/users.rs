@@ -43,7 +43,7 @@ pub async fn me(Authenticated(who): Authenticated) -> Json<UserDto> {
         (status = 200, description = "The updated user; a new email is pending, the current one stays until it is confirmed", body = UserDto),
         (status = 400, description = "A field broke a rule", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`: a new email needs a recent re-authentication", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: a new email needs a recent re-authentication; `session_required`: an API key cannot change the email", body = ErrorBody),
         (status = 409, description = "Email taken", body = ErrorBody),
         (status = 429, description = "Too many email changes for this account; see Retry-After", body = ErrorBody),
     ))]
@@ -86,7 +86,7 @@ pub async fn confirm_email(
         (status = 204, description = "Password changed"),
         (status = 400, description = "The new password broke a rule", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Wrong current password", body = ErrorBody),
+        (status = 403, description = "Wrong current password, or `session_required`: an API key cannot do this", body = ErrorBody),
     ))]
 pub async fn change_password(
     State(s): State<AppState>,
