@@ -32,10 +32,11 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
         .ok_or(AuthError::InvalidToken)
 }
 
-/// The caller of a request with a Bearer access token, checked statefully
+/// The caller of a request with a Bearer access token or API key, checked statefully
 /// ([`AuthService::authenticate`]): a logged-out, revoked or blocked session is
 /// refused at once. The state gives the service through `FromRef`
-/// (`Arc<AuthService>: FromRef<S>`).
+/// (`Arc<AuthService>: FromRef<S>`). The principal carries the request's [`Client`]
+/// (`Principal::client`), so what the caller changes is audited with its address.
 ///
 /// Rejection: 401 `missing_token` without a token, 401 `invalid_token` for a bad one,
 /// 503 when the store is unreachable.
@@ -51,7 +52,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         let auth = Arc::<AuthService>::from_ref(state);
-        Ok(Self(auth.authenticate(token).await?))
+        let principal = auth.authenticate(token).await?;
+        let Ok(Client(client)) = Client::from_request_parts(parts, state).await;
+        Ok(Self(principal.from_client(client)))
     }
 }
 

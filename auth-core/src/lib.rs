@@ -125,7 +125,10 @@ pub use service::{
 pub use service::{
     PASSKEY_FORMAT, PasskeyChallenge, PasskeyConfig, PasskeyConfigError, PasskeyInfo, Passkeys,
 };
-pub use store::{AttemptLimit, AuthStore, LoginEvent, ReusePolicy, Role, User, UserStatus};
+pub use store::{
+    Actor, AttemptLimit, AuditEvent, AuditKind, AuditQuery, AuthStore, LoginEvent, ReusePolicy,
+    Role, User, UserStatus,
+};
 pub use token::{
     AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,
     TokenError,

@@ -212,8 +212,20 @@ mod migrations {
                 ],
             ),
             (
-                "login_events",
-                &["id", "user_id", "at", "ip", "user_agent", "success"],
+                "audit_events",
+                &[
+                    "id",
+                    "at",
+                    "kind",
+                    "actor_user",
+                    "actor_key",
+                    "actor_system",
+                    "target",
+                    "ip",
+                    "user_agent",
+                    "success",
+                    "detail",
+                ],
             ),
             (
                 "verification_codes",
@@ -463,7 +475,7 @@ mod roles_copy {
                 .unwrap()
                 .id;
             for name in &names[..6] {
-                store.grant_role(user, &role(name)).await.unwrap();
+                store.grant_role(user, &role(name), None).await.unwrap();
             }
             // At once: grant r06..r11, remove r00..r02.
             let barrier = Arc::new(tokio::sync::Barrier::new(9));
@@ -476,9 +488,9 @@ mod roles_copy {
                     tokio::spawn(async move {
                         barrier.wait().await;
                         if grant {
-                            store.grant_role(user, &role(&name)).await
+                            store.grant_role(user, &role(&name), None).await
                         } else {
-                            store.revoke_role(user, &role(&name)).await
+                            store.revoke_role(user, &role(&name), None).await
                         }
                     })
                 })
@@ -504,7 +516,7 @@ mod roles_copy {
         let (copy, record) = copy_and_record(&store, user).await;
         assert_eq!(copy, record);
         assert!(!copy.contains(&"r07".to_owned()) && copy.contains(&"r08".to_owned()));
-        store.delete_user(user).await.unwrap();
+        store.delete_user(user, None).await.unwrap();
         assert!(store.user_by_id(user).await.unwrap().is_none());
         db.drop_database().await;
     }
@@ -529,7 +541,7 @@ mod roles_copy {
             .id;
         let none = store.create_user(new_user("none", None)).await.unwrap().id;
         for name in ["b", "a"] {
-            store.grant_role(granted, &role(name)).await.unwrap();
+            store.grant_role(granted, &role(name), None).await.unwrap();
         }
         // Back to the schema before 0013, with the grants in place.
         let mut conn = store.session_connection().await.unwrap();

@@ -235,7 +235,9 @@ async fn role_removal(i: Instances) {
     let admin = i.admin().await;
     let alice = i.user("alice").await;
     i.a.create_role("editor", None).await.expect("role");
-    i.a.grant_role(alice, "editor").await.expect("granted");
+    i.a.grant_role(&admin, alice, "editor")
+        .await
+        .expect("granted");
     let token = i.access("alice").await;
     assert!(i.b_serves_from_cache(&token).await.has_role("editor"));
     i.a.revoke_role(&admin, alice, "editor")
@@ -272,7 +274,13 @@ async fn api_key_revocation(i: Instances) {
     let alice = i.user("alice").await;
     let (key, id) = i.api_key("alice", &[]).await;
     i.b_serves_from_cache(&key).await;
-    i.a.revoke_api_key(alice, id).await.expect("revoked");
+    let owner =
+        i.a.authenticate(&i.access("alice").await)
+            .await
+            .expect("A accepts");
+    i.a.revoke_api_key(&owner, alice, id)
+        .await
+        .expect("revoked");
     assert!(refused(&i.a.authenticate(&key).await), "A refuses at once");
     i.b_until(&key, refused).await;
 }
@@ -282,7 +290,9 @@ async fn api_key_owner_changes(i: Instances) {
     let admin = i.admin().await;
     let alice = i.user("alice").await;
     i.a.create_role("editor", None).await.expect("role");
-    i.a.grant_role(alice, "editor").await.expect("granted");
+    i.a.grant_role(&admin, alice, "editor")
+        .await
+        .expect("granted");
     let (key, _) = i.api_key("alice", &["editor"]).await;
     assert!(i.b_serves_from_cache(&key).await.has_role("editor"));
     i.a.revoke_role(&admin, alice, "editor")
@@ -478,17 +488,17 @@ async fn every_change_notifies_the_users_id() {
     store.revoke_session(s1.id, None).await.expect("revoke");
     assert_eq!(next().await, id, "revocation");
     store
-        .grant_role(user.id, &role("editor"))
+        .grant_role(user.id, &role("editor"), None)
         .await
         .expect("grant");
     assert_eq!(next().await, id, "role granted");
     store
-        .revoke_role(user.id, &role("editor"))
+        .revoke_role(user.id, &role("editor"), None)
         .await
         .expect("revoke role");
     assert_eq!(next().await, id, "role removed");
     store
-        .set_user_status(user.id, UserStatus::Blocked)
+        .set_user_status(user.id, UserStatus::Blocked, None)
         .await
         .expect("block");
     // The status and the revocation of s2 in one transaction: one notice.
@@ -498,7 +508,7 @@ async fn every_change_notifies_the_users_id() {
         .await
         .expect("password");
     assert_eq!(next().await, id, "password");
-    store.delete_user(user.id).await.expect("delete");
+    store.delete_user(user.id, None).await.expect("delete");
     assert_eq!(next().await, id, "deletion");
     // Nothing else was sent: a marker sent now is the next notice.
     sqlx_notify(&db, "marker").await;

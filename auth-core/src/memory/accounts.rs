@@ -117,7 +117,7 @@ impl AccountStore for MemoryStore {
         })
     }
 
-    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEvent>) -> Result<(), StoreError> {
         let mut st = self.lock();
         let row = st.users.remove(&id).ok_or(StoreError::NotFound)?;
         st.by_login.remove(&row.login.to_ascii_lowercase());
@@ -126,7 +126,6 @@ impl AccountStore for MemoryStore {
         }
         st.grants.remove(&id);
         st.sessions.retain(|_, s| s.user_id != id);
-        st.logins.retain(|e| e.user_id != id);
         st.codes.remove(&id);
         st.resets.remove(&id);
         st.totp.remove(&id);
@@ -136,6 +135,7 @@ impl AccountStore for MemoryStore {
         st.api_keys.retain(|_, k| k.user_id != id);
         st.ceremonies.retain(|_, c| c.user_id != Some(id));
         st.credentials_changed(id);
+        st.audit(audit);
         Ok(())
     }
 
@@ -169,13 +169,19 @@ impl AccountStore for MemoryStore {
             .collect())
     }
 
-    async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64, StoreError> {
+    async fn set_user_status(
+        &self,
+        id: Uuid,
+        status: UserStatus,
+        audit: Option<AuditEvent>,
+    ) -> Result<u64, StoreError> {
         let mut st = self.lock();
         let row = st.users.get_mut(&id).ok_or(StoreError::NotFound)?;
         if row.status != status {
             row.status = status;
             st.credentials_changed(id);
         }
+        st.audit(audit);
         Ok(match status {
             UserStatus::Blocked => st.revoke_user_sessions(id, None),
             UserStatus::Active => 0,

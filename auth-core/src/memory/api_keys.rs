@@ -10,7 +10,11 @@ use crate::store::*;
 
 #[async_trait]
 impl ApiKeyStore for MemoryStore {
-    async fn add_api_key(&self, key: StoredApiKey) -> Result<bool, StoreError> {
+    async fn add_api_key(
+        &self,
+        key: StoredApiKey,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&key.user_id) {
             return Err(StoreError::NotFound);
@@ -23,6 +27,7 @@ impl ApiKeyStore for MemoryStore {
             return Ok(false);
         }
         st.api_keys.insert(key.id, key);
+        st.audit(audit);
         Ok(true)
     }
 
@@ -69,10 +74,16 @@ impl ApiKeyStore for MemoryStore {
         Ok(true)
     }
 
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    async fn revoke_api_key(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if st.api_keys.get(&id).is_some_and(|k| k.user_id == user_id) {
             st.api_keys.remove(&id);
+            st.audit(audit);
             return Ok(true);
         }
         Ok(false)

@@ -13,8 +13,8 @@ use crate::store::*;
 mod accounts;
 mod api_keys;
 mod attempts;
+mod audit;
 mod email_change;
-mod history;
 mod mfa;
 mod passkeys;
 mod reset;
@@ -43,7 +43,7 @@ pub(crate) struct State {
     pub(crate) roles: BTreeMap<RoleName, Role>,
     pub(crate) grants: HashMap<Uuid, BTreeSet<RoleName>>,
     pub(crate) sessions: HashMap<Uuid, Session>,
-    pub(crate) logins: Vec<LoginEvent>,
+    pub(crate) audit: Vec<AuditEvent>,
     pub(crate) codes: HashMap<Uuid, VerificationCode>,
     pub(crate) attempts: HashMap<String, Counter>,
     pub(crate) resets: HashMap<Uuid, ResetRow>,

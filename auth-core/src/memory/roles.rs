@@ -33,16 +33,27 @@ impl RoleStore for MemoryStore {
         Ok(())
     }
 
-    async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError> {
+    async fn grant_role(
+        &self,
+        user_id: Uuid,
+        role: &RoleName,
+        audit: Option<AuditEvent>,
+    ) -> Result<(), StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&user_id) || !st.roles.contains_key(role) {
             return Err(StoreError::NotFound);
         }
         st.grants.entry(user_id).or_default().insert(role.clone());
+        st.audit(audit);
         Ok(())
     }
 
-    async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError> {
+    async fn revoke_role(
+        &self,
+        user_id: Uuid,
+        role: &RoleName,
+        audit: Option<AuditEvent>,
+    ) -> Result<(), StoreError> {
         let role = role.as_str();
         let mut st = self.lock();
         if !st.users.contains_key(&user_id) || !st.roles.contains_key(role) {
@@ -51,6 +62,7 @@ impl RoleStore for MemoryStore {
         if let Some(g) = st.grants.get_mut(&user_id) {
             g.remove(role);
         }
+        st.audit(audit);
         Ok(())
     }
 }

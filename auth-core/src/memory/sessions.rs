@@ -138,8 +138,12 @@ impl SessionStore for MemoryStore {
         &self,
         user_id: Uuid,
         except: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<u64, StoreError> {
-        Ok(self.lock().revoke_user_sessions(user_id, except))
+        let mut st = self.lock();
+        let n = st.revoke_user_sessions(user_id, except);
+        st.audit(audit);
+        Ok(n)
     }
 
     async fn list_sessions(

@@ -2,14 +2,13 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AuthService, ClientInfo, Principal};
 use crate::domain::{Email, Login, Password, ValidationError};
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
-use crate::store::{LoginEvent, NewUser, User, UserUpdate};
+use crate::store::{NewUser, User, UserUpdate};
 
 /// Registration input, as typed by the user; the service validates every field.
 #[derive(Clone, Default)]
@@ -202,19 +201,5 @@ impl AuthService {
             self.send_code(&user).await?;
         }
         Ok(user)
-    }
-
-    /// The caller's login attempts, newest first: at most `limit` (1 to 100), strictly
-    /// before `before` when given.
-    pub async fn login_history(
-        &self,
-        user_id: Uuid,
-        limit: u32,
-        before: Option<OffsetDateTime>,
-    ) -> Result<Vec<LoginEvent>, AuthError> {
-        Ok(self
-            .store
-            .login_history(user_id, limit.clamp(1, 100), before)
-            .await?)
     }
 }

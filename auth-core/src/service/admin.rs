@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{AuthService, Principal, ProfileUpdate, not_found, plain_text};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::{AuthError, StoreError};
-use crate::store::{NewUser, Role, User, UserStatus};
+use crate::store::{Actor, AuditEvent, AuditKind, NewUser, Role, User, UserStatus};
 
 impl AuthService {
     /// Users matching `query` (login, email or names, ignoring case), paginated;
@@ -42,8 +42,9 @@ impl AuthService {
     /// their own account ([`AuthError::OwnAccount`]).
     pub async fn delete_user(&self, actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
         Self::admin_acting_on_another(actor, user_id)?;
+        let event = self.audit_event(AuditKind::UserDeleted, actor, user_id, None);
         self.store
-            .delete_user(user_id)
+            .delete_user(user_id, Some(event))
             .await
             .map_err(|e| not_found(e, "user"))
     }
@@ -54,26 +55,38 @@ impl AuthService {
     /// their own account ([`AuthError::OwnAccount`]).
     pub async fn block_user(&self, actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
         Self::admin_acting_on_another(actor, user_id)?;
+        let event = self.audit_event(AuditKind::UserBlocked, actor, user_id, None);
         self.store
-            .set_user_status(user_id, UserStatus::Blocked)
+            .set_user_status(user_id, UserStatus::Blocked, Some(event))
             .await
             .map_err(|e| not_found(e, "user"))?;
         Ok(())
     }
 
-    /// Unblocks a user; the user must log in again.
-    pub async fn unblock_user(&self, user_id: Uuid) -> Result<(), AuthError> {
+    /// Unblocks a user, on `actor`'s behalf (recorded in the audit log); the user must
+    /// log in again.
+    pub async fn unblock_user(&self, actor: &Principal, user_id: Uuid) -> Result<(), AuthError> {
+        let event = self.audit_event(AuditKind::UserUnblocked, actor, user_id, None);
         self.store
-            .set_user_status(user_id, UserStatus::Active)
+            .set_user_status(user_id, UserStatus::Active, Some(event))
             .await
             .map_err(|e| not_found(e, "user"))?;
         Ok(())
     }
 
-    /// Revokes every session of a user; returns how many.
-    pub async fn revoke_user_sessions(&self, user_id: Uuid) -> Result<u64, AuthError> {
+    /// Revokes every session of a user on `actor`'s behalf (recorded in the audit
+    /// log); returns how many.
+    pub async fn revoke_user_sessions(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+    ) -> Result<u64, AuthError> {
         self.user(user_id).await?;
-        Ok(self.store.revoke_user_sessions(user_id, None).await?)
+        let event = self.audit_event(AuditKind::SessionsRevoked, actor, user_id, None);
+        Ok(self
+            .store
+            .revoke_user_sessions(user_id, None, Some(event))
+            .await?)
     }
 
     /// Every role.
@@ -109,11 +122,23 @@ impl AuthService {
             .map_err(|e| not_found(e, "role"))
     }
 
-    /// Grants a role. Errors: [`AuthError::NotFound`] for an unknown user or role.
-    pub async fn grant_role(&self, user_id: Uuid, role: &str) -> Result<(), AuthError> {
+    /// Grants a role on `actor`'s behalf (recorded in the audit log). Errors:
+    /// [`AuthError::NotFound`] for an unknown user or role.
+    pub async fn grant_role(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+        role: &str,
+    ) -> Result<(), AuthError> {
         let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
+        let event = self.audit_event(
+            AuditKind::RoleGranted,
+            actor,
+            user_id,
+            Some(role.to_string()),
+        );
         self.store
-            .grant_role(user_id, &role)
+            .grant_role(user_id, &role, Some(event))
             .await
             .map_err(|e| not_found(e, "user or role"))
     }
@@ -133,8 +158,14 @@ impl AuthService {
             Self::admin_acting_on_another(actor, user_id)?;
         }
         let role = RoleName::parse(role).map_err(|_| AuthError::NotFound("user or role"))?;
+        let event = self.audit_event(
+            AuditKind::RoleRevoked,
+            actor,
+            user_id,
+            Some(role.to_string()),
+        );
         self.store
-            .revoke_role(user_id, &role)
+            .revoke_role(user_id, &role, Some(event))
             .await
             .map_err(|e| not_found(e, "user or role"))
     }
@@ -181,8 +212,20 @@ impl AuthService {
             return Ok(None);
         };
         if !creds.user.roles.iter().any(|r| r == RoleName::ADMIN) {
+            // The service's own doing (ADMIN_LOGIN at start), recorded as the system's.
+            let event = AuditEvent {
+                id: Uuid::now_v7(),
+                at: self.clock.now(),
+                kind: AuditKind::RoleGranted,
+                actor: Actor::System,
+                target: Some(creds.user.id),
+                ip: None,
+                user_agent: None,
+                success: true,
+                detail: Some(RoleName::ADMIN.to_owned()),
+            };
             self.store
-                .grant_role(creds.user.id, &RoleName::admin())
+                .grant_role(creds.user.id, &RoleName::admin(), Some(event))
                 .await?;
         }
         self.user(creds.user.id).await.map(Some)

@@ -15,11 +15,11 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sessions::Credential;
-use super::{AuthService, Principal, not_found, plain_text};
+use super::{AuthService, ClientInfo, Principal, not_found, plain_text};
 use crate::domain::{RoleName, ValidationError};
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, RateLimit, Refusal};
-use crate::store::{StoredApiKey, UserStatus};
+use crate::store::{AuditKind, StoredApiKey, UserStatus};
 
 /// What every API key starts with, so a bearer credential names its kind.
 pub const API_KEY_PREFIX: &str = "ak_";
@@ -158,7 +158,7 @@ impl AuthService {
         new: NewApiKey,
     ) -> Result<CreatedApiKey, AuthError> {
         self.require_recent_auth(who).await?;
-        self.issue_api_key(who.user_id, new).await
+        self.issue_api_key(who, who.user_id, new).await
     }
 
     /// Creates an API key for user `user_id` on behalf of an administrator (`actor`,
@@ -174,11 +174,12 @@ impl AuthService {
         new: NewApiKey,
     ) -> Result<CreatedApiKey, AuthError> {
         self.require_recent_auth(actor).await?;
-        self.issue_api_key(user_id, new).await
+        self.issue_api_key(actor, user_id, new).await
     }
 
     async fn issue_api_key(
         &self,
+        actor: &Principal,
         user_id: Uuid,
         new: NewApiKey,
     ) -> Result<CreatedApiKey, AuthError> {
@@ -229,9 +230,11 @@ impl AuthService {
             expires_at: new.expires_at,
             last_used_at: None,
         };
+        let detail = format!("{id} {}", stored.name);
+        let event = self.audit_event(AuditKind::ApiKeyCreated, actor, user_id, Some(detail));
         if !self
             .store
-            .add_api_key(stored.clone())
+            .add_api_key(stored.clone(), Some(event))
             .await
             .map_err(|e| not_found(e, "user"))?
         {
@@ -259,10 +262,22 @@ impl AuthService {
             .collect())
     }
 
-    /// Revokes (deletes) the user's key `id`: every request with it is refused from
-    /// now on, on every instance. Errors: [`AuthError::NotFound`].
-    pub async fn revoke_api_key(&self, user_id: Uuid, id: Uuid) -> Result<(), AuthError> {
-        if self.store.revoke_api_key(user_id, id).await? {
+    /// Revokes (deletes) the user's key `id` on `actor`'s behalf (the owner or an
+    /// administrator; recorded in the audit log): every request with it is refused
+    /// from now on, on every instance. Errors: [`AuthError::NotFound`].
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<(), AuthError> {
+        let event = self.audit_event(
+            AuditKind::ApiKeyRevoked,
+            actor,
+            user_id,
+            Some(id.to_string()),
+        );
+        if self.store.revoke_api_key(user_id, id, Some(event)).await? {
             Ok(())
         } else {
             Err(AuthError::NotFound("API key"))
@@ -321,6 +336,7 @@ impl AuthService {
             credential: Credential::ApiKey(id),
             user,
             custom,
+            client: ClientInfo::default(),
         })
     }
 }

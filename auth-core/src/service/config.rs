@@ -97,6 +97,9 @@ pub struct AuthConfig {
     /// How long a re-authentication ([`AuthService::reauthenticate`](crate::AuthService::reauthenticate)) lets its session
     /// make sensitive changes: the email, the second factor (default 5 minutes).
     pub reauthentication_ttl: Duration,
+    /// How long audit events are kept: [`AuthService::purge_expired`](crate::AuthService::purge_expired) deletes older
+    /// ones (default 365 days; `None` keeps them for good).
+    pub audit_retention: Option<Duration>,
     /// Lifetime of the code that confirms an email change at the new address
     /// (default 15 minutes).
     pub email_change_ttl: Duration,
@@ -124,6 +127,7 @@ impl Default for AuthConfig {
             mfa_challenge_ttl: Duration::minutes(5),
             mail_timeout: Duration::seconds(10),
             reauthentication_ttl: Duration::minutes(5),
+            audit_retention: Some(Duration::days(365)),
             email_change_ttl: Duration::minutes(15),
         }
     }

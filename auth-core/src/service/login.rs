@@ -8,7 +8,7 @@ use super::{AuthService, ClientInfo, GuessKeys};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::AuthError;
 use crate::limits::{self, Refusal};
-use crate::store::{LoginEvent, Session, SignIn, UserStatus};
+use crate::store::{Session, SignIn, UserStatus};
 
 pub(super) const MAX_USER_AGENT: usize = 512;
 
@@ -98,15 +98,7 @@ impl AuthService {
         } else {
             Ok(())
         };
-        let now = self.clock.now();
-        self.store
-            .record_login(LoginEvent {
-                user_id: user.id,
-                at: now,
-                ip: client.ip,
-                user_agent: client.user_agent.clone(),
-                success: outcome.is_ok(),
-            })
+        self.record_login(user.id, &client, check.valid, outcome.is_ok())
             .await?;
         // A wrong password keeps its reservations: they are the failures. The right
         // one on an account that may not sign in is not a guess.

@@ -21,6 +21,7 @@ use crate::verified::VerifiedTokens;
 mod accounts;
 mod admin;
 mod api_keys;
+mod audit;
 mod config;
 mod email_change;
 mod login;
@@ -214,8 +215,8 @@ impl AuthService {
     }
 
     /// Deletes dead sessions, expired verification codes, reset tokens, MFA
-    /// challenges and pending email changes, and dead attempt counters; returns how
-    /// many rows.
+    /// challenges and pending email changes, dead attempt counters, and audit events
+    /// past [`AuthConfig::audit_retention`]; returns how many rows.
     pub async fn purge_expired(&self) -> Result<u64, AuthError> {
         let now = self.clock.now();
         let sessions = self.store.purge_sessions(now, self.config.idle_ttl).await?;
@@ -229,7 +230,11 @@ impl AuthService {
             .store
             .purge_attempts(now - self.config.longest_limit_window())
             .await?;
-        Ok(sessions + codes + resets + challenges + email_changes + attempts)
+        let audit = match self.config.audit_retention {
+            Some(keep) => self.store.purge_audit(now - keep).await?,
+            None => 0,
+        };
+        Ok(sessions + codes + resets + challenges + email_changes + attempts + audit)
     }
 
     /// Runs [`AuthService::purge_expired`] every `every` (the first after one period)

@@ -22,8 +22,8 @@ use super::{
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
 use crate::store::{
-    Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, LoginEvent, PasskeyStore, PasskeyUse,
-    SignIn, StoredPasskey, UserStatus,
+    Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, PasskeyStore, PasskeyUse, SignIn,
+    StoredPasskey, UserStatus,
 };
 
 /// The version tag of stored credentials: `{"v":1,"passkey":...}`, the passkey as
@@ -466,14 +466,8 @@ impl Passkeys {
                 return Err(AuthError::InvalidPasskey);
             }
         }
-        auth.store
-            .record_login(LoginEvent {
-                user_id,
-                at: now,
-                ip: client.ip,
-                user_agent: client.user_agent.clone(),
-                success: outcome.is_ok(),
-            })
+        // The passkey verified: a right answer, let in or not.
+        auth.record_login(user_id, &client, true, outcome.is_ok())
             .await?;
         match &outcome {
             Ok(()) => reserved.succeeded(&*auth.store).await?,

@@ -10,7 +10,7 @@ use super::{AuthService, ClientInfo, TokenPair, secs};
 use crate::domain::RoleName;
 use crate::error::AuthError;
 use crate::limits::{LimitKey, Refusal};
-use crate::store::{RefreshOutcome, RefreshRequest, Session, User};
+use crate::store::{Actor, RefreshOutcome, RefreshRequest, Session, User};
 use crate::token::{AccessClaims, CustomClaims, TokenError};
 
 /// The authenticated caller of a request.
@@ -27,6 +27,10 @@ pub struct Principal {
     /// The application's claims carried by the access token, as signed at issue
     /// (see [`AuthService::with_custom_claims`]); empty when it added none.
     pub custom: Arc<CustomClaims>,
+    /// Where the request came from, for the audit log of what the caller changes:
+    /// empty from [`AuthService::authenticate`]; the HTTP layer sets it (auth-axum's
+    /// extractors do, with [`Principal::from_client`]).
+    pub client: ClientInfo,
 }
 
 /// How the caller of a request proved who they are.
@@ -48,6 +52,23 @@ impl Principal {
         match self.credential {
             Credential::Session(id) => Ok(id),
             Credential::ApiKey(_) => Err(AuthError::SessionRequired),
+        }
+    }
+
+    /// The same caller, coming from `client`.
+    pub fn from_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Who acts, for the audit log: the user, or the user through a key.
+    pub fn actor(&self) -> Actor {
+        match self.credential {
+            Credential::Session(_) => Actor::User(self.user_id),
+            Credential::ApiKey(key) => Actor::ApiKey {
+                user: self.user_id,
+                key,
+            },
         }
     }
 
@@ -213,6 +234,7 @@ impl AuthService {
             credential: Credential::Session(sid),
             user: status.user,
             custom: verified.custom,
+            client: ClientInfo::default(),
         })
     }
 
@@ -228,10 +250,14 @@ impl AuthService {
                     .revoke_session(session_id, Some(who.user_id))
                     .await?,
             ),
-            LogoutScope::Global => self.store.revoke_user_sessions(who.user_id, None).await?,
+            LogoutScope::Global => {
+                self.store
+                    .revoke_user_sessions(who.user_id, None, None)
+                    .await?
+            }
             LogoutScope::Others => {
                 self.store
-                    .revoke_user_sessions(who.user_id, Some(session_id))
+                    .revoke_user_sessions(who.user_id, Some(session_id), None)
                     .await?
             }
         })

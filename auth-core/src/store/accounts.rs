@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::AuditEvent;
 use crate::domain::{Email, Login, PersonName, RoleName};
 use crate::error::StoreError;
 
@@ -156,20 +157,23 @@ capability! {
         /// Errors: [`StoreError::NotFound`].
         async fn set_password_hash(&self, user_id: Uuid, password_hash: &str, revoke_except: Option<Uuid>) -> Result<u64, StoreError>;
 
-        /// Deletes a user and, with it, its sessions, roles, history and codes.
+        /// Deletes a user and, with it, its sessions, roles, keys and codes (not its
+        /// audit events). `audit`, when given, is recorded with the deletion, in its
+        /// transaction: only if the user existed.
         ///
         /// Errors: [`StoreError::NotFound`].
-        async fn delete_user(&self, id: Uuid) -> Result<(), StoreError>;
+        async fn delete_user(&self, id: Uuid, audit: Option<AuditEvent>) -> Result<(), StoreError>;
 
         /// Users whose login, email, first or last name contains `query` (ignoring case),
         /// or all users when `query` is `None`; ordered by creation time then id.
         async fn list_users(&self, query: Option<String>, limit: u32, offset: u64) -> Result<Vec<User>, StoreError>;
 
         /// Sets the user's status; blocking also revokes every session of the user in the
-        /// same transaction. Returns the number of sessions revoked.
+        /// same transaction. Returns the number of sessions revoked. `audit`, when given,
+        /// is recorded in that transaction too: only if the user exists.
         ///
         /// Errors: [`StoreError::NotFound`].
-        async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64, StoreError>;
+        async fn set_user_status(&self, id: Uuid, status: UserStatus, audit: Option<AuditEvent>) -> Result<u64, StoreError>;
     }
     mock accounts: MockAccountStore;
 }

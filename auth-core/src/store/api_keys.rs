@@ -6,7 +6,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::User;
+use super::{AuditEvent, User};
 use crate::domain::RoleName;
 use crate::error::StoreError;
 
@@ -64,8 +64,10 @@ capability! {
     pub trait ApiKeyStore {
         /// Adds a key. `Ok(false)` when its owner has a key of that name already
         /// (decided atomically: of concurrent adds of one name, one succeeds).
+        /// `audit`, when given, is recorded in the same transaction: only if the key is
+        /// added.
         /// Errors: [`StoreError::NotFound`] when the owner does not exist.
-        async fn add_api_key(&self, key: StoredApiKey) -> Result<bool, StoreError>;
+        async fn add_api_key(&self, key: StoredApiKey, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// The user's keys, oldest first.
         async fn api_keys(&self, user_id: Uuid) -> Result<Vec<StoredApiKey>, StoreError>;
@@ -82,8 +84,9 @@ capability! {
         async fn touch_api_key(&self, id: Uuid, at: OffsetDateTime, every: Duration) -> Result<bool, StoreError>;
 
         /// Deletes the user's key `id`; every request with it is refused from now on.
-        /// Returns whether it existed (and belonged to the user).
-        async fn revoke_api_key(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+        /// Returns whether it existed (and belonged to the user); `audit`, when given, is
+        /// recorded in the same transaction, only then.
+        async fn revoke_api_key(&self, user_id: Uuid, id: Uuid, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
     }
     mock api_keys: MockApiKeyStore;
 }

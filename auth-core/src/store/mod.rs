@@ -1,6 +1,6 @@
 //! The storage contract of auth-core, one trait per capability.
 //!
-//! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`LoginHistoryStore`],
+//! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`AuditStore`],
 //! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`],
 //! [`EmailChangeStore`], [`PasskeyStore`] and [`ApiKeyStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
@@ -129,8 +129,8 @@ macro_rules! capability {
 mod accounts;
 mod api_keys;
 mod attempts;
+mod audit;
 mod email_change;
-mod history;
 mod mfa;
 mod passkeys;
 mod reset;
@@ -141,8 +141,8 @@ mod verification;
 pub use accounts::*;
 pub use api_keys::*;
 pub use attempts::*;
+pub use audit::*;
 pub use email_change::*;
-pub use history::*;
 pub use mfa::*;
 pub use passkeys::*;
 pub use reset::*;
@@ -156,7 +156,7 @@ pub trait AuthStore:
     AccountStore
     + RoleStore
     + SessionStore
-    + LoginHistoryStore
+    + AuditStore
     + VerificationStore
     + AttemptStore
     + ResetStore
@@ -171,7 +171,7 @@ impl<T> AuthStore for T where
     T: AccountStore
         + RoleStore
         + SessionStore
-        + LoginHistoryStore
+        + AuditStore
         + VerificationStore
         + AttemptStore
         + ResetStore
@@ -218,8 +218,8 @@ pub struct MockAuthStore {
     pub roles: MockRoleStore,
     /// [`SessionStore`].
     pub sessions: MockSessionStore,
-    /// [`LoginHistoryStore`].
-    pub history: MockLoginHistoryStore,
+    /// [`AuditStore`].
+    pub audit: MockAuditStore,
     /// [`VerificationStore`].
     pub verification: MockVerificationStore,
     /// [`AttemptStore`].

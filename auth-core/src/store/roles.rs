@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::AuditEvent;
 use crate::domain::RoleName;
 use crate::error::StoreError;
 
@@ -27,15 +28,17 @@ capability! {
         /// Deletes a role and every grant of it. Errors: [`StoreError::NotFound`].
         async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError>;
 
-        /// Grants a role; granting a role the user already has is a no-op.
+        /// Grants a role; granting a role the user already has changes nothing. `audit`,
+        /// when given, is recorded in the same transaction, unless it fails.
         ///
         /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
-        async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError>;
+        async fn grant_role(&self, user_id: Uuid, role: &RoleName, audit: Option<AuditEvent>) -> Result<(), StoreError>;
 
-        /// Revokes a role; revoking a role the user lacks is a no-op.
+        /// Revokes a role; revoking a role the user lacks changes nothing. `audit`, when
+        /// given, is recorded in the same transaction, unless it fails.
         ///
         /// Errors: [`StoreError::NotFound`] if the user or the role does not exist.
-        async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<(), StoreError>;
+        async fn revoke_role(&self, user_id: Uuid, role: &RoleName, audit: Option<AuditEvent>) -> Result<(), StoreError>;
     }
     mock roles: MockRoleStore;
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{AttemptKey, User};
+use super::{AttemptKey, AuditEvent, User};
 use crate::domain::RoleName;
 use crate::error::StoreError;
 
@@ -276,7 +276,8 @@ capability! {
         async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool, StoreError>;
 
         /// Revokes every live session of a user except `except`; returns how many.
-        async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64, StoreError>;
+        /// `audit`, when given, is recorded in the same transaction.
+        async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>, audit: Option<AuditEvent>) -> Result<u64, StoreError>;
 
         /// The user's live sessions at `now` (not revoked, `expires_at` after `now`,
         /// refreshed within `idle_timeout` before `now`), newest first (by `created_at`,

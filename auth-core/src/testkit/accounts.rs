@@ -121,32 +121,20 @@ macro_rules! __auth_conformance_accounts {
                 ));
             }
 
-            /// Deleting a user removes its sessions and frees its login.
+            /// Deleting a user removes its sessions and frees its login; its audit
+            /// events stay (until the retention purges them).
             async fn deleting_a_user_deletes_its_data(store) {
                 let (user, session) = user_with_session(&*store, "alice").await;
-                store
-                    .record_login(LoginEvent {
-                        user_id: user.id,
-                        at: now(),
-                        ip: None,
-                        user_agent: None,
-                        success: true,
-                    })
-                    .await
-                    .unwrap();
-                store.delete_user(user.id).await.unwrap();
+                let login = audit_event(AuditKind::LoginSucceeded, Actor::Anonymous, user.id, now());
+                store.record_audit(login.clone()).await.unwrap();
+                store.delete_user(user.id, None).await.unwrap();
                 assert!(store.user_by_id(user.id).await.unwrap().is_none());
                 assert!(store.session(session.id).await.unwrap().is_none());
                 assert!(store.session_status(session.id).await.unwrap().is_none());
-                assert!(
-                    store
-                        .login_history(user.id, 10, None)
-                        .await
-                        .unwrap()
-                        .is_empty()
-                );
+                let kept = AuditQuery { user: Some(user.id), ..AuditQuery::default() };
+                assert_eq!(store.audit_events(kept).await.unwrap(), vec![login]);
                 assert!(matches!(
-                    store.delete_user(user.id).await,
+                    store.delete_user(user.id, None).await,
                     Err(StoreError::NotFound)
                 ));
                 store.create_user(new_user("alice", None)).await.unwrap();
@@ -207,7 +195,7 @@ macro_rules! __auth_conformance_accounts {
                 let (_, other) = user_with_session(&*store, "bob").await;
                 assert_eq!(
                     store
-                        .set_user_status(user.id, UserStatus::Blocked)
+                        .set_user_status(user.id, UserStatus::Blocked, None)
                         .await
                         .unwrap(),
                     2
@@ -220,14 +208,14 @@ macro_rules! __auth_conformance_accounts {
                 );
                 assert_eq!(
                     store
-                        .set_user_status(user.id, UserStatus::Active)
+                        .set_user_status(user.id, UserStatus::Active, None)
                         .await
                         .unwrap(),
                     0
                 );
                 assert!(matches!(
                     store
-                        .set_user_status(Uuid::new_v4(), UserStatus::Blocked)
+                        .set_user_status(Uuid::new_v4(), UserStatus::Blocked, None)
                         .await,
                     Err(StoreError::NotFound)
                 ));

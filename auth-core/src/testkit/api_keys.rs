@@ -21,23 +21,23 @@ macro_rules! __auth_conformance_api_keys {
                     ..api_key(alice.id, "deploy", &["admin", "editor"], t)
                 };
                 let second = api_key(alice.id, "ci", &[], t + Duration::seconds(1));
-                assert!(store.add_api_key(second.clone()).await.unwrap());
-                assert!(store.add_api_key(first.clone()).await.unwrap());
-                assert!(!store.add_api_key(api_key(alice.id, "deploy", &[], t)).await.unwrap(), "one name per owner");
-                assert!(store.add_api_key(api_key(bob.id, "deploy", &[], t)).await.unwrap(), "another owner's name");
-                assert!(matches!(store.add_api_key(api_key(Uuid::new_v4(), "x", &[], t)).await, Err(StoreError::NotFound)));
+                assert!(store.add_api_key(second.clone(), None).await.unwrap());
+                assert!(store.add_api_key(first.clone(), None).await.unwrap());
+                assert!(!store.add_api_key(api_key(alice.id, "deploy", &[], t), None).await.unwrap(), "one name per owner");
+                assert!(store.add_api_key(api_key(bob.id, "deploy", &[], t), None).await.unwrap(), "another owner's name");
+                assert!(matches!(store.add_api_key(api_key(Uuid::new_v4(), "x", &[], t), None).await, Err(StoreError::NotFound)));
                 assert_eq!(store.api_keys(alice.id).await.unwrap(), vec![first.clone(), second.clone()]);
                 let status = store.api_key_status(first.id).await.unwrap().expect("stored");
                 assert_eq!(status.key, first);
                 assert_eq!(status.user, store.user_by_id(alice.id).await.unwrap().unwrap());
                 assert_eq!(store.api_key_status(Uuid::now_v7()).await.unwrap(), None);
-                assert!(!store.revoke_api_key(bob.id, first.id).await.unwrap(), "not bob's");
-                assert!(store.revoke_api_key(alice.id, first.id).await.unwrap());
-                assert!(!store.revoke_api_key(alice.id, first.id).await.unwrap());
+                assert!(!store.revoke_api_key(bob.id, first.id, None).await.unwrap(), "not bob's");
+                assert!(store.revoke_api_key(alice.id, first.id, None).await.unwrap());
+                assert!(!store.revoke_api_key(alice.id, first.id, None).await.unwrap());
                 assert_eq!(store.api_key_status(first.id).await.unwrap(), None);
                 assert_eq!(store.api_keys(alice.id).await.unwrap(), vec![second.clone()]);
-                assert!(store.add_api_key(api_key(alice.id, "deploy", &[], t)).await.unwrap(), "free again");
-                store.delete_user(alice.id).await.unwrap();
+                assert!(store.add_api_key(api_key(alice.id, "deploy", &[], t), None).await.unwrap(), "free again");
+                store.delete_user(alice.id, None).await.unwrap();
                 assert_eq!(store.api_key_status(second.id).await.unwrap(), None);
                 assert_eq!(store.api_keys(alice.id).await.unwrap(), vec![]);
             }
@@ -48,15 +48,15 @@ macro_rules! __auth_conformance_api_keys {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let editor = role("editor");
                 store.create_role(Role { name: editor.clone(), description: None }).await.unwrap();
-                store.grant_role(alice.id, &editor).await.unwrap();
+                store.grant_role(alice.id, &editor, None).await.unwrap();
                 let key = api_key(alice.id, "deploy", &["editor"], now());
-                store.add_api_key(key.clone()).await.unwrap();
+                store.add_api_key(key.clone(), None).await.unwrap();
                 let read = || async { store.api_key_status(key.id).await.unwrap().expect("stored") };
                 assert_eq!(read().await.user.roles, vec![editor.clone()]);
                 assert_eq!(read().await.user.roles, vec![editor.clone()], "read twice");
-                store.revoke_role(alice.id, &editor).await.unwrap();
+                store.revoke_role(alice.id, &editor, None).await.unwrap();
                 assert_eq!(read().await.user.roles, Vec::<RoleName>::new(), "the owner's roles as they are now");
-                store.set_user_status(alice.id, UserStatus::Blocked).await.unwrap();
+                store.set_user_status(alice.id, UserStatus::Blocked, None).await.unwrap();
                 assert_eq!(read().await.user.status, UserStatus::Blocked);
                 assert_eq!(read().await.key.roles, vec![editor], "the key keeps what it was given");
             }
@@ -68,7 +68,7 @@ macro_rules! __auth_conformance_api_keys {
                 let adds = futures::future::join_all((0..30).map(|_| {
                     let store = store.clone();
                     let key = api_key(alice.id, "deploy", &[], t);
-                    tokio::spawn(async move { store.add_api_key(key).await.unwrap() })
+                    tokio::spawn(async move { store.add_api_key(key, None).await.unwrap() })
                 }))
                 .await;
                 assert_eq!(adds.into_iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
@@ -81,7 +81,7 @@ macro_rules! __auth_conformance_api_keys {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let t = now();
                 let key = api_key(alice.id, "deploy", &[], t);
-                store.add_api_key(key.clone()).await.unwrap();
+                store.add_api_key(key.clone(), None).await.unwrap();
                 let every = Duration::minutes(1);
                 let touches = futures::future::join_all((0..30).map(|_| {
                     let store = store.clone();

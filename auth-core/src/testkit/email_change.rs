@@ -62,7 +62,7 @@ macro_rules! __auth_conformance_email_change {
                 store.update_user(bob.id, UserUpdate { email: Some(Email::parse("shared@example.com").unwrap()), ..Default::default() }).await.unwrap();
                 assert!(matches!(store.complete_email_change(alice.id, &[1; 32], t).await, Err(StoreError::EmailTaken)));
                 assert_eq!(store.user_by_id(alice.id).await.unwrap().unwrap().email.as_deref(), Some("alice@example.com"));
-                store.delete_user(carol.id).await.unwrap();
+                store.delete_user(carol.id, None).await.unwrap();
                 assert_eq!(store.email_change(carol.id).await.unwrap(), None);
                 assert_eq!(store.purge_email_changes(t).await.unwrap(), 1);
                 assert_eq!(store.email_change(bob.id).await.unwrap(), None);

@@ -42,7 +42,7 @@ macro_rules! __auth_conformance_mfa {
                 assert!(!store.use_recovery_code(alice.id, &[8; 32]).await.unwrap());
                 // A deleted user's factor goes with the user.
                 assert!(store.start_totp(alice.id, &[4]).await.unwrap());
-                store.delete_user(alice.id).await.unwrap();
+                store.delete_user(alice.id, None).await.unwrap();
                 assert_eq!(store.totp_factor(alice.id).await.unwrap(), None);
             }
 
@@ -117,11 +117,11 @@ macro_rules! __auth_conformance_mfa {
                 assert_eq!(store.totp_factor(alice.id).await.unwrap().unwrap().last_step, 11);
                 // Blocked: refused before the code, which stays unused.
                 store.put_mfa_challenge(alice.id, &[3; 32], later).await.unwrap();
-                store.set_user_status(alice.id, UserStatus::Blocked).await.unwrap();
+                store.set_user_status(alice.id, UserStatus::Blocked, None).await.unwrap();
                 store.put_mfa_challenge(alice.id, &[4; 32], later).await.unwrap();
                 assert_eq!(store.complete_mfa_challenge(alice.id, &[4; 32], t, recovery(5)).await.unwrap(), ChallengeOutcome::Blocked);
                 assert_eq!(store.recovery_codes_left(alice.id).await.unwrap(), 2);
-                store.set_user_status(alice.id, UserStatus::Active).await.unwrap();
+                store.set_user_status(alice.id, UserStatus::Active, None).await.unwrap();
                 for hash in [3, 4] {
                     assert_eq!(store.complete_mfa_challenge(alice.id, &[hash; 32], t, recovery(5)).await.unwrap(), ChallengeOutcome::Invalid, "a block or an unblock kills challenges");
                 }

@@ -32,7 +32,7 @@ macro_rules! __auth_conformance_passkeys {
                 assert!(store.delete_passkey(alice.id, second.id, None).await.unwrap());
                 assert!(!store.delete_passkey(alice.id, second.id, None).await.unwrap());
                 assert_eq!(store.passkey_by_credential(&[2, 2]).await.unwrap(), None);
-                store.delete_user(alice.id).await.unwrap();
+                store.delete_user(alice.id, None).await.unwrap();
                 assert_eq!(store.passkey_by_credential(&[1, 1]).await.unwrap(), None);
                 // A new passkey, and a deleted one, revoke the user's other sessions.
                 let (carol, kept) = user_with_session(&*store, "carol").await;
@@ -124,7 +124,7 @@ macro_rules! __auth_conformance_passkeys {
                 // A deleted user's ceremonies go with the user.
                 let pending = ceremony(CeremonyKind::Registration, 60);
                 store.put_ceremony(pending.clone(), t).await.unwrap();
-                store.delete_user(alice.id).await.unwrap();
+                store.delete_user(alice.id, None).await.unwrap();
                 assert_eq!(store.take_ceremony(pending.id, CeremonyKind::Registration, t).await.unwrap(), None);
             }
 

@@ -50,7 +50,7 @@ macro_rules! __auth_conformance_reset {
                 assert_eq!(store.reset_token_user(&[1; 32], t).await.unwrap(), None);
                 assert_eq!(store.consume_reset_token(&[1; 32], t, "x").await.unwrap(), None);
                 assert_eq!(store.reset_token_user(&[2; 32], t + Duration::minutes(5)).await.unwrap(), None);
-                store.delete_user(carol.id).await.unwrap();
+                store.delete_user(carol.id, None).await.unwrap();
                 assert_eq!(store.reset_token_user(&[3; 32], t).await.unwrap(), None);
                 assert_eq!(store.purge_reset_tokens(t).await.unwrap(), 1);
                 assert_eq!(store.reset_token_user(&[2; 32], t).await.unwrap(), Some(bob.id));
@@ -83,9 +83,9 @@ macro_rules! __auth_conformance_reset {
                 assert!(!alive(3).await, "email change");
                 store.update_user(alice.id, UserUpdate { email_verified: Some(true), ..Default::default() }).await.unwrap();
                 store.put_reset_token("alice@example.org", &[4; 32], later).await.unwrap().unwrap();
-                store.set_user_status(alice.id, UserStatus::Blocked).await.unwrap();
+                store.set_user_status(alice.id, UserStatus::Blocked, None).await.unwrap();
                 assert!(!alive(4).await, "block");
-                store.set_user_status(alice.id, UserStatus::Active).await.unwrap();
+                store.set_user_status(alice.id, UserStatus::Active, None).await.unwrap();
                 store.put_reset_token("alice@example.org", &[5; 32], later).await.unwrap().unwrap();
                 store.start_totp(alice.id, &[1]).await.unwrap();
                 assert!(!alive(5).await, "second factor change");

@@ -26,23 +26,23 @@ macro_rules! __auth_conformance_roles {
                     ["admin", "editor"]
                 );
                 let user = store.create_user(new_user("alice", None)).await.unwrap();
-                store.grant_role(user.id, &role("editor")).await.unwrap();
-                store.grant_role(user.id, &role("editor")).await.unwrap();
-                store.grant_role(user.id, &role("admin")).await.unwrap();
+                store.grant_role(user.id, &role("editor"), None).await.unwrap();
+                store.grant_role(user.id, &role("editor"), None).await.unwrap();
+                store.grant_role(user.id, &role("admin"), None).await.unwrap();
                 assert_eq!(
                     store.user_by_id(user.id).await.unwrap().unwrap().roles,
                     ["admin", "editor"]
                 );
                 assert!(matches!(
-                    store.grant_role(user.id, &role("nope")).await,
+                    store.grant_role(user.id, &role("nope"), None).await,
                     Err(StoreError::NotFound)
                 ));
                 assert!(matches!(
-                    store.grant_role(Uuid::new_v4(), &role("editor")).await,
+                    store.grant_role(Uuid::new_v4(), &role("editor"), None).await,
                     Err(StoreError::NotFound)
                 ));
-                store.revoke_role(user.id, &role("admin")).await.unwrap();
-                store.revoke_role(user.id, &role("admin")).await.unwrap();
+                store.revoke_role(user.id, &role("admin"), None).await.unwrap();
+                store.revoke_role(user.id, &role("admin"), None).await.unwrap();
                 assert_eq!(
                     store.user_by_id(user.id).await.unwrap().unwrap().roles,
                     ["editor"]

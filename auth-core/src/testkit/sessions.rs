@@ -144,11 +144,11 @@ macro_rules! __auth_conformance_sessions {
                 );
                 assert_eq!(store.session(s.id).await.unwrap().unwrap().counter, 0);
                 store
-                    .set_user_status(user.id, UserStatus::Blocked)
+                    .set_user_status(user.id, UserStatus::Blocked, None)
                     .await
                     .unwrap();
                 store
-                    .set_user_status(user.id, UserStatus::Active)
+                    .set_user_status(user.id, UserStatus::Active, None)
                     .await
                     .unwrap();
                 // Blocking revoked it; unblocking does not bring it back.
@@ -301,13 +301,13 @@ macro_rules! __auth_conformance_sessions {
                         user: store.user_by_id(user.id).await.unwrap().unwrap(),
                     }
                 );
-                store.grant_role(user.id, &role("admin")).await.unwrap();
+                store.grant_role(user.id, &role("admin"), None).await.unwrap();
                 assert_eq!(
                     store.session_status(s.id).await.unwrap().unwrap().user.roles,
                     ["admin"]
                 );
                 store
-                    .set_user_status(user.id, UserStatus::Blocked)
+                    .set_user_status(user.id, UserStatus::Blocked, None)
                     .await
                     .unwrap();
                 let st = store.session_status(s.id).await.unwrap().unwrap();
@@ -343,14 +343,14 @@ macro_rules! __auth_conformance_sessions {
                 store.create_session(b.clone(), 0).await.unwrap();
                 assert_eq!(
                     store
-                        .revoke_user_sessions(user.id, Some(keep.id))
+                        .revoke_user_sessions(user.id, Some(keep.id), None)
                         .await
                         .unwrap(),
                     2
                 );
                 assert!(!is_revoked(&*store, keep.id).await);
                 assert!(is_revoked(&*store, a.id).await && is_revoked(&*store, b.id).await);
-                assert_eq!(store.revoke_user_sessions(user.id, None).await.unwrap(), 1);
+                assert_eq!(store.revoke_user_sessions(user.id, None, None).await.unwrap(), 1);
                 assert!(is_revoked(&*store, keep.id).await);
             }
 

@@ -281,7 +281,10 @@ async fn a_challenge_dies_with_a_reset_a_block_or_a_factor_change() {
     let c = challenge(&f).await;
     let admin = f.admin().await;
     f.auth.block_user(&admin, user.id).await.unwrap();
-    f.auth.unblock_user(user.id).await.unwrap();
+    f.auth
+        .unblock_user(&f.admin().await, user.id)
+        .await
+        .unwrap();
     assert!(matches!(
         f.auth
             .verify_mfa(&c.mfa_token, &recovery[0], ClientInfo::default())
@@ -306,7 +309,7 @@ async fn a_blocked_login_uses_up_no_recovery_code() {
     let (user, _, recovery) = enrolled(&f).await;
     let c = challenge(&f).await;
     f.store
-        .set_user_status(user.id, UserStatus::Blocked)
+        .set_user_status(user.id, UserStatus::Blocked, None)
         .await
         .unwrap();
     // The store's block kills the challenge; a challenge issued while blocked is
@@ -319,7 +322,7 @@ async fn a_blocked_login_uses_up_no_recovery_code() {
     );
     assert_eq!(f.store.recovery_codes_left(user.id).await.unwrap(), 10);
     f.store
-        .set_user_status(user.id, UserStatus::Active)
+        .set_user_status(user.id, UserStatus::Active, None)
         .await
         .unwrap();
     let pair = f

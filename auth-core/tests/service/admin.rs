@@ -26,7 +26,10 @@ async fn roles_take_effect_on_the_next_request() {
         who.require_role("admin"),
         Err(AuthError::Forbidden)
     ));
-    f.auth.grant_role(user.id, "admin").await.unwrap();
+    f.auth
+        .grant_role(&f.admin().await, user.id, "admin")
+        .await
+        .unwrap();
     assert!(
         f.auth
             .authenticate(&p.access_token)
@@ -73,7 +76,7 @@ async fn roles_are_managed_and_admin_is_protected() {
     ));
     let (user, _) = f.user_and_login("alice").await;
     assert!(matches!(
-        f.auth.grant_role(user.id, "editor").await,
+        f.auth.grant_role(&f.admin().await, user.id, "editor").await,
         Err(AuthError::NotFound(_))
     ));
 }
@@ -96,7 +99,13 @@ async fn admins_update_delete_and_revoke_users() {
         .unwrap();
     assert_eq!(updated.email.as_deref(), Some("a@example.com"));
     assert!(updated.email_verified);
-    assert_eq!(f.auth.revoke_user_sessions(user.id).await.unwrap(), 1);
+    assert_eq!(
+        f.auth
+            .revoke_user_sessions(&f.admin().await, user.id)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(f.auth.authenticate(&p.access_token).await.is_err());
     f.auth.delete_user(&f.admin().await, user.id).await.unwrap();
     assert!(matches!(
@@ -130,7 +139,10 @@ async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
             .contains(&auth_core::RoleName::admin())
     );
     let (other, pair) = f.user_and_login("other").await;
-    f.auth.grant_role(other.id, "admin").await.unwrap();
+    f.auth
+        .grant_role(&f.admin().await, other.id, "admin")
+        .await
+        .unwrap();
     let other_admin = f.auth.authenticate(&pair.access_token).await.unwrap();
     f.auth
         .revoke_role(&other_admin, me.user_id, "admin")
@@ -152,7 +164,10 @@ async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
     }
     // Removing a role other than admin from oneself is fine.
     f.auth.create_role("editor", None).await.unwrap();
-    f.auth.grant_role(other.id, "editor").await.unwrap();
+    f.auth
+        .grant_role(&f.admin().await, other.id, "editor")
+        .await
+        .unwrap();
     f.auth
         .revoke_role(&other_admin, other.id, "editor")
         .await

@@ -9,7 +9,10 @@ async fn alice(f: &Fixture) -> Principal {
     let (user, pair) = f.user_and_login("alice").await;
     for role in ["editor", "viewer"] {
         f.auth.create_role(role, None).await.unwrap();
-        f.auth.grant_role(user.id, role).await.unwrap();
+        f.auth
+            .grant_role(&f.admin().await, user.id, role)
+            .await
+            .unwrap();
     }
     let who = f.auth.authenticate(&pair.access_token).await.unwrap();
     f.reauth(&who).await;
@@ -211,12 +214,14 @@ async fn revoked_expired_and_blocked_owners_keys_are_refused_at_once() {
         f.auth.authenticate(k.key.expose()).await.unwrap();
     }
     f.auth
-        .revoke_api_key(who.user_id, revoked.info.id)
+        .revoke_api_key(&who, who.user_id, revoked.info.id)
         .await
         .unwrap();
     assert!(refused(f.auth.authenticate(revoked.key.expose()).await));
     assert!(matches!(
-        f.auth.revoke_api_key(who.user_id, revoked.info.id).await,
+        f.auth
+            .revoke_api_key(&who, who.user_id, revoked.info.id)
+            .await,
         Err(AuthError::NotFound(_))
     ));
     f.clock.advance(Duration::hours(1));
@@ -224,7 +229,10 @@ async fn revoked_expired_and_blocked_owners_keys_are_refused_at_once() {
     let admin = f.admin().await;
     f.auth.block_user(&admin, who.user_id).await.unwrap();
     assert!(refused(f.auth.authenticate(kept.key.expose()).await));
-    f.auth.unblock_user(who.user_id).await.unwrap();
+    f.auth
+        .unblock_user(&f.admin().await, who.user_id)
+        .await
+        .unwrap();
     assert!(
         f.auth.authenticate(kept.key.expose()).await.is_ok(),
         "refused while blocked only"
@@ -326,7 +334,7 @@ async fn an_administrator_creates_and_revokes_keys_for_a_user_with_fresh_proof()
     let listed = f.auth.api_keys(who.user_id).await.unwrap();
     assert_eq!((listed.len(), listed[0].id), (1, created.info.id));
     f.auth
-        .revoke_api_key(who.user_id, created.info.id)
+        .revoke_api_key(&who, who.user_id, created.info.id)
         .await
         .unwrap();
     assert!(refused(f.auth.authenticate(created.key.expose()).await));

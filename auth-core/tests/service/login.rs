@@ -82,7 +82,10 @@ async fn a_blocked_user_cannot_log_in_but_is_told_only_with_the_right_password()
         f.auth.login("alice", PASSWORD, ClientInfo::default()).await,
         Err(AuthError::Blocked)
     ));
-    f.auth.unblock_user(user.id).await.unwrap();
+    f.auth
+        .unblock_user(&f.admin().await, user.id)
+        .await
+        .unwrap();
     f.login("alice").await;
 }
 

@@ -270,7 +270,10 @@ async fn a_deleted_passkey_or_a_blocked_user_signs_in_no_more() {
         sign_in(&pk, &mut device).await,
         Err(AuthError::Blocked)
     ));
-    f.auth.unblock_user(who.user_id).await.unwrap();
+    f.auth
+        .unblock_user(&f.admin().await, who.user_id)
+        .await
+        .unwrap();
     let pair = sign_in(&pk, &mut device).await.unwrap();
     // Deleting is a change of factor: it needs a recent re-authentication.
     let fresh = f.auth.authenticate(&pair.access_token).await.unwrap();

@@ -58,7 +58,10 @@ async fn blocking_rejects_tokens_at_once() {
     ));
     // The stateless check alone cannot see it: that is what authenticate is for.
     f.auth.verify(&p.access_token).unwrap();
-    f.auth.unblock_user(user.id).await.unwrap();
+    f.auth
+        .unblock_user(&f.admin().await, user.id)
+        .await
+        .unwrap();
     assert!(f.auth.authenticate(&p.access_token).await.is_err());
 }
 

@@ -144,10 +144,10 @@ pub async fn block_user(
     ))]
 pub async fn unblock_user(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.unblock_user(id).await?;
+    s.auth.unblock_user(&admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,10 +188,10 @@ pub async fn user_sessions(
     ))]
 pub async fn revoke_user_sessions(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.revoke_user_sessions(id).await?;
+    s.auth.revoke_user_sessions(&admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -260,10 +260,10 @@ pub async fn delete_role(
     ))]
 pub async fn grant_role(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.grant_role(id, &name).await?;
+    s.auth.grant_role(&admin.0, id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -74,7 +74,7 @@ pub async fn revoke(
     Authenticated(who): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.revoke_api_key(who.user_id, id).await?;
+    s.auth.revoke_api_key(&who, who.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,10 +132,10 @@ pub async fn admin_list(
     ))]
 pub async fn admin_revoke(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath((id, key_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.revoke_api_key(id, key_id).await?;
+    s.auth.revoke_api_key(&admin.0, id, key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -138,16 +138,17 @@ impl AccountStore for PgStore {
         Ok(revoked)
     }
 
-    async fn delete_user(&self, id: Uuid) -> Result<()> {
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEvent>) -> Result<()> {
+        let mut tx = self.begin().await.db()?;
         let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.users WHERE id = $1"))
             .bind(id)
-            .execute(self.exec())
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected();
         found(n)?;
-        self.changed(Changed::User(id));
-        Ok(())
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(id)).await
     }
 
     async fn list_users(
@@ -175,7 +176,12 @@ impl AccountStore for PgStore {
         Ok(rows.iter().map(user_from).collect::<Result<_>>()?)
     }
 
-    async fn set_user_status(&self, id: Uuid, status: UserStatus) -> Result<u64> {
+    async fn set_user_status(
+        &self,
+        id: Uuid,
+        status: UserStatus,
+        audit: Option<AuditEvent>,
+    ) -> Result<u64> {
         let mut tx = self.begin().await.db()?;
         let n = sqlx::query(&self.sql("UPDATE auth_exchange.users SET status = $2 WHERE id = $1"))
             .bind(id)
@@ -189,6 +195,7 @@ impl AccountStore for PgStore {
             UserStatus::Blocked => self.revoke_all(&mut tx, id, None).await?,
             UserStatus::Active => 0,
         };
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(id)).await?;
         Ok(revoked)
     }

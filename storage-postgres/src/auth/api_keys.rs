@@ -39,13 +39,14 @@ fn key_from(row: &PgRow) -> Result<StoredApiKey> {
 
 #[async_trait]
 impl ApiKeyStore for PgStore {
-    async fn add_api_key(&self, k: StoredApiKey) -> Result<bool> {
+    async fn add_api_key(&self, k: StoredApiKey, audit: Option<AuditEvent>) -> Result<bool> {
         let rate_limit = k
             .rate_limit
             .map(i32::try_from)
             .transpose()
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let roles: Vec<&str> = k.roles.iter().map(|r| r.as_str()).collect();
+        let mut tx = self.begin().await.db()?;
         // One statement: the owner exists, and the unique (user, name) decides between
         // concurrent adds of one name.
         let row = sqlx::query(&self.sql(
@@ -65,13 +66,18 @@ impl ApiKeyStore for PgStore {
         .bind(k.created_at)
         .bind(k.expires_at)
         .bind(k.last_used_at)
-        .fetch_one(self.exec())
+        .fetch_one(tx.exec())
         .await
         .db()?;
         if !row.try_get::<bool, _>("owner").db()? {
             return Err(StoreError::NotFound);
         }
-        row.try_get("added").db()
+        if !row.try_get::<bool, _>("added").db()? {
+            return Ok(false);
+        }
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::Nothing).await?;
+        Ok(true)
     }
 
     async fn api_keys(&self, user_id: Uuid) -> Result<Vec<StoredApiKey>> {
@@ -134,19 +140,26 @@ impl ApiKeyStore for PgStore {
         Ok(touched)
     }
 
-    async fn revoke_api_key(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
+    async fn revoke_api_key(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await.db()?;
         let done = sqlx::query(
             &self.sql("DELETE FROM auth_exchange.api_keys WHERE id = $1 AND user_id = $2"),
         )
         .bind(id)
         .bind(user_id)
-        .execute(self.exec())
+        .execute(tx.exec())
         .await
         .db()?;
-        let revoked = done.rows_affected() == 1;
-        if revoked {
-            self.changed(Changed::User(user_id));
+        if done.rows_affected() != 1 {
+            return Ok(false);
         }
-        Ok(revoked)
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
+        Ok(true)
     }
 }

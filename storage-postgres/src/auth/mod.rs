@@ -35,8 +35,8 @@ macro_rules! session_columns {
 mod accounts;
 mod api_keys;
 mod attempts;
+mod audit;
 mod email_change;
-mod history;
 mod mfa;
 mod passkeys;
 mod reset;

@@ -54,22 +54,34 @@ impl RoleStore for PgStore {
         Ok(())
     }
 
-    async fn grant_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
+    async fn grant_role(
+        &self,
+        user_id: Uuid,
+        role: &RoleName,
+        audit: Option<AuditEvent>,
+    ) -> Result<()> {
         let role = role.as_str();
+        let mut tx = self.begin().await.db()?;
         sqlx::query(&self.sql(
             "INSERT INTO auth_exchange.user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         ))
         .bind(user_id)
         .bind(role)
-        .execute(self.exec())
+        .execute(tx.exec())
         .await
         .db()?;
-        self.changed(Changed::User(user_id));
-        Ok(())
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(user_id)).await
     }
 
-    async fn revoke_role(&self, user_id: Uuid, role: &RoleName) -> Result<()> {
+    async fn revoke_role(
+        &self,
+        user_id: Uuid,
+        role: &RoleName,
+        audit: Option<AuditEvent>,
+    ) -> Result<()> {
         let role = role.as_str();
+        let mut tx = self.begin().await.db()?;
         let both_exist: bool = sqlx::query_scalar(&self.sql(
             "WITH gone AS (DELETE FROM auth_exchange.user_roles WHERE user_id = $1 AND role = $2) \
              SELECT EXISTS (SELECT 1 FROM auth_exchange.users WHERE id = $1) \
@@ -77,14 +89,13 @@ impl RoleStore for PgStore {
         ))
         .bind(user_id)
         .bind(role)
-        .fetch_one(self.exec())
+        .fetch_one(tx.exec())
         .await
         .db()?;
-        self.changed(Changed::User(user_id));
-        if both_exist {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
+        if !both_exist {
+            return Err(StoreError::NotFound);
         }
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(user_id)).await
     }
 }

@@ -293,9 +293,15 @@ impl SessionStore for PgStore {
         Ok(owner.is_some())
     }
 
-    async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>) -> Result<u64> {
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        audit: Option<AuditEvent>,
+    ) -> Result<u64> {
         let mut tx = self.begin().await.db()?;
         let n = self.revoke_all(&mut tx, user_id, except).await?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(n)
     }
