@@ -234,6 +234,10 @@ pub struct Config {
     #[arg(long, env = "PASSKEY_SIGN_IN_LIMIT_PER_MINUTE", default_value_t = auth().limits.passkey_sign_in_per_ip.max)]
     pub passkey_sign_in_limit_per_minute: u32,
 
+    /// Days audit events are kept (0: for good); older ones go with each purge.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
+
     /// The name browsers show in their passkey prompts.
     #[arg(long, env = "WEBAUTHN_RP_NAME", default_value = "server-example")]
     pub webauthn_rp_name: String,

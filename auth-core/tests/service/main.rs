@@ -147,6 +147,7 @@ impl Fixture {
 mod account_security;
 mod admin;
 mod api_keys;
+mod audit;
 mod email_verification;
 mod login;
 mod mfa;

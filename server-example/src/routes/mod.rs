@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod exchange;
 pub mod kv;
@@ -124,6 +125,7 @@ pub fn registry(
         .merge(users::router())
         .merge(admin::router())
         .merge(api_keys::router())
+        .merge(audit::router())
         .merge(kv::router())
         .layer(cors(cors_origins))
         // The exchange routes serve browser clients from anywhere.

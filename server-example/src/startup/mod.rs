@@ -106,6 +106,8 @@ fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
         reset_token_ttl: time::Duration::seconds(config.reset_token_ttl_secs),
         max_sessions_per_user: config.max_sessions_per_user,
         verified_token_cache: config.verified_token_cache,
+        audit_retention: (config.audit_retention_days > 0)
+            .then(|| time::Duration::days(i64::from(config.audit_retention_days))),
         ..AuthConfig::default()
     })
 }

@@ -181,8 +181,8 @@ on_both! {
                 checked += 1;
             }
         }
-        // 19 admin operations (the rate import, the feed status and the three of a
-        // user's API keys among them) plus the two exchange deletes.
-        assert_eq!(checked, 21);
+        // 20 admin operations (the rate import, the feed status, the audit log and the
+        // three of a user's API keys among them) plus the two exchange deletes.
+        assert_eq!(checked, 22);
     }
 }

@@ -34,6 +34,7 @@ macro_rules! on_both {
 mod account_security;
 mod admin;
 mod api_keys;
+mod audit;
 mod auth;
 mod bursts;
 mod connections;

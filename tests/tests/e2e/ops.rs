@@ -66,7 +66,7 @@ on_both! {
         let registry = serde_json::to_value(server_example::routes::openapi()).unwrap();
         assert_eq!(r.json, registry);
         let paths = r.json["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 56, "the paths of API.md, the money, passkey and API key routes");
+        assert_eq!(paths.len(), 57, "the paths of API.md, the money, passkey, API key and audit routes");
         // Every documented operation is routed: none falls to "no such route" or 405.
         for (path, item) in paths {
             let concrete = path
