@@ -485,7 +485,10 @@ async fn every_change_notifies_the_users_id() {
         n.payload().to_owned()
     };
     let id = user.id.to_string();
-    store.revoke_session(s1.id, None).await.expect("revoke");
+    store
+        .revoke_session(s1.id, None, None)
+        .await
+        .expect("revoke");
     assert_eq!(next().await, id, "revocation");
     store
         .grant_role(user.id, &role("editor"), None)
@@ -504,7 +507,7 @@ async fn every_change_notifies_the_users_id() {
     // The status and the revocation of s2 in one transaction: one notice.
     assert_eq!(next().await, id, "block");
     store
-        .set_password_hash(user.id, "$argon2id$x", None)
+        .set_password_hash(user.id, "$argon2id$x", None, None)
         .await
         .expect("password");
     assert_eq!(next().await, id, "password");

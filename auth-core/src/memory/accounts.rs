@@ -104,6 +104,7 @@ impl AccountStore for MemoryStore {
         user_id: Uuid,
         password_hash: &str,
         revoke_except: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<u64, StoreError> {
         let mut st = self.lock();
         let row = st.users.get_mut(&user_id).ok_or(StoreError::NotFound)?;
@@ -111,6 +112,7 @@ impl AccountStore for MemoryStore {
             row.password_hash = password_hash.to_owned();
             st.credentials_changed(user_id);
         }
+        st.audit(audit);
         Ok(match revoke_except {
             Some(keep) => st.revoke_user_sessions(user_id, Some(keep)),
             None => 0,

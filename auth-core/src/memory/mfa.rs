@@ -41,6 +41,7 @@ impl MfaStore for MemoryStore {
         step: i64,
         recovery_hashes: Vec<Vec<u8>>,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         let Some(factor) = st
@@ -55,6 +56,7 @@ impl MfaStore for MemoryStore {
         st.recovery.insert(user_id, recovery_hashes);
         st.credentials_changed(user_id);
         st.revoke_user_sessions(user_id, keep_session);
+        st.audit(audit);
         Ok(true)
     }
 
@@ -91,6 +93,7 @@ impl MfaStore for MemoryStore {
         &self,
         user_id: Uuid,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if st.totp.remove(&user_id).is_none() {
@@ -99,6 +102,7 @@ impl MfaStore for MemoryStore {
         st.recovery.remove(&user_id);
         st.credentials_changed(user_id);
         st.revoke_user_sessions(user_id, keep_session);
+        st.audit(audit);
         Ok(true)
     }
 

@@ -14,6 +14,7 @@ impl PasskeyStore for MemoryStore {
         &self,
         passkey: StoredPasskey,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&passkey.user_id) {
@@ -28,6 +29,7 @@ impl PasskeyStore for MemoryStore {
         }
         st.revoke_user_sessions(passkey.user_id, keep_session);
         st.passkeys.push(passkey);
+        st.audit(audit);
         Ok(true)
     }
 
@@ -86,6 +88,7 @@ impl PasskeyStore for MemoryStore {
         user_id: Uuid,
         id: Uuid,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         let before = st.passkeys.len();
@@ -95,6 +98,7 @@ impl PasskeyStore for MemoryStore {
             return Ok(false);
         }
         st.revoke_user_sessions(user_id, keep_session);
+        st.audit(audit);
         Ok(true)
     }
 

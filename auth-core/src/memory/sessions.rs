@@ -123,11 +123,17 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool, StoreError> {
+    async fn revoke_session(
+        &self,
+        id: Uuid,
+        user_id: Option<Uuid>,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         match st.sessions.get_mut(&id) {
             Some(s) if !s.revoked && user_id.is_none_or(|u| u == s.user_id) => {
                 s.revoked = true;
+                st.audit(audit);
                 Ok(true)
             }
             _ => Ok(false),

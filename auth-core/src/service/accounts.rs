@@ -8,7 +8,7 @@ use super::{AuthService, ClientInfo, Principal};
 use crate::domain::{Email, Login, Password, ValidationError};
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
-use crate::store::{NewUser, User, UserUpdate};
+use crate::store::{AuditKind, NewUser, User, UserUpdate};
 
 /// Registration input, as typed by the user; the service validates every field.
 #[derive(Clone, Default)]
@@ -132,8 +132,9 @@ impl AuthService {
             return Err(AuthError::WrongPassword);
         }
         let fresh = self.hasher.hash(&new).await?;
+        let event = self.audit_event(AuditKind::PasswordChanged, who, who.user_id, None);
         self.store
-            .set_password_hash(who.user_id, &fresh, Some(session_id))
+            .set_password_hash(who.user_id, &fresh, Some(session_id), Some(event))
             .await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{AuthService, Principal, ProfileUpdate, not_found, plain_text};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::{AuthError, StoreError};
-use crate::store::{Actor, AuditEvent, AuditKind, NewUser, Role, User, UserStatus};
+use crate::store::{AuditKind, NewUser, Role, User, UserStatus};
 
 impl AuthService {
     /// Users matching `query` (login, email or names, ignoring case), paginated;
@@ -213,17 +213,11 @@ impl AuthService {
         };
         if !creds.user.roles.iter().any(|r| r == RoleName::ADMIN) {
             // The service's own doing (ADMIN_LOGIN at start), recorded as the system's.
-            let event = AuditEvent {
-                id: Uuid::now_v7(),
-                at: self.clock.now(),
-                kind: AuditKind::RoleGranted,
-                actor: Actor::System,
-                target: Some(creds.user.id),
-                ip: None,
-                user_agent: None,
-                success: true,
-                detail: Some(RoleName::ADMIN.to_owned()),
-            };
+            let event = self.system_event(
+                AuditKind::RoleGranted,
+                creds.user.id,
+                Some(RoleName::ADMIN.to_owned()),
+            );
             self.store
                 .grant_role(creds.user.id, &RoleName::admin(), Some(event))
                 .await?;

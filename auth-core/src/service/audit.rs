@@ -30,6 +30,26 @@ impl AuthService {
         }
     }
 
+    /// An event of `kind` the service does by itself to `target`, now.
+    pub(super) fn system_event(
+        &self,
+        kind: AuditKind,
+        target: Uuid,
+        detail: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: Uuid::now_v7(),
+            at: self.clock.now(),
+            kind,
+            actor: Actor::System,
+            target: Some(target),
+            ip: None,
+            user_agent: None,
+            success: true,
+            detail,
+        }
+    }
+
     /// Records a login attempt on a known account: `right` when the password or
     /// passkey was, `let_in` when the login went through. Written alone: an attempt
     /// changes nothing else.

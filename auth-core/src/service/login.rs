@@ -110,7 +110,9 @@ impl AuthService {
         outcome?;
         if check.needs_rehash {
             let fresh = self.hasher.hash(&password).await?;
-            self.store.set_password_hash(user.id, &fresh, None).await?;
+            self.store
+                .set_password_hash(user.id, &fresh, None, None)
+                .await?;
         }
         if self
             .store

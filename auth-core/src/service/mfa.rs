@@ -8,7 +8,7 @@ use super::{AuthService, ClientInfo, GuessKeys, Principal, TokenPair, login, sec
 use crate::domain::ValidationError;
 use crate::error::{AuthError, MfaChallenge};
 use crate::limits::{self, Refusal};
-use crate::store::{ChallengeOutcome, FactorProof, SignIn};
+use crate::store::{AuditKind, ChallengeOutcome, FactorProof, SignIn};
 use crate::totp::{self, SecretBox};
 
 const CHALLENGE_LABEL: &str = "mfa-challenge";
@@ -280,7 +280,14 @@ impl AuthService {
         let keep = Some(session_id);
         if !self
             .store
-            .activate_totp(who.user_id, &factor.secret, step, hashes, keep)
+            .activate_totp(
+                who.user_id,
+                &factor.secret,
+                step,
+                hashes,
+                keep,
+                Some(self.audit_event(AuditKind::MfaEnabled, who, who.user_id, None)),
+            )
             .await?
         {
             return Err(wrong().into());
@@ -316,16 +323,25 @@ impl AuthService {
         }
         reserved.succeeded(&*self.store).await?;
         self.store
-            .remove_totp(who.user_id, Some(session_id))
+            .remove_totp(
+                who.user_id,
+                Some(session_id),
+                Some(self.audit_event(AuditKind::MfaDisabled, who, who.user_id, None)),
+            )
             .await?;
         Ok(())
     }
 
     /// Removes a user's second factor and recovery codes and revokes every session of
-    /// the user (an administrator helping a user who lost both). Errors:
-    /// [`AuthError::NotFound`] when the user has none.
-    pub async fn remove_second_factor(&self, user_id: Uuid) -> Result<(), AuthError> {
-        if self.store.remove_totp(user_id, None).await? {
+    /// the user (an administrator, `actor`, helping a user who lost both; recorded in
+    /// the audit log). Errors: [`AuthError::NotFound`] when the user has none.
+    pub async fn remove_second_factor(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+    ) -> Result<(), AuthError> {
+        let event = self.audit_event(AuditKind::MfaDisabled, actor, user_id, None);
+        if self.store.remove_totp(user_id, None, Some(event)).await? {
             Ok(())
         } else {
             Err(AuthError::NotFound("second factor"))

@@ -22,8 +22,8 @@ use super::{
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
 use crate::store::{
-    Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, PasskeyStore, PasskeyUse, SignIn,
-    StoredPasskey, UserStatus,
+    AuditKind, Ceremony, CeremonyKind, ChallengeOutcome, FactorProof, PasskeyStore, PasskeyUse,
+    SignIn, StoredPasskey, UserStatus,
 };
 
 /// The version tag of stored credentials: `{"v":1,"passkey":...}`, the passkey as
@@ -307,9 +307,13 @@ impl Passkeys {
             created_at: self.auth.clock.now(),
             last_used_at: None,
         };
+        let detail = format!("{} {}", stored.id, stored.name);
+        let event = self
+            .auth
+            .audit_event(AuditKind::PasskeyAdded, who, who.user_id, Some(detail));
         if !self
             .store()
-            .add_passkey(stored.clone(), Some(who.session_id()?))
+            .add_passkey(stored.clone(), Some(who.session_id()?), Some(event))
             .await
             .map_err(|e| not_found(e, "user"))?
         {
@@ -351,7 +355,17 @@ impl Passkeys {
         self.auth.require_recent_auth(who).await?;
         if self
             .store()
-            .delete_passkey(who.user_id, id, Some(who.session_id()?))
+            .delete_passkey(
+                who.user_id,
+                id,
+                Some(who.session_id()?),
+                Some(self.auth.audit_event(
+                    AuditKind::PasskeyRemoved,
+                    who,
+                    who.user_id,
+                    Some(id.to_string()),
+                )),
+            )
             .await?
         {
             Ok(())
@@ -498,7 +512,15 @@ impl Passkeys {
         };
         if let Some(p) = cloned {
             tracing::warn!(%user_id, passkey = %p.id, "a passkey's counter went back: a copy of it exists; passkey removed, sessions revoked");
-            if let Err(e) = self.store().delete_passkey(user_id, p.id, None).await {
+            let detail = format!("{} cloned", p.id);
+            let event = self
+                .auth
+                .system_event(AuditKind::PasskeyRemoved, user_id, Some(detail));
+            if let Err(e) = self
+                .store()
+                .delete_passkey(user_id, p.id, None, Some(event))
+                .await
+            {
                 return e.into();
             }
         }

@@ -10,7 +10,7 @@ use super::{AuthService, ClientInfo, TokenPair, secs};
 use crate::domain::RoleName;
 use crate::error::AuthError;
 use crate::limits::{LimitKey, Refusal};
-use crate::store::{Actor, RefreshOutcome, RefreshRequest, Session, User};
+use crate::store::{Actor, AuditKind, RefreshOutcome, RefreshRequest, Session, User};
 use crate::token::{AccessClaims, CustomClaims, TokenError};
 
 /// The authenticated caller of a request.
@@ -244,20 +244,31 @@ impl AuthService {
     /// Errors: [`AuthError::SessionRequired`] for a caller with an API key.
     pub async fn logout(&self, who: &Principal, scope: LogoutScope) -> Result<u64, AuthError> {
         let session_id = who.session_id()?;
+        let scope_name = match scope {
+            LogoutScope::Local => "local",
+            LogoutScope::Global => "global",
+            LogoutScope::Others => "others",
+        };
+        let event = self.audit_event(
+            AuditKind::Logout,
+            who,
+            who.user_id,
+            Some(scope_name.to_owned()),
+        );
         Ok(match scope {
             LogoutScope::Local => u64::from(
                 self.store
-                    .revoke_session(session_id, Some(who.user_id))
+                    .revoke_session(session_id, Some(who.user_id), Some(event))
                     .await?,
             ),
             LogoutScope::Global => {
                 self.store
-                    .revoke_user_sessions(who.user_id, None, None)
+                    .revoke_user_sessions(who.user_id, None, Some(event))
                     .await?
             }
             LogoutScope::Others => {
                 self.store
-                    .revoke_user_sessions(who.user_id, Some(session_id), None)
+                    .revoke_user_sessions(who.user_id, Some(session_id), Some(event))
                     .await?
             }
         })
@@ -296,10 +307,21 @@ impl AuthService {
             .collect())
     }
 
-    /// Revokes one of the user's sessions. Errors: [`AuthError::NotFound`] if the
-    /// session is not a live session of this user.
-    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<(), AuthError> {
-        if self.store.revoke_session(session_id, Some(user_id)).await? {
+    /// Revokes one of the caller's sessions (recorded in the audit log as a logout
+    /// naming it). Errors: [`AuthError::NotFound`] if the session is not a live session
+    /// of the caller.
+    pub async fn revoke_session(&self, who: &Principal, session_id: Uuid) -> Result<(), AuthError> {
+        let event = self.audit_event(
+            AuditKind::Logout,
+            who,
+            who.user_id,
+            Some(session_id.to_string()),
+        );
+        if self
+            .store
+            .revoke_session(session_id, Some(who.user_id), Some(event))
+            .await?
+        {
             Ok(())
         } else {
             Err(AuthError::NotFound("session"))

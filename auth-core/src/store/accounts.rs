@@ -155,7 +155,8 @@ capability! {
         /// other session of the user, atomically. Returns the number of sessions revoked.
         ///
         /// Errors: [`StoreError::NotFound`].
-        async fn set_password_hash(&self, user_id: Uuid, password_hash: &str, revoke_except: Option<Uuid>) -> Result<u64, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn set_password_hash(&self, user_id: Uuid, password_hash: &str, revoke_except: Option<Uuid>, audit: Option<AuditEvent>) -> Result<u64, StoreError>;
 
         /// Deletes a user and, with it, its sessions, roles, keys and codes (not its
         /// audit events). `audit`, when given, is recorded with the deletion, in its

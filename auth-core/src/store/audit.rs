@@ -24,6 +24,20 @@ pub enum AuditKind {
     LoginSucceeded,
     /// A login with a wrong password for a known account.
     LoginFailed,
+    /// Sessions ended by their user (`detail`: `local`, `global`, `others`, or the
+    /// session ended by id).
+    Logout,
+    /// The user changed their password.
+    PasswordChanged,
+    /// A second factor was turned on.
+    MfaEnabled,
+    /// A second factor was removed (by the user, or by an administrator).
+    MfaDisabled,
+    /// A passkey was registered (`detail`: its id and name).
+    PasskeyAdded,
+    /// A passkey was deleted (`detail`: its id; `cloned` when the service removed it
+    /// because its counter went back).
+    PasskeyRemoved,
     /// An API key was created (`detail`: its id and name).
     ApiKeyCreated,
     /// An API key was revoked (`detail`: its id).
@@ -44,9 +58,15 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuditKind; 10] = [
+    pub const ALL: [AuditKind; 16] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
+        AuditKind::Logout,
+        AuditKind::PasswordChanged,
+        AuditKind::MfaEnabled,
+        AuditKind::MfaDisabled,
+        AuditKind::PasskeyAdded,
+        AuditKind::PasskeyRemoved,
         AuditKind::ApiKeyCreated,
         AuditKind::ApiKeyRevoked,
         AuditKind::UserBlocked,
@@ -62,6 +82,12 @@ impl AuditKind {
         match self {
             AuditKind::LoginSucceeded => "login_succeeded",
             AuditKind::LoginFailed => "login_failed",
+            AuditKind::Logout => "logout",
+            AuditKind::PasswordChanged => "password_changed",
+            AuditKind::MfaEnabled => "mfa_enabled",
+            AuditKind::MfaDisabled => "mfa_disabled",
+            AuditKind::PasskeyAdded => "passkey_added",
+            AuditKind::PasskeyRemoved => "passkey_removed",
             AuditKind::ApiKeyCreated => "api_key_created",
             AuditKind::ApiKeyRevoked => "api_key_revoked",
             AuditKind::UserBlocked => "user_blocked",

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{PasskeyUse, User};
+use super::{AuditEvent, PasskeyUse, User};
 
 use crate::error::StoreError;
 
@@ -102,7 +102,8 @@ capability! {
         /// are replaced by `recovery_hashes`, and every live session of the user but
         /// `keep_session` is revoked. `false` (nothing changed) if there is no pending
         /// factor or it has another secret (a concurrent re-enrolment).
-        async fn activate_totp(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: Vec<Vec<u8>>, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn activate_totp(&self, user_id: Uuid, secret: &[u8], step: i64, recovery_hashes: Vec<Vec<u8>>, keep_session: Option<Uuid>, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// Accepts a code of `step` for an active factor: `true` and `last_step = step`
         /// if `step > last_step`; `false` if that step or a later one was used. Of
@@ -118,7 +119,8 @@ capability! {
         /// Removes the user's second factor and recovery codes and revokes every live
         /// session of the user but `keep_session`; `false` (nothing changed) if there
         /// was no factor.
-        async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// Stores a login's MFA challenge for `user_id` as `token_hash`, valid until
         /// `expires_at`. Errors: [`StoreError::NotFound`] if the user does not exist.

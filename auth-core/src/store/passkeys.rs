@@ -7,6 +7,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::AuditEvent;
 use crate::error::StoreError;
 
 /// A registered passkey.
@@ -126,7 +127,8 @@ capability! {
         /// of its user but `keep_session`: `false` (nothing changed) if its credential
         /// id is already registered, to anyone. Errors: [`StoreError::NotFound`] if the
         /// user does not exist.
-        async fn add_passkey(&self, passkey: StoredPasskey, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn add_passkey(&self, passkey: StoredPasskey, keep_session: Option<Uuid>, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// The user's passkeys, oldest first.
         async fn passkeys(&self, user_id: Uuid) -> Result<Vec<StoredPasskey>, StoreError>;
@@ -148,7 +150,8 @@ capability! {
         /// Deletes one of the user's passkeys and revokes every live session of the
         /// user but `keep_session` (one opened with a lost device among them); `false`
         /// (nothing changed) if the user has no passkey `id`.
-        async fn delete_passkey(&self, user_id: Uuid, id: Uuid, keep_session: Option<Uuid>) -> Result<bool, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn delete_passkey(&self, user_id: Uuid, id: Uuid, keep_session: Option<Uuid>, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// Keeps a ceremony's state until it is taken or expires; expired ceremonies of
         /// anyone may be dropped on the way. Errors: [`StoreError::NotFound`] if its

@@ -273,7 +273,8 @@ capability! {
 
         /// Revokes one session. With `user_id`, only if the session belongs to that user.
         /// Returns `false` if no live session matched.
-        async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool, StoreError>;
+        /// `audit`, when given, is written in the same transaction, only if the change is made.
+        async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>, audit: Option<AuditEvent>) -> Result<bool, StoreError>;
 
         /// Revokes every live session of a user except `except`; returns how many.
         /// `audit`, when given, is recorded in the same transaction.

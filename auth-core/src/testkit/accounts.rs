@@ -249,7 +249,7 @@ macro_rules! __auth_conformance_accounts {
                 store.create_session(other.clone(), 0).await.unwrap();
                 assert_eq!(
                     store
-                        .set_password_hash(user.id, "$new$", None)
+                        .set_password_hash(user.id, "$new$", None, None)
                         .await
                         .unwrap(),
                     0
@@ -257,7 +257,7 @@ macro_rules! __auth_conformance_accounts {
                 assert!(!is_revoked(&*store, other.id).await);
                 assert_eq!(
                     store
-                        .set_password_hash(user.id, "$newer$", Some(keep.id))
+                        .set_password_hash(user.id, "$newer$", Some(keep.id), None)
                         .await
                         .unwrap(),
                     1
@@ -268,7 +268,7 @@ macro_rules! __auth_conformance_accounts {
                     Some("$newer$")
                 );
                 assert!(matches!(
-                    store.set_password_hash(Uuid::new_v4(), "x", None).await,
+                    store.set_password_hash(Uuid::new_v4(), "x", None, None).await,
                     Err(StoreError::NotFound)
                 ));
             }

@@ -76,7 +76,25 @@ macro_rules! __auth_conformance_audit {
                 assert!(store.add_api_key(key.clone(), None).await.unwrap());
                 assert!(!store.add_api_key(api_key(alice.id, "ci", &[], now()), Some(ev(AuditKind::ApiKeyCreated))).await.unwrap());
                 assert!(!store.revoke_api_key(alice.id, Uuid::now_v7(), Some(ev(AuditKind::ApiKeyRevoked))).await.unwrap());
+                assert!(store.set_password_hash(missing, "h", None, Some(ev(AuditKind::PasswordChanged))).await.is_err());
+                assert!(!store.revoke_session(Uuid::new_v4(), Some(alice.id), Some(ev(AuditKind::Logout))).await.unwrap());
+                assert!(!store.delete_passkey(alice.id, Uuid::new_v4(), None, Some(ev(AuditKind::PasskeyRemoved))).await.unwrap());
+                assert!(!store.remove_totp(alice.id, None, Some(ev(AuditKind::MfaDisabled))).await.unwrap());
                 assert_eq!(count().await, 0, "no event for a change that did not happen");
+                let session = new_session(alice.id, now());
+                store.create_session(session.clone(), 0).await.unwrap();
+                let pk = passkey(alice.id, &[9, 9], now());
+                let early = [
+                    ev(AuditKind::PasswordChanged),
+                    ev(AuditKind::Logout),
+                    ev(AuditKind::PasskeyAdded),
+                    ev(AuditKind::PasskeyRemoved),
+                ];
+                store.set_password_hash(alice.id, "h", None, Some(early[0].clone())).await.unwrap();
+                assert!(store.revoke_session(session.id, Some(alice.id), Some(early[1].clone())).await.unwrap());
+                assert!(store.add_passkey(pk.clone(), None, Some(early[2].clone())).await.unwrap());
+                assert!(!store.add_passkey(pk.clone(), None, Some(ev(AuditKind::PasskeyAdded))).await.unwrap(), "registered already");
+                assert!(store.delete_passkey(alice.id, pk.id, None, Some(early[3].clone())).await.unwrap());
                 // Changes made: each with its event.
                 let made = [
                     ev(AuditKind::RoleGranted),
@@ -96,7 +114,7 @@ macro_rules! __auth_conformance_audit {
                 store.delete_user(alice.id, Some(made[6].clone())).await.unwrap();
                 let mut recorded = store.audit_events(AuditQuery { user: Some(alice.id), ..AuditQuery::default() }).await.unwrap();
                 recorded.sort_by_key(|e| e.id);
-                assert_eq!(recorded, made.to_vec(), "every change's event, kept after the account is gone");
+                assert_eq!(recorded, [early.to_vec(), made.to_vec()].concat(), "every change's event, kept after the account is gone");
             }
         }
     };

@@ -20,9 +20,9 @@ macro_rules! __auth_conformance_mfa {
                 let pending = store.totp_factor(alice.id).await.unwrap().unwrap();
                 assert_eq!((pending.secret.as_slice(), pending.active), (&[2u8, 2][..], false));
                 assert!(!store.use_totp_step(alice.id, 100).await.unwrap(), "pending factors accept nothing");
-                assert!(!store.activate_totp(alice.id, &[1, 1], 100, vec![], None).await.unwrap(), "replaced secret");
-                assert!(store.activate_totp(alice.id, &[2, 2], 100, vec![vec![7; 32], vec![8; 32]], None).await.unwrap());
-                assert!(!store.activate_totp(alice.id, &[2, 2], 101, vec![], None).await.unwrap());
+                assert!(!store.activate_totp(alice.id, &[1, 1], 100, vec![], None, None).await.unwrap(), "replaced secret");
+                assert!(store.activate_totp(alice.id, &[2, 2], 100, vec![vec![7; 32], vec![8; 32]], None, None).await.unwrap());
+                assert!(!store.activate_totp(alice.id, &[2, 2], 101, vec![], None, None).await.unwrap());
                 assert!(!store.start_totp(alice.id, &[3]).await.unwrap(), "an active factor stays");
                 let active = store.totp_factor(alice.id).await.unwrap().unwrap();
                 assert_eq!((active.secret.as_slice(), active.active, active.last_step), (&[2u8, 2][..], true, 100));
@@ -35,8 +35,8 @@ macro_rules! __auth_conformance_mfa {
                 assert!(!store.use_recovery_code(alice.id, &[7; 32]).await.unwrap());
                 assert!(!store.use_recovery_code(alice.id, &[9; 32]).await.unwrap());
                 assert_eq!(store.recovery_codes_left(alice.id).await.unwrap(), 1);
-                assert!(store.remove_totp(alice.id, None).await.unwrap());
-                assert!(!store.remove_totp(alice.id, None).await.unwrap());
+                assert!(store.remove_totp(alice.id, None, None).await.unwrap());
+                assert!(!store.remove_totp(alice.id, None, None).await.unwrap());
                 assert_eq!(store.totp_factor(alice.id).await.unwrap(), None);
                 assert_eq!(store.recovery_codes_left(alice.id).await.unwrap(), 0);
                 assert!(!store.use_recovery_code(alice.id, &[8; 32]).await.unwrap());
@@ -51,7 +51,7 @@ macro_rules! __auth_conformance_mfa {
             async fn a_totp_step_and_a_recovery_code_are_used_once_under_concurrency(store) {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 store.start_totp(alice.id, &[1]).await.unwrap();
-                store.activate_totp(alice.id, &[1], 10, vec![vec![5; 32]], None).await.unwrap();
+                store.activate_totp(alice.id, &[1], 10, vec![vec![5; 32]], None, None).await.unwrap();
                 let steps = futures::future::join_all((0..50).map(|_| {
                     let store = store.clone();
                     tokio::spawn(async move { store.use_totp_step(alice.id, 11).await.unwrap() })
@@ -75,18 +75,18 @@ macro_rules! __auth_conformance_mfa {
                 let (_, bobs) = user_with_session(&*store, "bob").await;
                 store.start_totp(alice.id, &[1]).await.unwrap();
                 assert!(!is_revoked(&*store, other.id).await, "starting revokes nothing");
-                assert!(store.activate_totp(alice.id, &[1], 10, vec![], Some(keep.id)).await.unwrap());
+                assert!(store.activate_totp(alice.id, &[1], 10, vec![], Some(keep.id), None).await.unwrap());
                 assert!(is_revoked(&*store, other.id).await);
                 assert!(!is_revoked(&*store, keep.id).await);
                 assert!(!is_revoked(&*store, bobs.id).await);
                 let third = new_session(alice.id, now());
                 store.create_session(third.clone(), 0).await.unwrap();
-                assert!(store.remove_totp(alice.id, Some(keep.id)).await.unwrap());
+                assert!(store.remove_totp(alice.id, Some(keep.id), None).await.unwrap());
                 assert!(is_revoked(&*store, third.id).await);
                 assert!(!is_revoked(&*store, keep.id).await);
                 store.start_totp(alice.id, &[2]).await.unwrap();
-                store.activate_totp(alice.id, &[2], 10, vec![], Some(keep.id)).await.unwrap();
-                assert!(store.remove_totp(alice.id, None).await.unwrap());
+                store.activate_totp(alice.id, &[2], 10, vec![], Some(keep.id), None).await.unwrap();
+                assert!(store.remove_totp(alice.id, None, None).await.unwrap());
                 assert!(is_revoked(&*store, keep.id).await, "no session kept");
             }
 
@@ -98,7 +98,7 @@ macro_rules! __auth_conformance_mfa {
                 let (alice, _) = user_with_session(&*store, "alice").await;
                 let bob = store.create_user(new_user("bob", None)).await.unwrap();
                 store.start_totp(alice.id, &[1]).await.unwrap();
-                store.activate_totp(alice.id, &[1], 10, vec![vec![5; 32], vec![6; 32]], None).await.unwrap();
+                store.activate_totp(alice.id, &[1], 10, vec![vec![5; 32], vec![6; 32]], None, None).await.unwrap();
                 assert!(matches!(store.put_mfa_challenge(Uuid::new_v4(), &[1; 32], later).await, Err(StoreError::NotFound)));
                 store.put_mfa_challenge(alice.id, &[1; 32], later).await.unwrap();
                 let recovery = |b: u8| FactorProof::Recovery { code_hash: vec![b; 32] };
@@ -132,9 +132,9 @@ macro_rules! __auth_conformance_mfa {
                     let hash = [10 + i as u8; 32];
                     store.put_mfa_challenge(alice.id, &hash, later).await.unwrap();
                     match change {
-                        "password" => { store.set_password_hash(alice.id, "$argon2id$other", None).await.unwrap(); }
+                        "password" => { store.set_password_hash(alice.id, "$argon2id$other", None, None).await.unwrap(); }
                         "email" => { store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.com").unwrap()), ..Default::default() }).await.unwrap(); }
-                        _ => { store.remove_totp(alice.id, None).await.unwrap(); }
+                        _ => { store.remove_totp(alice.id, None, None).await.unwrap(); }
                     }
                     assert_eq!(store.complete_mfa_challenge(alice.id, &hash, t, recovery(5)).await.unwrap(), ChallengeOutcome::Invalid, "{change}");
                 }
@@ -150,7 +150,7 @@ macro_rules! __auth_conformance_mfa {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 store.start_totp(alice.id, &[1]).await.unwrap();
                 let codes: Vec<Vec<u8>> = (0..30u8).map(|i| vec![i; 32]).collect();
-                store.activate_totp(alice.id, &[1], 10, codes.clone(), None).await.unwrap();
+                store.activate_totp(alice.id, &[1], 10, codes.clone(), None, None).await.unwrap();
                 let t = now();
                 store.put_mfa_challenge(alice.id, &[99; 32], t + Duration::minutes(5)).await.unwrap();
                 let outcomes = futures::future::join_all(codes.into_iter().map(|code_hash| {
@@ -172,7 +172,7 @@ macro_rules! __auth_conformance_mfa {
                     let user = store.create_user(new_user(&format!("user{round}"), None)).await.unwrap();
                     store.start_totp(user.id, &[round, 0]).await.unwrap();
                     let (a, b) = (store.clone(), store.clone());
-                    let confirm = tokio::spawn(async move { a.activate_totp(user.id, &[round, 0], 10, vec![], None).await.unwrap() });
+                    let confirm = tokio::spawn(async move { a.activate_totp(user.id, &[round, 0], 10, vec![], None, None).await.unwrap() });
                     let restart = tokio::spawn(async move { b.start_totp(user.id, &[round, 1]).await.unwrap() });
                     let (confirmed, restarted) = (confirm.await.unwrap(), restart.await.unwrap());
                     let factor = store.totp_factor(user.id).await.unwrap().unwrap();

@@ -17,10 +17,10 @@ macro_rules! __auth_conformance_passkeys {
                 let t = now();
                 let first = passkey(alice.id, &[1, 1], t);
                 let second = passkey(alice.id, &[2, 2], t + Duration::seconds(1));
-                assert!(store.add_passkey(first.clone(), None).await.unwrap());
-                assert!(store.add_passkey(second.clone(), None).await.unwrap());
-                assert!(!store.add_passkey(passkey(bob.id, &[1, 1], t), None).await.unwrap(), "one credential, one account");
-                assert!(matches!(store.add_passkey(passkey(Uuid::new_v4(), &[3], t), None).await, Err(StoreError::NotFound)));
+                assert!(store.add_passkey(first.clone(), None, None).await.unwrap());
+                assert!(store.add_passkey(second.clone(), None, None).await.unwrap());
+                assert!(!store.add_passkey(passkey(bob.id, &[1, 1], t), None, None).await.unwrap(), "one credential, one account");
+                assert!(matches!(store.add_passkey(passkey(Uuid::new_v4(), &[3], t), None, None).await, Err(StoreError::NotFound)));
                 assert_eq!(store.passkeys(alice.id).await.unwrap(), vec![first.clone(), second.clone()]);
                 assert_eq!(store.passkeys(bob.id).await.unwrap(), vec![]);
                 assert_eq!(store.passkey_by_credential(&[2, 2]).await.unwrap(), Some(second.clone()));
@@ -28,9 +28,9 @@ macro_rules! __auth_conformance_passkeys {
                 assert!(!store.rename_passkey(bob.id, first.id, "stolen").await.unwrap());
                 assert!(store.rename_passkey(alice.id, first.id, "phone").await.unwrap());
                 assert_eq!(store.passkey_by_credential(&[1, 1]).await.unwrap().unwrap().name, "phone");
-                assert!(!store.delete_passkey(bob.id, second.id, None).await.unwrap());
-                assert!(store.delete_passkey(alice.id, second.id, None).await.unwrap());
-                assert!(!store.delete_passkey(alice.id, second.id, None).await.unwrap());
+                assert!(!store.delete_passkey(bob.id, second.id, None, None).await.unwrap());
+                assert!(store.delete_passkey(alice.id, second.id, None, None).await.unwrap());
+                assert!(!store.delete_passkey(alice.id, second.id, None, None).await.unwrap());
                 assert_eq!(store.passkey_by_credential(&[2, 2]).await.unwrap(), None);
                 store.delete_user(alice.id, None).await.unwrap();
                 assert_eq!(store.passkey_by_credential(&[1, 1]).await.unwrap(), None);
@@ -38,16 +38,16 @@ macro_rules! __auth_conformance_passkeys {
                 let (carol, kept) = user_with_session(&*store, "carol").await;
                 let other = new_session(carol.id, now());
                 store.create_session(other.clone(), 0).await.unwrap();
-                assert!(store.add_passkey(passkey(carol.id, &[4], t), Some(kept.id)).await.unwrap());
+                assert!(store.add_passkey(passkey(carol.id, &[4], t), Some(kept.id), None).await.unwrap());
                 assert!(!is_revoked(&*store, kept.id).await && is_revoked(&*store, other.id).await);
                 let third = new_session(carol.id, now());
                 store.create_session(third.clone(), 0).await.unwrap();
-                assert!(!store.add_passkey(passkey(carol.id, &[4], t), Some(kept.id)).await.unwrap());
+                assert!(!store.add_passkey(passkey(carol.id, &[4], t), Some(kept.id), None).await.unwrap());
                 assert!(!is_revoked(&*store, third.id).await, "a refused passkey revokes nothing");
                 let id = store.passkeys(carol.id).await.unwrap()[0].id;
-                assert!(store.delete_passkey(carol.id, id, Some(kept.id)).await.unwrap());
+                assert!(store.delete_passkey(carol.id, id, Some(kept.id), None).await.unwrap());
                 assert!(!is_revoked(&*store, kept.id).await && is_revoked(&*store, third.id).await);
-                assert!(store.add_passkey(passkey(bob.id, &[1, 1], t), None).await.unwrap(), "free again");
+                assert!(store.add_passkey(passkey(bob.id, &[1, 1], t), None, None).await.unwrap(), "free again");
             }
 
             /// A use is accepted when the counter went up (or stays 0 on both sides),
@@ -56,7 +56,7 @@ macro_rules! __auth_conformance_passkeys {
             async fn a_passkey_counter_only_moves_forward_once(store) {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let t = now();
-                store.add_passkey(StoredPasskey { counter: 4, ..passkey(alice.id, &[7], t) }, None).await.unwrap();
+                store.add_passkey(StoredPasskey { counter: 4, ..passkey(alice.id, &[7], t) }, None, None).await.unwrap();
                 let use_at = |counter: u32| PasskeyUse {
                     credential_id: vec![7],
                     user_id: alice.id,
@@ -81,7 +81,7 @@ macro_rules! __auth_conformance_passkeys {
                     (5, true, vec![42], Some(t + Duration::seconds(5)))
                 );
                 // An authenticator without a counter: 0 stays acceptable.
-                store.add_passkey(passkey(alice.id, &[8], t), None).await.unwrap();
+                store.add_passkey(passkey(alice.id, &[8], t), None, None).await.unwrap();
                 let zero = PasskeyUse { credential_id: vec![8], credential: None, ..use_at(0) };
                 assert!(store.use_passkey(zero.clone()).await.unwrap());
                 assert!(store.use_passkey(zero).await.unwrap());
@@ -133,7 +133,7 @@ macro_rules! __auth_conformance_passkeys {
             async fn a_passkey_proof_and_its_challenge_are_used_together(store) {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let t = now();
-                store.add_passkey(StoredPasskey { counter: 3, ..passkey(alice.id, &[5], t) }, None).await.unwrap();
+                store.add_passkey(StoredPasskey { counter: 3, ..passkey(alice.id, &[5], t) }, None, None).await.unwrap();
                 store.put_mfa_challenge(alice.id, &[9; 32], t + Duration::minutes(5)).await.unwrap();
                 let proof = |counter| FactorProof::Passkey(PasskeyUse {
                     credential_id: vec![5],

@@ -73,10 +73,10 @@ macro_rules! __auth_conformance_reset {
                 };
                 store.put_reset_token("alice@example.com", &[2; 32], later).await.unwrap().unwrap();
                 let same = store.password_hash(alice.id).await.unwrap().unwrap();
-                store.set_password_hash(alice.id, &same, None).await.unwrap();
+                store.set_password_hash(alice.id, &same, None, None).await.unwrap();
                 store.update_user(alice.id, UserUpdate { first_name: Some(PersonName::parse("first_name", "Alice").unwrap()), ..Default::default() }).await.unwrap();
                 assert!(alive(2).await, "no change of credentials");
-                store.set_password_hash(alice.id, "$argon2id$changed", None).await.unwrap();
+                store.set_password_hash(alice.id, "$argon2id$changed", None, None).await.unwrap();
                 assert!(!alive(2).await, "password change");
                 store.put_reset_token("alice@example.com", &[3; 32], later).await.unwrap().unwrap();
                 store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.org").unwrap()), ..Default::default() }).await.unwrap();

@@ -160,7 +160,7 @@ macro_rules! __auth_conformance_sessions {
                 );
                 let fresh = new_session(user.id, t);
                 store.create_session(fresh.clone(), 0).await.unwrap();
-                store.revoke_session(fresh.id, None).await.unwrap();
+                store.revoke_session(fresh.id, None, None).await.unwrap();
                 rejected(
                     store
                         .refresh_session(refresh_req(fresh.id, 0, t))
@@ -326,12 +326,12 @@ macro_rules! __auth_conformance_sessions {
             async fn sessions_are_revoked_one_by_one_only_by_their_owner(store) {
                 let (user, s) = user_with_session(&*store, "alice").await;
                 let (other, _) = user_with_session(&*store, "bob").await;
-                assert!(!store.revoke_session(s.id, Some(other.id)).await.unwrap());
+                assert!(!store.revoke_session(s.id, Some(other.id), None).await.unwrap());
                 assert!(!is_revoked(&*store, s.id).await);
-                assert!(store.revoke_session(s.id, Some(user.id)).await.unwrap());
+                assert!(store.revoke_session(s.id, Some(user.id), None).await.unwrap());
                 assert!(is_revoked(&*store, s.id).await);
-                assert!(!store.revoke_session(s.id, Some(user.id)).await.unwrap());
-                assert!(!store.revoke_session(Uuid::new_v4(), None).await.unwrap());
+                assert!(!store.revoke_session(s.id, Some(user.id), None).await.unwrap());
+                assert!(!store.revoke_session(Uuid::new_v4(), None, None).await.unwrap());
             }
 
             /// Revoking a user's sessions can keep the caller's own.
@@ -366,7 +366,7 @@ macro_rules! __auth_conformance_sessions {
                 for s in [&old, &new, &revoked, &expired] {
                     store.create_session(s.clone(), 0).await.unwrap();
                 }
-                store.revoke_session(revoked.id, None).await.unwrap();
+                store.revoke_session(revoked.id, None, None).await.unwrap();
                 let ids: Vec<Uuid> = store
                     .list_sessions(user.id, t, Duration::days(7), 100, 0)
                     .await
@@ -409,7 +409,7 @@ macro_rules! __auth_conformance_sessions {
                 for s in [&live, &revoked, &idle, &expired] {
                     store.create_session(s.clone(), 0).await.unwrap();
                 }
-                store.revoke_session(revoked.id, None).await.unwrap();
+                store.revoke_session(revoked.id, None, None).await.unwrap();
                 assert_eq!(store.purge_sessions(t, Duration::days(7)).await.unwrap(), 3);
                 assert!(store.session(live.id).await.unwrap().is_some());
                 for dead in [revoked.id, idle.id, expired.id] {
@@ -521,7 +521,7 @@ macro_rules! __auth_conformance_sessions {
                 assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, None);
                 assert!(store.mark_reauthenticated(session.id, alice.id, t).await.unwrap());
                 assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, Some(t));
-                store.revoke_session(session.id, None).await.unwrap();
+                store.revoke_session(session.id, None, None).await.unwrap();
                 assert!(!store.mark_reauthenticated(session.id, alice.id, t + Duration::seconds(1)).await.unwrap());
                 assert_eq!(store.session(session.id).await.unwrap().unwrap().reauthenticated_at, Some(t));
             }

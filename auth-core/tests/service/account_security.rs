@@ -293,7 +293,10 @@ async fn a_challenge_dies_with_a_reset_a_block_or_a_factor_change() {
     ));
     // Removal of the factor (then a new one).
     let c = challenge(&f).await;
-    f.auth.remove_second_factor(user.id).await.unwrap();
+    f.auth
+        .remove_second_factor(&f.admin().await, user.id)
+        .await
+        .unwrap();
     assert!(matches!(
         f.auth
             .verify_mfa(&c.mfa_token, &code(&f, &secret, 1), ClientInfo::default())

@@ -167,3 +167,44 @@ async fn the_retention_purges_older_events() {
         "past the default 365 days"
     );
 }
+
+#[tokio::test]
+async fn a_users_own_changes_are_recorded_as_theirs() {
+    let f = fixture();
+    let (alice, phone) = f.user_and_login("alice").await;
+    let laptop = f.login("alice").await;
+    let tablet = f.login("alice").await;
+    let who = f
+        .auth
+        .authenticate(&phone.access_token)
+        .await
+        .unwrap()
+        .from_client(client("192.0.2.44"));
+    let laptop_sid = f.auth.verify(&laptop.access_token).unwrap().sid;
+    f.auth.revoke_session(&who, laptop_sid).await.unwrap();
+    f.auth
+        .change_password(&who, PASSWORD, "N3w-passw0rd!")
+        .await
+        .unwrap();
+    assert!(f.auth.authenticate(&tablet.access_token).await.is_err());
+    f.auth.logout(&who, LogoutScope::Local).await.unwrap();
+    let log = events(&f, alice.id).await;
+    let newest: Vec<(AuditKind, Option<&str>)> = log[..3]
+        .iter()
+        .map(|e| (e.kind, e.detail.as_deref()))
+        .collect();
+    let laptop_sid = laptop_sid.to_string();
+    assert_eq!(
+        newest,
+        [
+            (AuditKind::Logout, Some("local")),
+            (AuditKind::PasswordChanged, None),
+            (AuditKind::Logout, Some(laptop_sid.as_str())),
+        ]
+    );
+    for e in &log[..3] {
+        assert_eq!(e.actor, Actor::User(alice.id));
+        assert_eq!(e.ip, Some("192.0.2.44".parse().unwrap()));
+    }
+    assert!(!format!("{log:?}").contains("N3w-passw0rd!"));
+}

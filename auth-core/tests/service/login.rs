@@ -107,7 +107,7 @@ async fn a_hash_with_old_parameters_is_replaced_at_login() {
     .await
     .unwrap();
     f.store
-        .set_password_hash(user.id, &weak, None)
+        .set_password_hash(user.id, &weak, None, None)
         .await
         .unwrap();
     f.login("alice").await;

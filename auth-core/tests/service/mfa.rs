@@ -258,12 +258,35 @@ async fn disabling_and_admin_removal_end_the_second_factor() {
         .await
         .unwrap();
     challenge(&f).await;
-    f.auth.remove_second_factor(user.id).await.unwrap();
+    f.auth
+        .remove_second_factor(&f.admin().await, user.id)
+        .await
+        .unwrap();
     f.login("alice").await;
     assert!(matches!(
-        f.auth.remove_second_factor(user.id).await,
+        f.auth.remove_second_factor(&f.admin().await, user.id).await,
         Err(AuthError::NotFound(_))
     ));
+    // Each change of the factor is in the audit log, the administrator's as theirs.
+    let query = AuditQuery {
+        user: Some(user.id),
+        kinds: vec![AuditKind::MfaEnabled, AuditKind::MfaDisabled],
+        ..AuditQuery::default()
+    };
+    let log = f.auth.audit_events(query).await.unwrap();
+    let admin = f.admin().await.user_id;
+    assert_eq!(
+        log.iter()
+            .rev()
+            .map(|e| (e.kind, e.actor))
+            .collect::<Vec<_>>(),
+        [
+            (AuditKind::MfaEnabled, Actor::User(user.id)),
+            (AuditKind::MfaDisabled, Actor::User(user.id)),
+            (AuditKind::MfaEnabled, Actor::User(user.id)),
+            (AuditKind::MfaDisabled, Actor::User(admin)),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -213,6 +213,15 @@ async fn a_replayed_answer_and_a_cloned_authenticator_are_refused() {
         Err(AuthError::InvalidPasskey)
     ));
     assert!(pk.passkeys(live.user_id).await.unwrap().is_empty());
+    let query = AuditQuery {
+        user: Some(live.user_id),
+        kinds: vec![AuditKind::PasskeyRemoved],
+        ..AuditQuery::default()
+    };
+    let removed = f.auth.audit_events(query).await.unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].actor, Actor::System, "the service removed it");
+    assert!(removed[0].detail.as_deref().unwrap().ends_with("cloned"));
     // The password still signs in.
     f.auth
         .authenticate(&f.login("alice").await.access_token)
@@ -287,6 +296,18 @@ async fn a_deleted_passkey_or_a_blocked_user_signs_in_no_more() {
         pk.delete(&fresh, id).await,
         Err(AuthError::NotFound("passkey"))
     ));
+    let query = AuditQuery {
+        user: Some(who.user_id),
+        kinds: vec![AuditKind::PasskeyAdded, AuditKind::PasskeyRemoved],
+        ..AuditQuery::default()
+    };
+    let log = f.auth.audit_events(query).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [AuditKind::PasskeyRemoved, AuditKind::PasskeyAdded],
+        "the registration and the deletion, once each"
+    );
+    assert_eq!(log[0].detail, Some(id.to_string()));
     assert!(matches!(
         sign_in(&pk, &mut device).await,
         Err(AuthError::InvalidPasskey)
@@ -326,14 +347,14 @@ async fn stored_credentials_carry_their_format_version() {
     assert!(v["passkey"]["cred"]["cred_id"].is_string());
     // A format this version does not know is an error, never a silent refusal.
     f.store
-        .delete_passkey(who.user_id, stored.id, None)
+        .delete_passkey(who.user_id, stored.id, None, None)
         .await
         .unwrap();
     let unknown = StoredPasskey {
         credential: br#"{"v":99,"passkey":{}}"#.to_vec(),
         ..stored
     };
-    f.store.add_passkey(unknown, None).await.unwrap();
+    f.store.add_passkey(unknown, None, None).await.unwrap();
     assert!(matches!(
         sign_in(&pk, &mut device).await,
         Err(AuthError::Internal(_))
@@ -496,6 +517,7 @@ async fn a_passkey_stored_in_format_1_still_signs_in() {
                 created_at: now,
                 last_used_at: None,
             },
+            None,
             None,
         )
         .await

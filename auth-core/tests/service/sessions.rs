@@ -105,7 +105,8 @@ async fn sessions_are_listed_with_the_current_one_marked_and_revocable() {
     let (user, phone) = f.user_and_login("alice").await;
     f.clock.advance(Duration::seconds(1));
     let laptop = f.login("alice").await;
-    let (bob, _) = f.user_and_login("bob").await;
+    let (_, bob) = f.user_and_login("bob").await;
+    let bob = f.auth.authenticate(&bob.access_token).await.unwrap();
     let who = f.auth.authenticate(&phone.access_token).await.unwrap();
     let list = f
         .auth
@@ -117,10 +118,10 @@ async fn sessions_are_listed_with_the_current_one_marked_and_revocable() {
     let laptop_sid = f.auth.verify(&laptop.access_token).unwrap().sid;
     assert_eq!(list[0].id, laptop_sid);
     assert!(matches!(
-        f.auth.revoke_session(bob.id, laptop_sid).await,
+        f.auth.revoke_session(&bob, laptop_sid).await,
         Err(AuthError::NotFound(_))
     ));
-    f.auth.revoke_session(user.id, laptop_sid).await.unwrap();
+    f.auth.revoke_session(&who, laptop_sid).await.unwrap();
     assert!(f.auth.authenticate(&laptop.access_token).await.is_err());
     assert_eq!(
         f.auth.sessions(user.id, None, 100, 0).await.unwrap().len(),

@@ -79,7 +79,7 @@ async fn main() {
         assert!(!cached.revoked);
         assert_eq!(b.session_cache_stats().expect("on").hits, hits + 1, "a hit");
 
-        assert!(a.revoke_session(sid, None).await.expect("revoked"));
+        assert!(a.revoke_session(sid, None, None).await.expect("revoked"));
         let committed = Instant::now();
         loop {
             let status = b.session_status(sid).await.expect("read").expect("found");

@@ -116,10 +116,10 @@ pub async fn disable(
     ))]
 pub async fn admin_remove(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.remove_second_factor(id).await?;
+    s.auth.remove_second_factor(&admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

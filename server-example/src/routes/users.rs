@@ -157,7 +157,7 @@ pub async fn revoke_session(
     Authenticated(who): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.revoke_session(who.user_id, id).await?;
+    s.auth.revoke_session(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -118,6 +118,7 @@ impl AccountStore for PgStore {
         user_id: Uuid,
         password_hash: &str,
         revoke_except: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<u64> {
         let mut tx = self.begin().await.db()?;
         let updated = sqlx::query(
@@ -134,6 +135,7 @@ impl AccountStore for PgStore {
             Some(keep) => self.revoke_all(&mut tx, user_id, Some(keep)).await?,
             None => 0,
         };
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(revoked)
     }

@@ -70,6 +70,7 @@ impl MfaStore for PgStore {
         step: i64,
         recovery_hashes: Vec<Vec<u8>>,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool> {
         let mut tx = self.begin().await.db()?;
         // Compare-and-set on the secret: a re-enrolment committed since the code was
@@ -103,6 +104,7 @@ impl MfaStore for PgStore {
         .await
         .db()?;
         self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(true)
     }
@@ -145,7 +147,12 @@ impl MfaStore for PgStore {
         Ok(n as u32)
     }
 
-    async fn remove_totp(&self, user_id: Uuid, keep_session: Option<Uuid>) -> Result<bool> {
+    async fn remove_totp(
+        &self,
+        user_id: Uuid,
+        keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool> {
         let mut tx = self.begin().await.db()?;
         // One statement for both tables: one snapshot.
         let removed: bool = sqlx::query_scalar(&self.sql(
@@ -161,6 +168,7 @@ impl MfaStore for PgStore {
             return Ok(false);
         }
         self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(true)
     }

@@ -64,7 +64,12 @@ impl PgStore {
 
 #[async_trait]
 impl PasskeyStore for PgStore {
-    async fn add_passkey(&self, p: StoredPasskey, keep_session: Option<Uuid>) -> Result<bool> {
+    async fn add_passkey(
+        &self,
+        p: StoredPasskey,
+        keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool> {
         let mut tx = self.begin().await.db()?;
         // One statement: the owner exists, and the unique credential id decides
         // between concurrent registrations of one authenticator.
@@ -97,6 +102,7 @@ impl PasskeyStore for PgStore {
             return Ok(false);
         }
         self.revoke_all(&mut tx, p.user_id, keep_session).await?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(p.user_id)).await?;
         Ok(true)
     }
@@ -150,6 +156,7 @@ impl PasskeyStore for PgStore {
         user_id: Uuid,
         id: Uuid,
         keep_session: Option<Uuid>,
+        audit: Option<AuditEvent>,
     ) -> Result<bool> {
         let mut tx = self.begin().await.db()?;
         let done = sqlx::query(
@@ -164,6 +171,7 @@ impl PasskeyStore for PgStore {
             return Ok(false);
         }
         self.revoke_all(&mut tx, user_id, keep_session).await?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         self.commit(tx, Changed::User(user_id)).await?;
         Ok(true)
     }

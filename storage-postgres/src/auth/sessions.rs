@@ -276,7 +276,13 @@ impl SessionStore for PgStore {
         Ok(n == 1)
     }
 
-    async fn revoke_session(&self, id: Uuid, user_id: Option<Uuid>) -> Result<bool> {
+    async fn revoke_session(
+        &self,
+        id: Uuid,
+        user_id: Option<Uuid>,
+        audit: Option<AuditEvent>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await.db()?;
         let owner: Option<Uuid> = sqlx::query_scalar(&self.sql(
             "UPDATE auth_exchange.sessions SET revoked = true \
              WHERE id = $1 AND NOT revoked AND ($2::uuid IS NULL OR user_id = $2) \
@@ -284,13 +290,15 @@ impl SessionStore for PgStore {
         ))
         .bind(id)
         .bind(user_id)
-        .fetch_optional(self.exec())
+        .fetch_optional(tx.exec())
         .await
         .db()?;
-        if let Some(owner) = owner {
-            self.changed(Changed::User(owner));
-        }
-        Ok(owner.is_some())
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(owner)).await?;
+        Ok(true)
     }
 
     async fn revoke_user_sessions(
