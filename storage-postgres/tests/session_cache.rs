@@ -123,6 +123,18 @@ impl Instances {
             .access_token
     }
 
+    /// The administrator, and alice holding the role `editor`.
+    async fn editor_alice(&self) -> (Principal, uuid::Uuid) {
+        let admin = self.admin().await;
+        let alice = self.user("alice").await;
+        self.a.create_role("editor", None).await.expect("role");
+        self.a
+            .grant_role(&admin, alice, "editor")
+            .await
+            .expect("granted");
+        (admin, alice)
+    }
+
     /// An API key of `login` (signed in and re-authenticated on A) with `roles`, and
     /// the key's id.
     async fn api_key(&self, login: &str, roles: &[&str]) -> (String, uuid::Uuid) {
@@ -232,12 +244,7 @@ async fn deletion(i: Instances) {
 }
 
 async fn role_removal(i: Instances) {
-    let admin = i.admin().await;
-    let alice = i.user("alice").await;
-    i.a.create_role("editor", None).await.expect("role");
-    i.a.grant_role(&admin, alice, "editor")
-        .await
-        .expect("granted");
+    let (admin, alice) = i.editor_alice().await;
     let token = i.access("alice").await;
     assert!(i.b_serves_from_cache(&token).await.has_role("editor"));
     i.a.revoke_role(&admin, alice, "editor")
@@ -287,12 +294,7 @@ async fn api_key_revocation(i: Instances) {
 
 /// Blocking a key's owner, and removing a role the key uses, reach B's cached key.
 async fn api_key_owner_changes(i: Instances) {
-    let admin = i.admin().await;
-    let alice = i.user("alice").await;
-    i.a.create_role("editor", None).await.expect("role");
-    i.a.grant_role(&admin, alice, "editor")
-        .await
-        .expect("granted");
+    let (admin, alice) = i.editor_alice().await;
     let (key, _) = i.api_key("alice", &["editor"]).await;
     assert!(i.b_serves_from_cache(&key).await.has_role("editor"));
     i.a.revoke_role(&admin, alice, "editor")

@@ -9,6 +9,29 @@ use crate::error::AuthError;
 use crate::store::{Actor, AuditEvent, AuditKind, AuditQuery, LoginEvent};
 
 impl AuthService {
+    /// An event of `kind` by `actor`, coming from `client`, to `target`, now; it went
+    /// through.
+    fn new_event(
+        &self,
+        kind: AuditKind,
+        actor: Actor,
+        target: Uuid,
+        client: &ClientInfo,
+        detail: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: Uuid::now_v7(),
+            at: self.clock.now(),
+            kind,
+            actor,
+            target: Some(target),
+            ip: client.ip,
+            user_agent: client.user_agent.clone(),
+            success: true,
+            detail,
+        }
+    }
+
     /// An event of `kind` done by `by` (its actor and client) to `target`, now.
     pub(super) fn audit_event(
         &self,
@@ -17,17 +40,7 @@ impl AuthService {
         target: Uuid,
         detail: Option<String>,
     ) -> AuditEvent {
-        AuditEvent {
-            id: Uuid::now_v7(),
-            at: self.clock.now(),
-            kind,
-            actor: by.actor(),
-            target: Some(target),
-            ip: by.client.ip,
-            user_agent: by.client.user_agent.clone(),
-            success: true,
-            detail,
-        }
+        self.new_event(kind, by.actor(), target, &by.client, detail)
     }
 
     /// An event of `kind` the service does by itself to `target`, now.
@@ -37,17 +50,7 @@ impl AuthService {
         target: Uuid,
         detail: Option<String>,
     ) -> AuditEvent {
-        AuditEvent {
-            id: Uuid::now_v7(),
-            at: self.clock.now(),
-            kind,
-            actor: Actor::System,
-            target: Some(target),
-            ip: None,
-            user_agent: None,
-            success: true,
-            detail,
-        }
+        self.new_event(kind, Actor::System, target, &ClientInfo::default(), detail)
     }
 
     /// Records a login attempt on a known account: `right` when the password or
@@ -60,20 +63,14 @@ impl AuthService {
         right: bool,
         let_in: bool,
     ) -> Result<(), AuthError> {
+        let kind = if right {
+            AuditKind::LoginSucceeded
+        } else {
+            AuditKind::LoginFailed
+        };
         let event = AuditEvent {
-            id: Uuid::now_v7(),
-            at: self.clock.now(),
-            kind: if right {
-                AuditKind::LoginSucceeded
-            } else {
-                AuditKind::LoginFailed
-            },
-            actor: Actor::Anonymous,
-            target: Some(user_id),
-            ip: client.ip,
-            user_agent: client.user_agent.clone(),
             success: let_in,
-            detail: None,
+            ..self.new_event(kind, Actor::Anonymous, user_id, client, None)
         };
         Ok(self.store.record_audit(event).await?)
     }
