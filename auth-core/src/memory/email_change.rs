@@ -31,6 +31,7 @@ impl EmailChangeStore for MemoryStore {
         user_id: Uuid,
         code_hash: &[u8],
         now: OffsetDateTime,
+        audit: Option<AuditEvent>,
     ) -> Result<Option<User>, StoreError> {
         let mut st = self.lock();
         let Some(change) = st
@@ -52,6 +53,7 @@ impl EmailChangeStore for MemoryStore {
         let row = st.users.get_mut(&user_id).ok_or(StoreError::NotFound)?;
         row.email_verified = true;
         let row = row.clone();
+        st.audit(audit);
         Ok(Some(st.user(&row)))
     }
 

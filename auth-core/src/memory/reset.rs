@@ -57,6 +57,7 @@ impl ResetStore for MemoryStore {
         token_hash: &[u8],
         now: OffsetDateTime,
         password_hash: &str,
+        audit: Option<AuditEvent>,
     ) -> Result<Option<(Uuid, u64)>, StoreError> {
         let mut st = self.lock();
         let Some(user_id) = st
@@ -74,6 +75,7 @@ impl ResetStore for MemoryStore {
         row.password_hash = password_hash.to_owned();
         st.credentials_changed(user_id);
         let revoked = st.revoke_user_sessions(user_id, None);
+        st.audit(audit.map(|e| e.about(user_id)));
         Ok(Some((user_id, revoked)))
     }
 

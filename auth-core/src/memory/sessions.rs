@@ -117,6 +117,7 @@ impl SessionStore for MemoryStore {
                 1
             }
         };
+        st.audit(req.reuse_audit.map(|e| e.about(s.user_id)));
         Ok(RefreshOutcome::Reused {
             user_id: s.user_id,
             revoked,

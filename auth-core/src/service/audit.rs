@@ -53,6 +53,34 @@ impl AuthService {
         self.new_event(kind, Actor::System, target, &ClientInfo::default(), detail)
     }
 
+    /// The event of a password reset from `client`, by whoever held the token; the
+    /// store names the account.
+    pub(super) fn reset_event(&self, client: &ClientInfo) -> AuditEvent {
+        self.new_event(
+            AuditKind::PasswordReset,
+            Actor::Anonymous,
+            Uuid::nil(),
+            client,
+            None,
+        )
+    }
+
+    /// The event of a refresh token's reuse from `client`; the store names the account.
+    pub(super) fn reuse_event(&self, client: &ClientInfo, session: Uuid) -> AuditEvent {
+        let policy = match self.config.reuse_policy {
+            crate::store::ReusePolicy::RevokeUser => "user",
+            crate::store::ReusePolicy::RevokeSession => "session",
+        };
+        let detail = format!("{session} {policy}");
+        self.new_event(
+            AuditKind::RefreshReused,
+            Actor::Anonymous,
+            Uuid::nil(),
+            client,
+            Some(detail),
+        )
+    }
+
     /// Records a login attempt on a known account: `right` when the password or
     /// passkey was, `let_in` when the login went through. Written alone: an attempt
     /// changes nothing else.

@@ -7,6 +7,7 @@ use crate::domain::Email;
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
 use crate::mailer::{Mail, MailKind};
+use crate::store::AuditKind;
 use crate::store::{EmailChange, User};
 
 impl AuthService {
@@ -100,7 +101,12 @@ impl AuthService {
         let hash = self.codec.digest(CODE_LABEL, code.as_bytes());
         let user = self
             .store
-            .complete_email_change(who.user_id, &hash, self.clock.now())
+            .complete_email_change(
+                who.user_id,
+                &hash,
+                self.clock.now(),
+                Some(self.audit_event(AuditKind::EmailChanged, who, who.user_id, None)),
+            )
             .await?
             .ok_or(AuthError::InvalidVerificationCode)?;
         reserved.succeeded(&*self.store).await?;

@@ -74,7 +74,7 @@ impl AuthService {
     }
 
     /// Sets a new password with a reset token and revokes every session of the user;
-    /// the token is used up. A second factor is not bypassed: the next login still
+    /// the token is used up (recorded in the audit log with `client`). A second factor is not bypassed: the next login still
     /// asks for it.
     ///
     /// Errors: [`AuthError::InvalidResetToken`] for a wrong, used or expired token,
@@ -84,6 +84,7 @@ impl AuthService {
         &self,
         token: &str,
         new_password: &str,
+        client: &ClientInfo,
     ) -> Result<Uuid, AuthError> {
         let password =
             Password::parse_field("new_password", new_password, &self.config.password_policy)?;
@@ -103,7 +104,12 @@ impl AuthService {
         let password_hash = self.hasher.hash(&password).await?;
         let (user_id, revoked) = self
             .store
-            .consume_reset_token(&hash, self.clock.now(), &password_hash)
+            .consume_reset_token(
+                &hash,
+                self.clock.now(),
+                &password_hash,
+                Some(self.reset_event(client)),
+            )
             .await?
             .ok_or(AuthError::InvalidResetToken)?;
         tracing::info!(%user_id, revoked, "password reset; sessions revoked");

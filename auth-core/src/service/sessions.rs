@@ -167,6 +167,7 @@ impl AuthService {
                 idle_timeout: self.config.idle_ttl,
                 reuse_policy: self.config.reuse_policy,
                 limit: key.as_ref().map(LimitKey::attempt),
+                reuse_audit: Some(self.reuse_event(client, session_id)),
             })
             .await?;
         match outcome {

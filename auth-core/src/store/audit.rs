@@ -29,6 +29,13 @@ pub enum AuditKind {
     Logout,
     /// The user changed their password.
     PasswordChanged,
+    /// The password was set anew with a reset token (actor: whoever held the token).
+    PasswordReset,
+    /// The account took the new email address its code confirmed.
+    EmailChanged,
+    /// An old refresh token was used again and sessions were revoked (`detail`: the
+    /// session, and `user` or `session` for what was revoked).
+    RefreshReused,
     /// A second factor was turned on.
     MfaEnabled,
     /// A second factor was removed (by the user, or by an administrator).
@@ -58,11 +65,14 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::Logout,
         AuditKind::PasswordChanged,
+        AuditKind::PasswordReset,
+        AuditKind::EmailChanged,
+        AuditKind::RefreshReused,
         AuditKind::MfaEnabled,
         AuditKind::MfaDisabled,
         AuditKind::PasskeyAdded,
@@ -84,6 +94,9 @@ impl AuditKind {
             AuditKind::LoginFailed => "login_failed",
             AuditKind::Logout => "logout",
             AuditKind::PasswordChanged => "password_changed",
+            AuditKind::PasswordReset => "password_reset",
+            AuditKind::EmailChanged => "email_changed",
+            AuditKind::RefreshReused => "refresh_reused",
             AuditKind::MfaEnabled => "mfa_enabled",
             AuditKind::MfaDisabled => "mfa_disabled",
             AuditKind::PasskeyAdded => "passkey_added",
@@ -178,6 +191,15 @@ pub struct AuditEvent {
     pub success: bool,
     /// What else identifies it (a role, a key), never a secret.
     pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    /// The same event about the account `target` (for a store that learns the account
+    /// only when it makes the change: a reset token's, a reused session's).
+    pub fn about(mut self, target: Uuid) -> Self {
+        self.target = Some(target);
+        self
+    }
 }
 
 /// One login attempt of a known account: the login events of the audit log.

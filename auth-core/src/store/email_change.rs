@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::User;
+use super::{AuditEvent, User};
 use crate::error::StoreError;
 
 /// A requested email change, waiting for the code mailed to the new address.
@@ -49,8 +49,11 @@ capability! {
         /// `None` (nothing changed) when there is no such pending change. Of concurrent
         /// calls at most one gets `Some`.
         ///
+        /// `audit`, when given, is written in the same transaction, only when the
+        /// change is made.
+        ///
         /// Errors: [`StoreError::EmailTaken`] if another user took the address since.
-        async fn complete_email_change(&self, user_id: Uuid, code_hash: &[u8], now: OffsetDateTime) -> Result<Option<User>, StoreError>;
+        async fn complete_email_change(&self, user_id: Uuid, code_hash: &[u8], now: OffsetDateTime, audit: Option<AuditEvent>) -> Result<Option<User>, StoreError>;
 
         /// Deletes pending changes whose expiry is at or before `now`; returns how many.
         async fn purge_email_changes(&self, now: OffsetDateTime) -> Result<u64, StoreError>;

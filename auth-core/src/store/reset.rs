@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::AuditEvent;
 use crate::error::StoreError;
 
 /// The account a reset token was issued for, to address the mail.
@@ -32,8 +33,10 @@ capability! {
         /// Uses an unexpired token, atomically: deletes it, sets the user's password
         /// hash and revokes every session of the user. Returns the user and how many
         /// sessions were revoked, or `None` when the token is unknown, used or expired.
-        /// Of concurrent calls with one token exactly one gets `Some`.
-        async fn consume_reset_token(&self, token_hash: &[u8], now: OffsetDateTime, password_hash: &str) -> Result<Option<(Uuid, u64)>, StoreError>;
+        /// Of concurrent calls with one token exactly one gets `Some`. `audit`, when
+        /// given, is written in the same transaction with its `target` set to the
+        /// token's user, only then.
+        async fn consume_reset_token(&self, token_hash: &[u8], now: OffsetDateTime, password_hash: &str, audit: Option<AuditEvent>) -> Result<Option<(Uuid, u64)>, StoreError>;
 
         /// Deletes tokens whose expiry is at or before `now`; returns how many.
         async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError>;

@@ -195,6 +195,9 @@ pub struct RefreshRequest {
     /// [`RefreshOutcome::Limited`]; granted, it stays counted whatever the outcome.
     /// (One round trip for the per-address refresh limit and the rotation.)
     pub limit: Option<AttemptKey>,
+    /// The audit event to write, in the revocation's transaction, when the refresh
+    /// turns out to be a reuse; the store sets its `target` to the session's user.
+    pub reuse_audit: Option<AuditEvent>,
 }
 
 /// The outcome of [`SessionStore::refresh_session`].

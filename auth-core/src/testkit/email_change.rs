@@ -31,14 +31,14 @@ macro_rules! __auth_conformance_email_change {
                 let user = store.user_by_id(alice.id).await.unwrap().unwrap();
                 assert_eq!((user.email.as_deref(), user.email_verified), (Some("alice@example.com"), true));
                 store.put_reset_token("alice@example.com", &[7; 32], later).await.unwrap().unwrap();
-                assert_eq!(store.complete_email_change(alice.id, &[1; 32], t).await.unwrap(), None, "replaced code");
-                assert_eq!(store.complete_email_change(alice.id, &[2; 32], later).await.unwrap(), None, "expired");
+                assert_eq!(store.complete_email_change(alice.id, &[1; 32], t, None).await.unwrap(), None, "replaced code");
+                assert_eq!(store.complete_email_change(alice.id, &[2; 32], later, None).await.unwrap(), None, "expired");
                 assert_eq!(store.reset_token_user(&[7; 32], t).await.unwrap(), Some(alice.id));
-                let user = store.complete_email_change(alice.id, &[2; 32], t).await.unwrap().unwrap();
+                let user = store.complete_email_change(alice.id, &[2; 32], t, None).await.unwrap().unwrap();
                 assert_eq!((user.email.as_deref(), user.email_verified), (Some("alice@example.net"), true));
                 assert_eq!(store.user_by_id(alice.id).await.unwrap().unwrap(), user);
                 assert_eq!(store.email_change(alice.id).await.unwrap(), None);
-                assert_eq!(store.complete_email_change(alice.id, &[2; 32], t).await.unwrap(), None, "used");
+                assert_eq!(store.complete_email_change(alice.id, &[2; 32], t, None).await.unwrap(), None, "used");
                 assert_eq!(store.reset_token_user(&[7; 32], t).await.unwrap(), None, "the old address's token dies");
                 assert_eq!(store.put_reset_token("alice@example.com", &[8; 32], later).await.unwrap(), None);
             }
@@ -60,7 +60,7 @@ macro_rules! __auth_conformance_email_change {
                 store.put_email_change(change(bob.id, "shared@example.com", t)).await.unwrap();
                 store.put_email_change(change(carol.id, "carol@example.com", t + Duration::minutes(5))).await.unwrap();
                 store.update_user(bob.id, UserUpdate { email: Some(Email::parse("shared@example.com").unwrap()), ..Default::default() }).await.unwrap();
-                assert!(matches!(store.complete_email_change(alice.id, &[1; 32], t).await, Err(StoreError::EmailTaken)));
+                assert!(matches!(store.complete_email_change(alice.id, &[1; 32], t, None).await, Err(StoreError::EmailTaken)));
                 assert_eq!(store.user_by_id(alice.id).await.unwrap().unwrap().email.as_deref(), Some("alice@example.com"));
                 store.delete_user(carol.id, None).await.unwrap();
                 assert_eq!(store.email_change(carol.id).await.unwrap(), None);
@@ -81,7 +81,7 @@ macro_rules! __auth_conformance_email_change {
                 }).await.unwrap();
                 let results = futures::future::join_all((0..20).map(|_| {
                     let store = store.clone();
-                    tokio::spawn(async move { store.complete_email_change(alice.id, &[3; 32], t).await.unwrap() })
+                    tokio::spawn(async move { store.complete_email_change(alice.id, &[3; 32], t, None).await.unwrap() })
                 }))
                 .await;
                 assert_eq!(results.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count(), 1);

@@ -244,6 +244,7 @@ pub mod prelude {
             idle_timeout: Duration::days(7),
             reuse_policy: ReusePolicy::RevokeUser,
             limit: None,
+            reuse_audit: None,
         }
     }
 

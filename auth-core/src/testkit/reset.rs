@@ -24,10 +24,10 @@ macro_rules! __auth_conformance_reset {
                 // A new request replaces the token.
                 store.put_reset_token("alice@example.com", &[2; 32], t + Duration::minutes(30)).await.unwrap().unwrap();
                 assert_eq!(store.reset_token_user(&[1; 32], t).await.unwrap(), None);
-                assert_eq!(store.consume_reset_token(&[1; 32], t, "$argon2id$old").await.unwrap(), None);
-                assert_eq!(store.consume_reset_token(&[2; 32], t, "$argon2id$new").await.unwrap(), Some((alice.id, 2)));
+                assert_eq!(store.consume_reset_token(&[1; 32], t, "$argon2id$old", None).await.unwrap(), None);
+                assert_eq!(store.consume_reset_token(&[2; 32], t, "$argon2id$new", None).await.unwrap(), Some((alice.id, 2)));
                 assert_eq!(store.password_hash(alice.id).await.unwrap().as_deref(), Some("$argon2id$new"));
-                assert_eq!(store.consume_reset_token(&[2; 32], t, "$argon2id$again").await.unwrap(), None);
+                assert_eq!(store.consume_reset_token(&[2; 32], t, "$argon2id$again", None).await.unwrap(), None);
                 assert_eq!(store.reset_token_user(&[2; 32], t).await.unwrap(), None);
                 let sessions = |user: Uuid| {
                     let store = store.clone();
@@ -48,7 +48,7 @@ macro_rules! __auth_conformance_reset {
                 store.put_reset_token("b@example.com", &[2; 32], t + Duration::minutes(5)).await.unwrap();
                 store.put_reset_token("c@example.com", &[3; 32], t + Duration::minutes(5)).await.unwrap();
                 assert_eq!(store.reset_token_user(&[1; 32], t).await.unwrap(), None);
-                assert_eq!(store.consume_reset_token(&[1; 32], t, "x").await.unwrap(), None);
+                assert_eq!(store.consume_reset_token(&[1; 32], t, "x", None).await.unwrap(), None);
                 assert_eq!(store.reset_token_user(&[2; 32], t + Duration::minutes(5)).await.unwrap(), None);
                 store.delete_user(carol.id, None).await.unwrap();
                 assert_eq!(store.reset_token_user(&[3; 32], t).await.unwrap(), None);
@@ -99,7 +99,7 @@ macro_rules! __auth_conformance_reset {
                 let results = futures::future::join_all((0..50).map(|i| {
                     let store = store.clone();
                     tokio::spawn(async move {
-                        store.consume_reset_token(&[5; 32], t, &format!("$argon2id${i}")).await.unwrap()
+                        store.consume_reset_token(&[5; 32], t, &format!("$argon2id${i}"), None).await.unwrap()
                     })
                 }))
                 .await;

@@ -130,8 +130,18 @@ async fn a_new_email_is_pending_until_the_new_address_confirms() {
             .await,
         Err(AuthError::InvalidVerificationCode)
     ));
+    let changes = AuditQuery {
+        user: Some(who.user_id),
+        kinds: vec![AuditKind::EmailChanged],
+        ..AuditQuery::default()
+    };
+    let changes = f.auth.audit_events(changes).await.unwrap();
+    assert_eq!(changes.len(), 1, "the change, not the refused codes");
+    assert_eq!(changes[0].actor, Actor::User(who.user_id));
     assert!(matches!(
-        f.auth.confirm_password_reset(&token, "N3w-passw0rd").await,
+        f.auth
+            .confirm_password_reset(&token, "N3w-passw0rd", &ClientInfo::default())
+            .await,
         Err(AuthError::InvalidResetToken)
     ));
 }
@@ -268,7 +278,7 @@ async fn a_challenge_dies_with_a_reset_a_block_or_a_factor_change() {
         .unwrap();
     let token = f.mailed_reset_token("alice@example.com", None).await;
     f.auth
-        .confirm_password_reset(&token, PASSWORD)
+        .confirm_password_reset(&token, PASSWORD, &ClientInfo::default())
         .await
         .unwrap();
     assert!(matches!(

@@ -208,3 +208,64 @@ async fn a_users_own_changes_are_recorded_as_theirs() {
     }
     assert!(!format!("{log:?}").contains("N3w-passw0rd!"));
 }
+
+#[tokio::test]
+async fn a_reused_refresh_token_and_a_password_reset_name_their_account() {
+    let f = fixture();
+    let (alice, p0) = f.user_and_login("alice").await;
+    f.auth
+        .refresh(&p0.refresh_token, &ClientInfo::default())
+        .await
+        .unwrap();
+    f.clock.advance(Duration::seconds(11));
+    let thief = client("203.0.113.66");
+    assert!(matches!(
+        f.auth.refresh(&p0.refresh_token, &thief).await,
+        Err(AuthError::RefreshTokenReused)
+    ));
+    let sid = f.auth.verify(&p0.access_token).unwrap().sid;
+    let reuse = &events(&f, alice.id).await[0];
+    assert_eq!(
+        (reuse.kind, reuse.actor, reuse.target),
+        (AuditKind::RefreshReused, Actor::Anonymous, Some(alice.id))
+    );
+    assert_eq!(reuse.ip, thief.ip);
+    assert_eq!(reuse.detail, Some(format!("{sid} user")));
+    // A refresh that rotates records nothing.
+    let fresh = f.login("alice").await;
+    let before = events(&f, alice.id).await.len();
+    f.auth
+        .refresh(&fresh.refresh_token, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(events(&f, alice.id).await.len(), before);
+
+    f.give_verified_email(alice.id, "alice@example.com").await;
+    f.auth
+        .request_password_reset("alice@example.com", &ClientInfo::default())
+        .await
+        .unwrap();
+    let token = f.mailed_reset_token("alice@example.com", None).await;
+    let holder = client("198.51.100.23");
+    assert!(
+        f.auth
+            .confirm_password_reset("x".repeat(43).as_str(), "N3w-passw0rd!", &holder)
+            .await
+            .is_err()
+    );
+    f.auth
+        .confirm_password_reset(&token, "N3w-passw0rd!", &holder)
+        .await
+        .unwrap();
+    let log = events(&f, alice.id).await;
+    let resets: Vec<&AuditEvent> = log
+        .iter()
+        .filter(|e| e.kind == AuditKind::PasswordReset)
+        .collect();
+    assert_eq!(resets.len(), 1, "the refused token recorded nothing");
+    assert_eq!(
+        (resets[0].target, resets[0].ip),
+        (Some(alice.id), holder.ip)
+    );
+    assert!(!format!("{log:?}").contains(&token));
+}

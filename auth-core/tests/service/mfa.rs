@@ -300,7 +300,7 @@ async fn a_password_reset_does_not_bypass_the_second_factor() {
         .unwrap();
     let token = f.mailed_reset_token("alice@example.com", None).await;
     f.auth
-        .confirm_password_reset(&token, "N3w-passw0rd")
+        .confirm_password_reset(&token, "N3w-passw0rd", &ClientInfo::default())
         .await
         .unwrap();
     assert!(matches!(

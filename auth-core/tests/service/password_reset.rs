@@ -34,7 +34,7 @@ async fn a_reset_sets_the_password_revokes_sessions_and_is_single_use() {
     assert_eq!(token.len(), 43);
     assert_eq!(
         f.auth
-            .confirm_password_reset(&token, "N3w-passw0rd")
+            .confirm_password_reset(&token, "N3w-passw0rd", &ClientInfo::default())
             .await
             .unwrap(),
         user.id
@@ -58,7 +58,9 @@ async fn a_reset_sets_the_password_revokes_sessions_and_is_single_use() {
         .await
         .unwrap();
     assert!(matches!(
-        f.auth.confirm_password_reset(&token, "An0ther-pass").await,
+        f.auth
+            .confirm_password_reset(&token, "An0ther-pass", &ClientInfo::default())
+            .await,
         Err(AuthError::InvalidResetToken)
     ));
 }
@@ -105,22 +107,28 @@ async fn a_token_expires_and_a_new_request_replaces_the_old_one() {
         .mailed_reset_token("alice@example.com", Some(&first))
         .await;
     assert!(matches!(
-        f.auth.confirm_password_reset(&first, "N3w-passw0rd").await,
+        f.auth
+            .confirm_password_reset(&first, "N3w-passw0rd", &ClientInfo::default())
+            .await,
         Err(AuthError::InvalidResetToken)
     ));
     // A password breaking the rules leaves the token usable.
     assert!(matches!(
-        f.auth.confirm_password_reset(&second, "short").await,
+        f.auth
+            .confirm_password_reset(&second, "short", &ClientInfo::default())
+            .await,
         Err(AuthError::Validation(_))
     ));
     f.clock.advance(Duration::minutes(30));
     assert!(matches!(
-        f.auth.confirm_password_reset(&second, "N3w-passw0rd").await,
+        f.auth
+            .confirm_password_reset(&second, "N3w-passw0rd", &ClientInfo::default())
+            .await,
         Err(AuthError::InvalidResetToken)
     ));
     assert!(matches!(
         f.auth
-            .confirm_password_reset("garbage", "N3w-passw0rd")
+            .confirm_password_reset("garbage", "N3w-passw0rd", &ClientInfo::default())
             .await,
         Err(AuthError::InvalidResetToken)
     ));

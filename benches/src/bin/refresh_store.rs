@@ -77,6 +77,7 @@ async fn run(store: &PgStore, sessions: &[Uuid], way: Way, secs: u64) -> f64 {
                             key: key.clone(),
                             limit: LIMIT,
                         }),
+                        reuse_audit: None,
                     };
                     match store.refresh_session(request).await.expect("refresh") {
                         RefreshOutcome::Rotated { session, .. } => counter = session.counter,

@@ -45,10 +45,11 @@ pub async fn request_reset(
     ))]
 pub async fn confirm_reset(
     State(s): State<AppState>,
+    Client(client): Client,
     ApiJson(b): ApiJson<PasswordResetConfirmBody>,
 ) -> Result<StatusCode, ApiError> {
     s.auth
-        .confirm_password_reset(&b.token, &b.new_password)
+        .confirm_password_reset(&b.token, &b.new_password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

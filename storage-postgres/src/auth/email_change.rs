@@ -62,7 +62,9 @@ impl EmailChangeStore for PgStore {
         user_id: Uuid,
         code_hash: &[u8],
         now: OffsetDateTime,
+        audit: Option<AuditEvent>,
     ) -> Result<Option<User>> {
+        let mut tx = self.begin().await.db()?;
         // One statement: of concurrent calls only one deletes the pending row; the
         // users update (and its trigger, which drops the reset token) sees that row.
         let row = sqlx::query(&self.sql(concat!(
@@ -76,14 +78,16 @@ impl EmailChangeStore for PgStore {
         .bind(user_id)
         .bind(code_hash)
         .bind(now)
-        .fetch_optional(self.exec())
+        .fetch_optional(tx.exec())
         .await
         .db()?;
         let Some(row) = row else {
             return Ok(None);
         };
-        self.changed(Changed::User(user_id));
-        Ok(Some(user_from(&row)?))
+        let user = user_from(&row)?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(user_id)).await?;
+        Ok(Some(user))
     }
 
     async fn purge_email_changes(&self, now: OffsetDateTime) -> Result<u64> {

@@ -64,7 +64,9 @@ impl ResetStore for PgStore {
         token_hash: &[u8],
         now: OffsetDateTime,
         password_hash: &str,
+        audit: Option<AuditEvent>,
     ) -> Result<Option<(Uuid, u64)>> {
+        let mut tx = self.begin().await.db()?;
         // One statement: of concurrent uses only one deletes the row.
         let row = sqlx::query(&self.sql(
             "WITH used AS (DELETE FROM auth_exchange.password_resets \
@@ -79,19 +81,18 @@ impl ResetStore for PgStore {
         .bind(token_hash)
         .bind(now)
         .bind(password_hash)
-        .fetch_optional(self.exec())
+        .fetch_optional(tx.exec())
         .await
         .db()?;
-        let used = row
-            .map(|r| -> Result<(Uuid, u64)> {
-                let revoked: i64 = r.try_get("revoked").db()?;
-                Ok((r.try_get("id").db()?, revoked as u64))
-            })
-            .transpose()?;
-        if let Some((user, _)) = used {
-            self.changed(Changed::User(user));
-        }
-        Ok(used)
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let revoked: i64 = row.try_get("revoked").db()?;
+        let user: Uuid = row.try_get("id").db()?;
+        let audit = audit.map(|e| e.about(user));
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(user)).await?;
+        Ok(Some((user, revoked as u64)))
     }
 
     async fn purge_reset_tokens(&self, now: OffsetDateTime) -> Result<u64> {

@@ -229,13 +229,14 @@ impl SessionStore for PgStore {
                 roles: roles_from(&row)?,
             });
         }
-        // Reuse: the revocation is its own committed statement, whatever the caller
-        // does with the error it gets.
+        // Reuse: the revocation (with its audit event) is committed here, whatever the
+        // caller does with the error it gets.
+        let mut tx = self.begin().await.db()?;
         let revoked = match req.reuse_policy {
             ReusePolicy::RevokeUser => {
                 sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE user_id = $1 AND NOT revoked"))
                     .bind(session.user_id)
-                    .execute(self.exec())
+                    .execute(tx.exec())
                     .await
                     .db()?
                     .rows_affected()
@@ -243,13 +244,15 @@ impl SessionStore for PgStore {
             ReusePolicy::RevokeSession => {
                 sqlx::query(&self.sql("UPDATE auth_exchange.sessions SET revoked = true WHERE id = $1 AND NOT revoked"))
                     .bind(session.id)
-                    .execute(self.exec())
+                    .execute(tx.exec())
                     .await
                     .db()?
                     .rows_affected()
             }
         };
-        self.changed(Changed::User(session.user_id));
+        let audit = req.reuse_audit.map(|e| e.about(session.user_id));
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::User(session.user_id)).await?;
         Ok(RefreshOutcome::Reused {
             user_id: session.user_id,
             revoked,
