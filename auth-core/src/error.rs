@@ -169,6 +169,10 @@ pub enum AuthError {
     /// A second factor is already active; disable it before enrolling again.
     #[error("a second factor is already active")]
     MfaActive,
+    /// Signing keys are not kept in the store ([`AuthConfig::key_rotation`](crate::AuthConfig::key_rotation) is off),
+    /// so they cannot be rotated or revoked through the service.
+    #[error("signing keys do not rotate in this deployment")]
+    KeyRotationOff,
     /// The named user, session or role does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -247,6 +251,7 @@ error_table! { AuthError;
     ApiKeyExists => ("api_key_exists", 409, "The user has an API key with this name already."),
     InvalidPasskey => ("invalid_passkey", 401, "The passkey was refused: unknown, deleted, or an answer that does not verify, or a used or expired ceremony."),
     PasskeyExists => ("passkey_exists", 409, "This authenticator's passkey is registered already."),
+    KeyRotationOff => ("key_rotation_off", 409, "Signing keys are not kept in the store here; replace the key files instead."),
     NotFound(_) => ("not_found", 404, "No such user, session, role or route."),
     Unavailable(_) => ("service_unavailable", 503, "The store is unreachable or the request took too long."),
     Internal(_) => ("internal_error", 500, "The server failed; details are logged, never sent."),

@@ -117,9 +117,9 @@ pub use password::{Argon2Params, PasswordHasher, Verification};
 pub use refresh::RefreshSecret;
 pub use service::{
     API_KEY_PREFIX, ApiKeyInfo, ApiKeySecret, AuthConfig, AuthService, ClaimsFn, ClientInfo,
-    CreatedApiKey, Credential, LAST_USED_EVERY, LogoutScope, MAX_RATE_LIMIT, MfaChallenge,
-    NewApiKey, Principal, ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration, SessionInfo,
-    ThrottlePolicy, TokenPair, TotpEnrolment, is_api_key,
+    CreatedApiKey, Credential, KeyRotation, LAST_USED_EVERY, LogoutScope, MAX_RATE_LIMIT,
+    MfaChallenge, NewApiKey, Principal, ProfileUpdate, RECOVERY_CODES, ReauthProof, Registration,
+    SessionInfo, SigningKeyInfo, ThrottlePolicy, TokenPair, TotpEnrolment, is_api_key,
 };
 #[cfg(feature = "passkeys")]
 pub use service::{

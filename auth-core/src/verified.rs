@@ -54,6 +54,13 @@ impl VerifiedTokens {
         self.shards.get(h % self.shards.len().max(1))
     }
 
+    /// Forgets every token (a key they were verified with may have been revoked).
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
     /// The cached claims if `token` was verified and is valid at `now`.
     pub fn get(&self, token: &str, now: i64) -> Option<Verified> {
         let shard = self.shard(token)?;

@@ -228,6 +228,19 @@ mod migrations {
                 ],
             ),
             (
+                "signing_keys",
+                &[
+                    "kid",
+                    "algorithm",
+                    "state",
+                    "sealed_key",
+                    "created_at",
+                    "activated_at",
+                    "retire_after",
+                ],
+            ),
+            ("signing_key_generation", &["singleton", "generation"]),
+            (
                 "verification_codes",
                 &["user_id", "code_hash", "expires_at"],
             ),

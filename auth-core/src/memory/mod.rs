@@ -20,6 +20,7 @@ mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
+mod signing_keys;
 mod verification;
 
 #[derive(Debug, Clone)]
@@ -55,6 +56,7 @@ pub(crate) struct State {
     pub(crate) passkeys: Vec<StoredPasskey>,
     pub(crate) ceremonies: HashMap<Uuid, Ceremony>,
     pub(crate) api_keys: HashMap<Uuid, StoredApiKey>,
+    pub(crate) signing_keys: SigningKeys,
 }
 
 /// A user's password reset token, as a hash.

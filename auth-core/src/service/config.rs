@@ -103,6 +103,43 @@ pub struct AuthConfig {
     /// Lifetime of the code that confirms an email change at the new address
     /// (default 15 minutes).
     pub email_change_ttl: Duration,
+    /// Signing keys kept in the store and rotated on this schedule (default `None`:
+    /// the key set given to [`AuthService::new`](crate::AuthService::new) signs, as loaded).
+    pub key_rotation: Option<KeyRotation>,
+}
+
+/// The schedule of signing keys kept in the store ([`AuthConfig::key_rotation`]).
+///
+/// A new key is published in the JWKS as *next* as soon as the one before it starts to
+/// sign, and signs once `period` has passed and it has been published for at least
+/// `jwks_max_age + poll` (so every resource server's cached JWKS holds it, and every
+/// instance has loaded it). The key it replaces stays published as *retired* for the
+/// access-token lifetime plus `grace`, then leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// How long a key signs.
+    pub period: Duration,
+    /// How long a resource server may cache the JWKS: its `Cache-Control: max-age`.
+    pub jwks_max_age: Duration,
+    /// How long a retired key stays published after its last token expired (clock
+    /// skew, slow clients).
+    pub grace: Duration,
+    /// How often each instance reads the keys from the store (and applies the
+    /// schedule): a rotation or revocation made elsewhere takes effect within it.
+    pub poll: Duration,
+}
+
+impl KeyRotation {
+    /// A new key every `period`, with a JWKS cache lifetime of 5 minutes, a grace of 5
+    /// minutes and a poll every 10 seconds.
+    pub fn every(period: Duration) -> Self {
+        Self {
+            period,
+            jwks_max_age: Duration::minutes(5),
+            grace: Duration::minutes(5),
+            poll: Duration::seconds(10),
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -129,11 +166,20 @@ impl Default for AuthConfig {
             reauthentication_ttl: Duration::minutes(5),
             audit_retention: Some(Duration::days(365)),
             email_change_ttl: Duration::minutes(15),
+            key_rotation: None,
         }
     }
 }
 
 impl AuthConfig {
+    /// How long a resource server may cache the JWKS: the rotation's
+    /// [`KeyRotation::jwks_max_age`], or 5 minutes for keys that change only with a
+    /// restart.
+    pub fn jwks_max_age(&self) -> Duration {
+        self.key_rotation
+            .map_or(Duration::minutes(5), |r| r.jwks_max_age)
+    }
+
     /// The longest window of any limit: counters idle for longer are dead.
     pub(super) fn longest_limit_window(&self) -> Duration {
         let l = &self.limits;

@@ -220,7 +220,7 @@ impl AuthService {
         }
         let encoded = totp::base32(&secret);
         Ok(TotpEnrolment {
-            otpauth_uri: totp::otpauth_uri(self.keys.issuer(), &user.login, &encoded),
+            otpauth_uri: totp::otpauth_uri(self.configured_keys.issuer(), &user.login, &encoded),
             secret: encoded,
         })
     }

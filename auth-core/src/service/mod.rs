@@ -32,6 +32,7 @@ mod passkeys;
 mod reauth;
 mod reset;
 mod sessions;
+mod signing_keys;
 #[cfg(all(test, feature = "memory"))]
 mod tests;
 mod verification;
@@ -42,7 +43,7 @@ pub use api_keys::{
     API_KEY_PREFIX, ApiKeyInfo, ApiKeySecret, CreatedApiKey, LAST_USED_EVERY, MAX_RATE_LIMIT,
     NewApiKey, is_api_key,
 };
-pub use config::{AuthConfig, ThrottlePolicy};
+pub use config::{AuthConfig, KeyRotation, ThrottlePolicy};
 pub use login::TokenPair;
 pub use mfa::{RECOVERY_CODES, TotpEnrolment};
 #[cfg(feature = "passkeys")]
@@ -51,6 +52,7 @@ pub use passkeys::{
 };
 pub use reauth::ReauthProof;
 pub use sessions::{Credential, LogoutScope, Principal, SessionInfo};
+pub use signing_keys::SigningKeyInfo;
 
 /// Where a request came from; recorded with sessions and login history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +66,10 @@ pub struct ClientInfo {
 /// The auth service. Cheap to share: hold it in an `Arc`.
 pub struct AuthService {
     store: Arc<dyn AuthStore>,
-    keys: KeySet,
+    /// The keys given to [`AuthService::new`].
+    configured_keys: KeySet,
+    /// The keys in use: the configured ones, or those built from the store.
+    keys: std::sync::RwLock<signing_keys::LoadedKeys>,
     codec: TokenMac,
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
@@ -81,7 +86,7 @@ impl fmt::Debug for AuthService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthService")
             .field("store", &self.store)
-            .field("keys", &self.keys)
+            .field("keys", &self.keys())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -135,7 +140,11 @@ impl AuthService {
     ) -> Result<Self, AuthError> {
         Ok(Self {
             store,
-            keys,
+            keys: std::sync::RwLock::new(signing_keys::LoadedKeys {
+                set: Arc::new(keys.clone()),
+                generation: None,
+            }),
+            configured_keys: keys,
             codec: TokenMac::new(refresh_secret),
             hasher: PasswordHasher::new(config.argon2)?,
             clock: Arc::new(SystemClock),
@@ -191,14 +200,20 @@ impl AuthService {
         &self.store
     }
 
-    /// The key set.
-    pub fn keys(&self) -> &KeySet {
-        &self.keys
+    /// The key set in use: the one given to [`AuthService::new`], or, with
+    /// [`AuthConfig::key_rotation`], the one built from the stored keys (which changes
+    /// as they rotate).
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .set
+            .clone()
     }
 
     /// The public keys as a JWK Set.
     pub fn jwks(&self) -> JwkSet {
-        self.keys.jwks()
+        self.keys().jwks()
     }
 
     pub(super) fn parse_names(

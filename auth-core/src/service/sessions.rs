@@ -192,7 +192,7 @@ impl AuthService {
 
     /// Stateless check of an access token: signature and claims only, no store call.
     pub fn verify(&self, access_token: &str) -> Result<AccessClaims, AuthError> {
-        self.keys
+        self.keys()
             .verify(access_token, self.clock.now().unix_timestamp())
             .map_err(|e: TokenError| {
                 tracing::debug!(reason = %e, "access token rejected");
@@ -218,7 +218,7 @@ impl AuthService {
             None => {
                 let claims = self.verify(access_token)?;
                 self.verified
-                    .insert(access_token, &claims, self.keys.leeway(), unix)
+                    .insert(access_token, &claims, self.keys().leeway(), unix)
             }
         };
         let (sub, sid) = (verified.sub, verified.sid);
@@ -345,9 +345,10 @@ impl AuthService {
         let mut jti = [0u8; 16];
         aws_lc_rs::rand::fill(&mut jti)
             .map_err(|_| AuthError::Internal("no random token id".into()))?;
+        let keys = self.keys();
         let claims = AccessClaims {
-            iss: self.keys.issuer().to_owned(),
-            aud: self.keys.audience().to_owned(),
+            iss: keys.issuer().to_owned(),
+            aud: keys.audience().to_owned(),
             sub: session.user_id,
             sid: session.id,
             iat,
@@ -363,8 +364,7 @@ impl AuthService {
             custom: self.custom_claims(session.user_id, &roles),
             roles,
         };
-        let access_token = self
-            .keys
+        let access_token = keys
             .sign(&claims)
             .map_err(|e| AuthError::Internal(e.into()))?;
         let idle_end = session.last_refreshed_at + self.config.idle_ttl;

@@ -61,11 +61,16 @@ pub enum AuditKind {
     UserDeleted,
     /// An administrator revoked every session of the account (`detail`: how many).
     SessionsRevoked,
+    /// The signing key changed: by the schedule (actor: the system) or at an
+    /// administrator's request (`detail`: the new current key's id).
+    SigningKeyRotated,
+    /// An administrator revoked a signing key (`detail`: its id).
+    SigningKeyRevoked,
 }
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 21] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::Logout,
@@ -85,6 +90,8 @@ impl AuditKind {
         AuditKind::RoleRevoked,
         AuditKind::UserDeleted,
         AuditKind::SessionsRevoked,
+        AuditKind::SigningKeyRotated,
+        AuditKind::SigningKeyRevoked,
     ];
 
     /// The name stores keep and clients filter by (`login_failed`).
@@ -109,6 +116,8 @@ impl AuditKind {
             AuditKind::RoleRevoked => "role_revoked",
             AuditKind::UserDeleted => "user_deleted",
             AuditKind::SessionsRevoked => "sessions_revoked",
+            AuditKind::SigningKeyRotated => "signing_key_rotated",
+            AuditKind::SigningKeyRevoked => "signing_key_revoked",
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! [`AccountStore`], [`RoleStore`], [`SessionStore`], [`AuditStore`],
 //! [`VerificationStore`], [`AttemptStore`], [`ResetStore`], [`MfaStore`],
-//! [`EmailChangeStore`], [`PasskeyStore`] and [`ApiKeyStore`] each cover one capability and state the
+//! [`EmailChangeStore`], [`PasskeyStore`], [`ApiKeyStore`] and [`SigningKeyStore`] each cover one capability and state the
 //! contract of every method (what is atomic, what "not found" returns). [`AuthStore`]
 //! is all of them at once and is implemented for every type that implements them all,
 //! so an application holds an `Arc<dyn AuthStore>`. Each trait is also implemented for
@@ -136,6 +136,7 @@ mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
+mod signing_keys;
 mod verification;
 
 pub use accounts::*;
@@ -148,6 +149,7 @@ pub use passkeys::*;
 pub use reset::*;
 pub use roles::*;
 pub use sessions::*;
+pub use signing_keys::*;
 pub use verification::*;
 
 /// Everything auth-core stores: every capability trait at once. Implemented for any
@@ -164,6 +166,7 @@ pub trait AuthStore:
     + EmailChangeStore
     + PasskeyStore
     + ApiKeyStore
+    + SigningKeyStore
 {
 }
 
@@ -179,6 +182,7 @@ impl<T> AuthStore for T where
         + EmailChangeStore
         + PasskeyStore
         + ApiKeyStore
+        + SigningKeyStore
         + ?Sized
 {
 }
@@ -234,6 +238,8 @@ pub struct MockAuthStore {
     pub passkeys: MockPasskeyStore,
     /// [`ApiKeyStore`].
     pub api_keys: MockApiKeyStore,
+    /// [`SigningKeyStore`].
+    pub signing_keys: MockSigningKeyStore,
 }
 
 /// A store that records the name of every call before passing it to `inner`, and can

@@ -47,6 +47,7 @@ mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
+mod signing_keys;
 mod verification;
 
 /// Makes a fresh, empty store for one test and cleans up after it.
@@ -75,6 +76,7 @@ macro_rules! auth_store_conformance {
         $crate::__auth_conformance_email_change!($harness);
         $crate::__auth_conformance_passkeys!($harness);
         $crate::__auth_conformance_api_keys!($harness);
+        $crate::__auth_conformance_signing_keys!($harness);
     };
 }
 
@@ -211,6 +213,26 @@ pub mod prelude {
             expires_at: None,
             last_used_at: None,
         }
+    }
+
+    /// A key `kid` in `state`, made at `at` (and activated then, when current), with a
+    /// stand-in for its sealed private half.
+    pub fn signing_key(kid: &str, state: SigningKeyState, at: OffsetDateTime) -> StoredSigningKey {
+        StoredSigningKey {
+            kid: kid.into(),
+            algorithm: "EdDSA".into(),
+            state,
+            sealed_key: kid.as_bytes().repeat(3),
+            created_at: at,
+            activated_at: (state == SigningKeyState::Current).then_some(at),
+            retire_after: None,
+        }
+    }
+
+    /// `keys` ordered by `kid`, to compare a set read back with the one written.
+    pub fn sorted(mut keys: Vec<StoredSigningKey>) -> Vec<StoredSigningKey> {
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        keys
     }
 
     /// An audit event of `kind` by `actor` about `target` at `at`, from a documentation

@@ -220,6 +220,11 @@ impl Key {
         self.alg
     }
 
+    /// PKCS#8 DER of an Ed25519 private key; `None` for other keys. A secret.
+    pub(crate) fn pkcs8_der(&self) -> Option<&[u8]> {
+        self.pkcs8.as_deref().map(Vec::as_slice)
+    }
+
     /// PKCS#8 PEM of an Ed25519 private key, to save a generated key; `None` for other
     /// keys. Handle the result as a secret.
     pub fn to_pkcs8_pem(&self) -> Option<String> {

@@ -179,6 +179,21 @@ impl KeySet {
         &self.audience
     }
 
+    /// The keys of the set.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries.values().map(|e| &e.key)
+    }
+
+    /// The key ids of the set.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// Whether the set holds a key `kid`.
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.entries.contains_key(kid)
+    }
+
     /// The signing key; `None` in a verification-only set.
     pub fn signing_key(&self) -> Option<&Key> {
         Some(&self.entries.get(self.signing_kid.as_ref()?)?.key)

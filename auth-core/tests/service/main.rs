@@ -156,5 +156,6 @@ mod password_reset;
 mod refresh;
 mod registration;
 mod sessions;
+mod signing_keys;
 mod throttling;
 mod tokens;

@@ -42,6 +42,7 @@ mod passkeys;
 mod reset;
 mod roles;
 mod sessions;
+mod signing_keys;
 mod verification;
 
 pub(super) type Result<T> = std::result::Result<T, StoreError>;
