@@ -113,6 +113,28 @@ pub struct Config {
     #[arg(long, env = "VERIFICATION_KEY_FILES", value_delimiter = ',')]
     pub verification_key_files: Vec<PathBuf>,
 
+    /// Keep the signing keys in the store and rotate them every this many days (0:
+    /// off; the key files or the generated key sign, as loaded). Every instance on
+    /// one store then signs with the same key; a new key is published in the JWKS
+    /// before it signs, and the old one stays published until its tokens expired.
+    #[arg(long, env = "SIGNING_KEY_ROTATION_DAYS", default_value_t = 0)]
+    pub signing_key_rotation_days: u32,
+
+    /// The rotation period in seconds, instead of SIGNING_KEY_ROTATION_DAYS (for
+    /// trying rotation out, and tests).
+    #[arg(long, env = "SIGNING_KEY_ROTATION_SECS")]
+    pub signing_key_rotation_secs: Option<u64>,
+
+    /// Seconds resource servers may cache the JWKS (its `Cache-Control: max-age`); a
+    /// rotating key is published at least this long, plus a poll, before it signs.
+    #[arg(long, env = "JWKS_MAX_AGE_SECS", default_value_t = 300)]
+    pub jwks_max_age_secs: u64,
+
+    /// Milliseconds between two reads of the stored signing keys by each instance: a
+    /// rotation or revocation made elsewhere takes effect within it.
+    #[arg(long, env = "SIGNING_KEY_POLL_MS", default_value_t = 10_000)]
+    pub signing_key_poll_ms: u64,
+
     /// Sign with HS256 and this secret (at least 32 bytes) instead of EdDSA; for a
     /// single service that verifies its own tokens. Nothing is published in the JWKS.
     #[arg(long, env = "JWT_HS256_SECRET", hide_env_values = true)]

@@ -88,9 +88,13 @@ async fn run() -> ExitCode {
         .auth
         .spawn_purger(Duration::from_secs(config.purge_interval_secs.max(1)));
     let refresh = spawn_rate_refresh(&state, config.rate_refresh_secs);
+    let rotation = state.auth.spawn_key_rotation();
     let health = state.health.clone();
     let result = serve(listener, state, shutdown_signal()).await;
     purge.abort();
+    if let Some(rotation) = rotation {
+        rotation.abort();
+    }
     if let Some(refresh) = refresh {
         refresh.abort();
     }

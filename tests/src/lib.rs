@@ -48,6 +48,8 @@ pub struct TestApp {
     task: JoinHandle<()>,
     /// The rate feed's refresh, as `main` runs it.
     refresh: Option<JoinHandle<()>>,
+    /// The signing-key schedule, as `main` runs it.
+    rotation: Option<JoinHandle<()>>,
     db: Option<TestDatabase>,
     /// Whether this instance made the data directory (siblings share it).
     owns_data_dir: bool,
@@ -168,6 +170,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let refresh = server_example::spawn_rate_refresh(&state, config.rate_refresh_secs);
+        let rotation = state.auth.spawn_key_rotation();
         let serving = state.clone();
         let task = tokio::spawn(async move {
             server_example::serve(listener, serving, std::future::pending())
@@ -187,6 +190,7 @@ impl TestApp {
             client,
             task,
             refresh,
+            rotation,
             db: None,
             owns_data_dir: false,
         }
@@ -381,8 +385,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.task.abort();
-        if let Some(refresh) = &self.refresh {
-            refresh.abort();
+        for task in self.refresh.iter().chain(&self.rotation) {
+            task.abort();
         }
         if let Some(db) = self.db.take() {
             // Dropped outside the test's runtime, which may be single-threaded and busy

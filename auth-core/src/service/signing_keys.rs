@@ -22,7 +22,6 @@ const WRITE_ATTEMPTS: usize = 5;
 
 /// A stored signing key as an administrator sees it (never its private half).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SigningKeyInfo {
     /// The key id.
     pub kid: String,
@@ -31,13 +30,10 @@ pub struct SigningKeyInfo {
     /// `next`, `current` or `retired`.
     pub state: &'static str,
     /// When it was made and published.
-    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub created_at: OffsetDateTime,
     /// When it began to sign.
-    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339::option"))]
     pub activated_at: Option<OffsetDateTime>,
     /// When it leaves the JWKS (a retired key).
-    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339::option"))]
     pub retire_after: Option<OffsetDateTime>,
 }
 

@@ -163,11 +163,22 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The public keys that verify access tokens.
+/// The public keys that verify access tokens: with rotation, the current key, the
+/// next one and the retired ones. `Cache-Control: max-age` says how long a resource
+/// server may keep it (`JWKS_MAX_AGE_SECS`); fetch again on an unknown `kid`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "JWK Set", body = JwksDto)))]
-pub async fn jwks(State(s): State<AppState>) -> Json<JwksDto> {
-    Json(s.auth.jwks().into())
+pub async fn jwks(
+    State(s): State<AppState>,
+) -> ([(axum::http::HeaderName, String); 1], Json<JwksDto>) {
+    let max_age = s.auth.config().jwks_max_age().whole_seconds().max(0);
+    (
+        [(
+            axum::http::header::CACHE_CONTROL,
+            format!("public, max-age={max_age}"),
+        )],
+        Json(s.auth.jwks().into()),
+    )
 }
 
 /// Where JWT middleware finds the keys by issuer (OpenID Connect Discovery 1.0, the

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod passkeys;
 pub mod password_reset;
 pub mod reauth;
+pub mod signing_keys;
 pub mod users;
 
 use std::sync::Arc;
@@ -126,6 +127,7 @@ pub fn registry(
         .merge(admin::router())
         .merge(api_keys::router())
         .merge(audit::router())
+        .merge(signing_keys::router())
         .merge(kv::router())
         .layer(cors(cors_origins))
         // The exchange routes serve browser clients from anywhere.

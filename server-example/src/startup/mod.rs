@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AuthConfig, AuthService, LoginPolicy, Mailer, PasskeyConfig, Passkeys, RateLimit,
+    AuthConfig, AuthService, KeyRotation, LoginPolicy, Mailer, PasskeyConfig, Passkeys, RateLimit,
     RequestLimits, ReusePolicy, ThrottlePolicy,
 };
 use exchange_core::{CurrencyCode, ExchangeService};
@@ -108,8 +108,35 @@ fn auth_config(config: &Config) -> Result<AuthConfig, StartupError> {
         verified_token_cache: config.verified_token_cache,
         audit_retention: (config.audit_retention_days > 0)
             .then(|| time::Duration::days(i64::from(config.audit_retention_days))),
+        key_rotation: key_rotation(config)?,
         ..AuthConfig::default()
     })
+}
+
+/// The signing-key schedule the configuration asks for, if any.
+fn key_rotation(config: &Config) -> Result<Option<KeyRotation>, StartupError> {
+    let period = match config.signing_key_rotation_secs {
+        Some(secs) => secs,
+        None => u64::from(config.signing_key_rotation_days) * 86_400,
+    };
+    if period == 0 {
+        return Ok(None);
+    }
+    if config.jwt_hs256_secret.is_some() {
+        return Err(StartupError::Config(
+            "signing key rotation publishes Ed25519 keys; it does not go with JWT_HS256_SECRET"
+                .into(),
+        ));
+    }
+    let seconds = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+    let poll = time::Duration::milliseconds(
+        i64::try_from(config.signing_key_poll_ms.max(10)).unwrap_or(i64::MAX),
+    );
+    Ok(Some(KeyRotation {
+        jwks_max_age: seconds(config.jwks_max_age_secs),
+        poll,
+        ..KeyRotation::every(seconds(period))
+    }))
 }
 
 /// The mailer the configuration asks for: SMTP, else a mail directory, else a log line.
@@ -160,6 +187,11 @@ impl AppState {
         )
         .map_err(|e| StartupError::Config(e.to_string()))?
         .with_mailer(mailer);
+        if auth.config().key_rotation.is_some() {
+            auth.sync_signing_keys()
+                .await
+                .map_err(|e| StartupError::Data(format!("signing keys: {e}")))?;
+        }
         let pivot = CurrencyCode::parse(&config.pivot_currency)
             .map_err(|e| StartupError::Config(format!("PIVOT_CURRENCY: {e}")))?;
         let exchange = ExchangeService::new(exchange_store)

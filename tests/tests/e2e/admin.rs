@@ -173,7 +173,8 @@ on_both! {
                     .replace("{key_id}", &alice.to_string())
                     .replace("{name}", "admin")
                     .replace("{code}", "EUR")
-                    .replace("{pair}", "USDEUR");
+                    .replace("{pair}", "USDEUR")
+                    .replace("{kid}", "some-kid");
                 let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 app.call(method.clone(), &concrete, Some(&token), Some(json!({})))
                     .await
@@ -181,8 +182,9 @@ on_both! {
                 checked += 1;
             }
         }
-        // 20 admin operations (the rate import, the feed status, the audit log and the
-        // three of a user's API keys among them) plus the two exchange deletes.
-        assert_eq!(checked, 22);
+        // 23 admin operations (the rate import, the feed status, the audit log, the
+        // three of a user's API keys and the three of the signing keys among them) plus
+        // the two exchange deletes.
+        assert_eq!(checked, 25);
     }
 }

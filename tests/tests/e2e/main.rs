@@ -47,5 +47,6 @@ mod outage;
 mod passkeys;
 mod password_reset;
 mod proxies;
+mod signing_keys;
 mod smtp;
 mod users;

@@ -66,14 +66,15 @@ on_both! {
         let registry = serde_json::to_value(server_example::routes::openapi()).unwrap();
         assert_eq!(r.json, registry);
         let paths = r.json["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 57, "the paths of API.md, the money, passkey, API key and audit routes");
+        assert_eq!(paths.len(), 60, "the paths of API.md, the money, passkey, API key, audit and signing key routes");
         // Every documented operation is routed: none falls to "no such route" or 405.
         for (path, item) in paths {
             let concrete = path
                 .replace("{id}", "00000000-0000-0000-0000-000000000000")
                 .replace("{name}", "editor")
                 .replace("{code}", "USD")
-                .replace("{pair}", "USDEUR");
+                .replace("{pair}", "USDEUR")
+                .replace("{kid}", "some-kid");
             for method in item.as_object().unwrap().keys() {
                 let method: Method = method.to_uppercase().parse().unwrap();
                 let reply = app.call(method.clone(), &concrete, None, None).await;
