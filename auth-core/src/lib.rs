@@ -129,7 +129,9 @@ pub use store::{
     Actor, AttemptLimit, AuditEvent, AuditKind, AuditQuery, AuthStore, LoginEvent, ReusePolicy,
     Role, User, UserStatus,
 };
+#[cfg(feature = "remote-jwks")]
+pub use token::ReqwestFetch;
 pub use token::{
-    AccessClaims, CustomClaims, Jwk, JwkSet, Key, KeyAlgorithm, KeyError, KeySet, RESERVED_CLAIMS,
-    TokenError,
+    AccessClaims, CustomClaims, Fetched, Jwk, JwkSet, JwksFetch, JwksSource, Key, KeyAlgorithm,
+    KeyError, KeySet, RESERVED_CLAIMS, RemoteKeys, RemoteKeysConfig, RemoteKeysError, TokenError,
 };

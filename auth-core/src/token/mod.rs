@@ -4,10 +4,16 @@
 mod claims;
 mod key;
 mod keyset;
+mod remote;
 
 pub use claims::{AccessClaims, CustomClaims, RESERVED_CLAIMS};
 pub use key::{Key, KeyAlgorithm};
 pub use keyset::{Jwk, JwkSet, KeySet};
+#[cfg(feature = "remote-jwks")]
+pub use remote::ReqwestFetch;
+pub use remote::{
+    Fetched, JwksFetch, JwksSource, RemoteKeys, RemoteKeysConfig, RemoteKeysError,
+};
 
 /// The `typ` header of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";

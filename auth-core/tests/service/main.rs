@@ -155,6 +155,7 @@ mod passkeys;
 mod password_reset;
 mod refresh;
 mod registration;
+mod remote_keys;
 mod sessions;
 mod signing_keys;
 mod throttling;
