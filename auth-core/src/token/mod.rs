@@ -11,9 +11,7 @@ pub use key::{Key, KeyAlgorithm};
 pub use keyset::{Jwk, JwkSet, KeySet};
 #[cfg(feature = "remote-jwks")]
 pub use remote::ReqwestFetch;
-pub use remote::{
-    Fetched, JwksFetch, JwksSource, RemoteKeys, RemoteKeysConfig, RemoteKeysError,
-};
+pub use remote::{Fetched, JwksFetch, JwksSource, RemoteKeys, RemoteKeysConfig, RemoteKeysError};
 
 /// The `typ` header of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";

@@ -20,7 +20,12 @@ struct FakeIssuer {
 
 impl FakeIssuer {
     fn jwks_requests(&self) -> usize {
-        self.asked.lock().unwrap().iter().filter(|u| u.ends_with("jwks.json")).count()
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| u.ends_with("jwks.json"))
+            .count()
     }
 }
 
@@ -36,10 +41,22 @@ impl JwksFetch for FakeIssuer {
                 "issuer": ISSUER, "jwks_uri": "https://issuer.test/.well-known/jwks.json"
             })
             .to_string(),
-            "https://issuer.test/.well-known/jwks.json" => serde_json::to_string(&self.auth.jwks()).unwrap(),
-            _ => return Ok(Fetched { status: 404, cache_control: None, body: vec![] }),
+            "https://issuer.test/.well-known/jwks.json" => {
+                serde_json::to_string(&self.auth.jwks()).unwrap()
+            }
+            _ => {
+                return Ok(Fetched {
+                    status: 404,
+                    cache_control: None,
+                    body: vec![],
+                });
+            }
         };
-        Ok(Fetched { status: 200, cache_control: Some(self.cache_control.lock().unwrap().clone()), body: body.into_bytes() })
+        Ok(Fetched {
+            status: 200,
+            cache_control: Some(self.cache_control.lock().unwrap().clone()),
+            body: body.into_bytes(),
+        })
     }
 }
 
@@ -72,9 +89,14 @@ fn verifier(fake: &Arc<FakeIssuer>, tweak: impl FnOnce(&mut RemoteKeysConfig)) -
 fn with_kid(token: &str, kid: &str) -> String {
     let mut parts = token.splitn(2, '.');
     let header = parts.next().unwrap();
-    let mut header: serde_json::Value = serde_json::from_slice(&B64.decode(header).unwrap()).unwrap();
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&B64.decode(header).unwrap()).unwrap();
     header["kid"] = kid.into();
-    format!("{}.{}", B64.encode(header.to_string()), parts.next().unwrap())
+    format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        parts.next().unwrap()
+    )
 }
 
 async fn rotate(f: &Fixture, admin: &Principal) {
@@ -106,7 +128,16 @@ async fn tokens_verify_across_rotations_with_a_fetch_only_for_a_key_published_si
     remote.verify(&third).await.unwrap();
     remote.verify(&third).await.unwrap();
     assert_eq!(fake.jwks_requests(), 2);
-    assert_eq!(fake.asked.lock().unwrap().iter().filter(|u| u.contains("openid-configuration")).count(), 1, "discovered once");
+    assert_eq!(
+        fake.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| u.contains("openid-configuration"))
+            .count(),
+        1,
+        "discovered once"
+    );
     assert_eq!(remote.fetches(), 2);
 }
 
@@ -117,7 +148,9 @@ async fn a_flood_of_unknown_kids_fetches_once_per_interval() {
     let remote = Arc::new(verifier(&fake, |_| {}));
     let (_, pair) = f.user_and_login("alice").await;
     remote.verify(&pair.access_token).await.unwrap();
-    let forged: Vec<String> = (0..1000).map(|_| with_kid(&pair.access_token, &uuid::Uuid::new_v4().to_string())).collect();
+    let forged: Vec<String> = (0..1000)
+        .map(|_| with_kid(&pair.access_token, &uuid::Uuid::new_v4().to_string()))
+        .collect();
     let results = futures::future::join_all(forged.iter().cloned().map(|t| {
         let remote = remote.clone();
         tokio::spawn(async move { remote.verify(&t).await })
@@ -125,16 +158,29 @@ async fn a_flood_of_unknown_kids_fetches_once_per_interval() {
     .await;
     for r in results {
         let err = r.unwrap().unwrap_err();
-        assert!(matches!(err, RemoteKeysError::Token(TokenError::UnknownKey)), "{err:?}");
+        assert!(
+            matches!(err, RemoteKeysError::Token(TokenError::UnknownKey)),
+            "{err:?}"
+        );
         assert_eq!((err.status(), err.code()), (401, "invalid_token"));
     }
-    assert!(fake.jwks_requests() <= 2, "{} fetches for 1000 forged kids", fake.jwks_requests());
+    assert!(
+        fake.jwks_requests() <= 2,
+        "{} fetches for 1000 forged kids",
+        fake.jwks_requests()
+    );
     tokio::time::sleep(StdDuration::from_millis(350)).await;
     for t in &forged[..100] {
         assert!(remote.verify(t).await.is_err());
     }
-    assert!(fake.jwks_requests() <= 3, "one more interval, one more fetch at most");
-    assert!(remote.verify(&pair.access_token).await.is_ok(), "real tokens still verify");
+    assert!(
+        fake.jwks_requests() <= 3,
+        "one more interval, one more fetch at most"
+    );
+    assert!(
+        remote.verify(&pair.access_token).await.is_ok(),
+        "real tokens still verify"
+    );
 }
 
 #[tokio::test]
@@ -148,10 +194,16 @@ async fn a_revoked_keys_tokens_are_refused_once_the_cached_jwks_is_stale() {
     remote.verify(&pair.access_token).await.unwrap();
     let current = f.auth.signing_keys().await.unwrap()[0].kid.clone();
     f.auth.revoke_signing_key(&admin, &current).await.unwrap();
-    assert!(remote.verify(&pair.access_token).await.is_ok(), "cached for the minimum lifetime (50 ms)");
+    assert!(
+        remote.verify(&pair.access_token).await.is_ok(),
+        "cached for the minimum lifetime (50 ms)"
+    );
     tokio::time::sleep(StdDuration::from_millis(60)).await;
     let err = remote.verify(&pair.access_token).await.unwrap_err();
-    assert!(matches!(err, RemoteKeysError::Token(TokenError::UnknownKey)), "{err:?}");
+    assert!(
+        matches!(err, RemoteKeysError::Token(TokenError::UnknownKey)),
+        "{err:?}"
+    );
     let fresh = f.login("alice").await.access_token;
     remote.verify(&fresh).await.unwrap();
 }
@@ -170,7 +222,10 @@ async fn without_keys_the_answer_is_unavailable_and_stale_keys_serve_while_the_i
     remote.verify(&pair.access_token).await.unwrap();
     fake.down.store(true, Ordering::SeqCst);
     tokio::time::sleep(StdDuration::from_millis(60)).await;
-    remote.verify(&pair.access_token).await.expect("the stale keys, while the issuer is down");
+    remote
+        .verify(&pair.access_token)
+        .await
+        .expect("the stale keys, while the issuer is down");
 }
 
 #[tokio::test]
@@ -178,14 +233,37 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
     let (f, fake) = issuer();
     f.auth.sync_signing_keys().await.unwrap();
     let (_, pair) = f.user_and_login("alice").await;
-    let remote = RemoteKeys::new(JwksSource::Issuer("https://other.test".into()), RemoteKeysConfig::new("api.test"), fake.clone());
-    assert!(matches!(remote.verify(&pair.access_token).await, Err(RemoteKeysError::Unavailable(_))));
-    let by_url = RemoteKeys::new(
-        JwksSource::Jwks { url: "https://issuer.test/.well-known/jwks.json".into(), issuer: "https://other.test".into() },
+    let remote = RemoteKeys::new(
+        JwksSource::Issuer("https://other.test".into()),
         RemoteKeysConfig::new("api.test"),
         fake.clone(),
     );
-    assert!(matches!(by_url.verify(&pair.access_token).await, Err(RemoteKeysError::Token(TokenError::Rejected(_)))), "iss is checked");
-    let wrong_audience = RemoteKeys::new(JwksSource::Discovery(format!("{ISSUER}/.well-known/openid-configuration")), RemoteKeysConfig::new("other-api"), fake.clone());
-    assert!(matches!(wrong_audience.verify(&pair.access_token).await, Err(RemoteKeysError::Token(_))));
+    assert!(matches!(
+        remote.verify(&pair.access_token).await,
+        Err(RemoteKeysError::Unavailable(_))
+    ));
+    let by_url = RemoteKeys::new(
+        JwksSource::Jwks {
+            url: "https://issuer.test/.well-known/jwks.json".into(),
+            issuer: "https://other.test".into(),
+        },
+        RemoteKeysConfig::new("api.test"),
+        fake.clone(),
+    );
+    assert!(
+        matches!(
+            by_url.verify(&pair.access_token).await,
+            Err(RemoteKeysError::Token(TokenError::Rejected(_)))
+        ),
+        "iss is checked"
+    );
+    let wrong_audience = RemoteKeys::new(
+        JwksSource::Discovery(format!("{ISSUER}/.well-known/openid-configuration")),
+        RemoteKeysConfig::new("other-api"),
+        fake.clone(),
+    );
+    assert!(matches!(
+        wrong_audience.verify(&pair.access_token).await,
+        Err(RemoteKeysError::Token(_))
+    ));
 }
