@@ -322,5 +322,8 @@ async fn a_resource_server_follows_the_issuers_rotations_without_a_restart() {
         + (flood.as_millis() / REFETCH.as_millis()) as usize
         + (flood.as_millis() / JWKS_MAX_AGE.as_millis()) as usize;
     println!("1000 forged kids in {flood:?}: {during} JWKS fetches (allowed {allowed})");
-    assert!((1..=allowed).contains(&during), "{during} fetches in {flood:?}");
+    assert!(
+        (1..=allowed).contains(&during),
+        "{during} fetches in {flood:?}"
+    );
 }

@@ -271,6 +271,29 @@ on_all_targets! {
         assert_eq!(t.first().get("/users/me", Some(&token)).await.status, StatusCode::OK);
     }
 
+    async fn parallel_key_rotations_rotate_once_and_leave_one_current_key(kind) {
+        let t = Target::start(kind, |c| {
+            c.signing_key_rotation_secs = Some(3600);
+            c.signing_key_poll_ms = 1000;
+        })
+        .await;
+        let admin = t.first().admin_token().await;
+        // "Rotate now" within a poll of the last rotation (the first keys, at start) is
+        // that rotation.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let replies = t
+            .burst(20, |_| (Method::POST, "/admin/keys/rotate", Some(admin.clone()), json!({})))
+            .await;
+        assert_eq!(tally(&replies), BTreeMap::from([(200, 20)]));
+        for r in &replies {
+            let keys = r.json.as_array().unwrap();
+            assert_eq!(keys.iter().filter(|k| k["state"] == "current").count(), 1, "{}", r.text);
+        }
+        let keys = t.first().get("/admin/keys", Some(&admin)).await.json;
+        let states: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["current", "next", "retired"], "one rotation");
+    }
+
     async fn parallel_logins_never_leave_more_sessions_than_the_cap(kind) {
         let t = Target::start(kind, |c| c.max_sessions_per_user = 3).await;
         t.first().register("alice").await;
