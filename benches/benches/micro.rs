@@ -111,6 +111,50 @@ fn tokens(c: &mut Criterion) {
     }
 }
 
+/// Serves one JWK Set, as an issuer's endpoint would.
+#[derive(Debug)]
+struct StaticJwks(Vec<u8>);
+
+#[auth_core::async_trait::async_trait]
+impl auth_core::JwksFetch for StaticJwks {
+    async fn get(&self, _url: &str) -> Result<auth_core::Fetched, auth_core::BoxError> {
+        Ok(auth_core::Fetched {
+            status: 200,
+            cache_control: Some("max-age=3600".into()),
+            body: self.0.clone(),
+        })
+    }
+}
+
+/// A resource server's verification: `RemoteKeys` with its JWK Set cached, against
+/// the same key set's `verify` (the rules it applies).
+fn remote_keys(c: &mut Criterion) {
+    let rt = runtime();
+    let (keys, _) = eddsa();
+    let token = keys.sign(&claims()).unwrap();
+    let jwks = serde_json::to_vec(&keys.jwks()).unwrap();
+    let public = KeySet::from_jwks(&keys.jwks(), keys.issuer(), keys.audience(), 0).unwrap();
+    let remote = auth_core::RemoteKeys::new(
+        auth_core::JwksSource::Jwks {
+            url: "https://issuer.test/jwks.json".into(),
+            issuer: keys.issuer().into(),
+        },
+        auth_core::RemoteKeysConfig::new(keys.audience()),
+        Arc::new(StaticJwks(jwks)),
+    );
+    rt.block_on(remote.verify(&token)).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut g = c.benchmark_group("remote_keys_verify");
+    g.bench_function("baseline", |b| {
+        b.iter(|| public.verify(&token, now).unwrap())
+    });
+    g.bench_function("ours", |b| {
+        b.to_async(&rt)
+            .iter(|| async { remote.verify(&token).await.unwrap() })
+    });
+    g.finish();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -378,6 +422,7 @@ fn passwords(c: &mut Criterion) {
 criterion_group!(
     benches,
     tokens,
+    remote_keys,
     authenticate,
     refresh_token,
     conversion,
