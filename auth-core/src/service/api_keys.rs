@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sessions::Credential;
-use super::{AuthService, ClientInfo, Principal, not_found, plain_text};
+use super::{AuthService, ClientInfo, Principal, item_name, not_found};
 use crate::domain::{RoleName, ValidationError};
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, RateLimit, Refusal};
@@ -29,7 +29,6 @@ const DIGEST_LABEL: &str = "ak";
 const SECRET_LEN: usize = 32;
 /// Characters of a whole key: prefix, 32 hex digits, `_`, the base64url secret.
 const KEY_LEN: usize = API_KEY_PREFIX.len() + 32 + 1 + (SECRET_LEN * 4).div_ceil(3);
-const MAX_NAME: usize = 64;
 /// `last_used_at` is written at most this often per key.
 pub const LAST_USED_EVERY: Duration = Duration::minutes(1);
 /// The highest per-key rate limit accepted, requests per minute.
@@ -183,10 +182,7 @@ impl AuthService {
         user_id: Uuid,
         new: NewApiKey,
     ) -> Result<CreatedApiKey, AuthError> {
-        let name = plain_text("name", &new.name, MAX_NAME)?;
-        if name.is_empty() {
-            return Err(ValidationError::new("name", "name must not be empty").into());
-        }
+        let name = item_name(&new.name)?;
         let now = self.clock.now();
         if new.expires_at.is_some_and(|t| t <= now) {
             return Err(

@@ -293,6 +293,19 @@ pub(super) fn plain_text(field: &'static str, raw: &str, max: usize) -> Result<S
     Ok(text.to_owned())
 }
 
+/// Longest name of a passkey or an API key, in characters.
+pub(super) const MAX_NAME: usize = 64;
+
+/// The name a user gives a passkey or an API key: [`plain_text`] of at most
+/// [`MAX_NAME`] characters, not empty.
+pub(super) fn item_name(raw: &str) -> Result<String, AuthError> {
+    let name = plain_text("name", raw, MAX_NAME)?;
+    if name.is_empty() {
+        return Err(ValidationError::new("name", "name must not be empty").into());
+    }
+    Ok(name)
+}
+
 pub(super) fn not_found(e: StoreError, what: &'static str) -> AuthError {
     match e {
         StoreError::NotFound => AuthError::NotFound(what),

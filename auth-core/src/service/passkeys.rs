@@ -17,7 +17,8 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
-    AuthService, ClientInfo, GuessKeys, Principal, TokenPair, login, not_found, plain_text,
+    AuthService, ClientInfo, GuessKeys, MAX_NAME, Principal, TokenPair, item_name, login,
+    not_found, plain_text,
 };
 use crate::error::AuthError;
 use crate::limits::{self, LimitKey, Refusal};
@@ -30,9 +31,6 @@ use crate::store::{
 /// webauthn-rs 0.5 serializes it. A later format gets a new number, and reading keeps
 /// every earlier one.
 pub const PASSKEY_FORMAT: u32 = 1;
-
-/// The longest passkey name, in characters.
-const MAX_NAME: usize = 64;
 
 /// The relying party: who the passkeys are for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,10 +333,7 @@ impl Passkeys {
 
     /// Renames one of the user's passkeys. Errors: [`AuthError::NotFound`].
     pub async fn rename(&self, user_id: Uuid, id: Uuid, name: &str) -> Result<(), AuthError> {
-        let name = plain_text("name", name, MAX_NAME)?;
-        if name.is_empty() {
-            return Err(crate::ValidationError::new("name", "name must not be empty").into());
-        }
+        let name = item_name(name)?;
         if self.store().rename_passkey(user_id, id, &name).await? {
             Ok(())
         } else {
