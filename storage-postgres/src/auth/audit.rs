@@ -71,6 +71,37 @@ impl PgStore {
     }
 }
 
+/// The columns of an event, and the filters every audit query shares (`$2` kinds,
+/// `$3` from, `$4` until, `$5` the cursor, `$6` the limit).
+const AUDIT_COLUMNS: &str = "id, at, kind, actor_user, actor_key, actor_system, target, \
+    host(ip) AS ip, user_agent, success, detail";
+const AUDIT_FILTERS: &str = "(cardinality($2::text[]) = 0 OR kind = ANY ($2)) \
+    AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4) \
+    AND ($5::uuid IS NULL OR (at, id) < \
+         (SELECT at, id FROM auth_exchange.audit_events WHERE id = $5))";
+
+static AUDIT_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {AUDIT_COLUMNS} FROM auth_exchange.audit_events \
+         WHERE $1::uuid IS NULL AND {AUDIT_FILTERS} ORDER BY at DESC, id DESC LIMIT $6"
+    )
+});
+
+static AUDIT_BY_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let side = |column: &str| {
+        format!(
+            "(SELECT id FROM auth_exchange.audit_events WHERE {column} = $1::uuid \
+             AND {AUDIT_FILTERS} ORDER BY at DESC, id DESC LIMIT $6)"
+        )
+    };
+    format!(
+        "SELECT {AUDIT_COLUMNS} FROM auth_exchange.audit_events \
+         WHERE id IN ({} UNION ALL {}) ORDER BY at DESC, id DESC LIMIT $6",
+        side("target"),
+        side("actor_user"),
+    )
+});
+
 #[async_trait]
 impl AuditStore for PgStore {
     async fn record_audit(&self, event: AuditEvent) -> Result<()> {
@@ -79,25 +110,23 @@ impl AuditStore for PgStore {
 
     async fn audit_events(&self, q: AuditQuery) -> Result<Vec<AuditEvent>> {
         let kinds: Vec<&str> = q.kinds.iter().map(|k| k.as_str()).collect();
-        let rows = sqlx::query(&self.sql(
-            "SELECT id, at, kind, actor_user, actor_key, actor_system, target, host(ip) AS ip, \
-             user_agent, success, detail FROM auth_exchange.audit_events \
-             WHERE ($1::uuid IS NULL OR target = $1 OR actor_user = $1) \
-             AND (cardinality($2::text[]) = 0 OR kind = ANY ($2)) \
-             AND ($3::timestamptz IS NULL OR at >= $3) \
-             AND ($4::timestamptz IS NULL OR at < $4) \
-             AND ($5::uuid IS NULL OR (at, id) < (SELECT at, id FROM auth_exchange.audit_events WHERE id = $5)) \
-             ORDER BY at DESC, id DESC LIMIT $6",
-        ))
-        .bind(q.user)
-        .bind(&kinds)
-        .bind(q.from)
-        .bind(q.until)
-        .bind(q.before)
-        .bind(i64::from(q.limit))
-        .fetch_all(self.exec())
-        .await
-        .db()?;
+        // Two statements, so each reads its index: with a user, the newest events as
+        // target and as actor (each a backward walk of its index), merged; without,
+        // the newest of all.
+        let statement = match q.user {
+            Some(_) => &*AUDIT_BY_USER,
+            None => &*AUDIT_ALL,
+        };
+        let rows = sqlx::query(&self.sql(statement))
+            .bind(q.user)
+            .bind(&kinds)
+            .bind(q.from)
+            .bind(q.until)
+            .bind(q.before)
+            .bind(i64::from(q.limit))
+            .fetch_all(self.exec())
+            .await
+            .db()?;
         rows.iter().map(event_from).collect()
     }
 
