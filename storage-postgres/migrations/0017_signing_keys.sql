@@ -19,3 +19,15 @@ CREATE TABLE signing_key_generation (
     generation bigint NOT NULL
 );
 INSERT INTO signing_key_generation (generation) VALUES (0);
+
+-- Every write of the set tells the other instances (their session-status listener) to
+-- read the keys again now rather than at their next poll.
+CREATE FUNCTION signing_keys_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('storage_postgres_session_status', 'signing-keys');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER signing_key_generation_changed AFTER UPDATE ON signing_key_generation
+    FOR EACH ROW EXECUTE FUNCTION signing_keys_notify();

@@ -168,6 +168,9 @@ pub(crate) struct SessionCache {
     misses: AtomicU64,
     invalidations: AtomicU64,
     connects: AtomicU64,
+    /// Bumped by a signing-keys notice, and on each (re)connection, as notices may
+    /// have been missed.
+    signing_keys: tokio::sync::watch::Sender<u64>,
 }
 
 impl SessionCache {
@@ -181,7 +184,18 @@ impl SessionCache {
             misses: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
             connects: AtomicU64::new(0),
+            signing_keys: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Follows the signing-key notices.
+    pub fn signing_key_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signing_keys.subscribe()
+    }
+
+    /// A notice said the signing keys were written.
+    pub fn signing_keys_changed(&self) {
+        self.signing_keys.send_modify(|n| *n += 1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -288,6 +302,8 @@ impl SessionCache {
         let mut inner = self.lock();
         inner.clear();
         inner.listening = true;
+        drop(inner);
+        self.signing_keys_changed();
     }
 
     /// The listener lost its connection: serve and store nothing until it is back.

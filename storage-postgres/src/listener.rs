@@ -12,8 +12,12 @@ use uuid::Uuid;
 use crate::cache::SessionCache;
 
 /// The channel the triggers of migration 0008 notify, in the same transaction as a
-/// change to what `session_status` reads, with the user's id as payload.
+/// change to what `session_status` reads, with the user's id as payload (and those of
+/// migration 0017 with [`SIGNING_KEYS_NOTICE`]).
 pub const SESSION_STATUS_CHANNEL: &str = "storage_postgres_session_status";
+
+/// The payload of a write of the signing keys.
+pub const SIGNING_KEYS_NOTICE: &str = "signing-keys";
 
 /// The listener's `application_name`, to find its connection in `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "storage-postgres session listener";
@@ -81,6 +85,9 @@ async fn listen(
                     let notice = listener.try_recv().await;
                     let Some(c) = cache.upgrade() else { return };
                     match notice {
+                        Ok(Some(n)) if n.payload() == SIGNING_KEYS_NOTICE => {
+                            c.signing_keys_changed()
+                        }
                         Ok(Some(n)) => match n.payload().parse::<Uuid>() {
                             Ok(user) => c.forget_user(user),
                             Err(_) => c.forget_all(),

@@ -571,3 +571,27 @@ async fn closing_the_store_ends_the_listener_and_the_pool() {
     drop(i);
     db.drop_database().await;
 }
+
+/// A write of the signing keys on one instance is a notice to the other's listener,
+/// so its service reads the keys at once rather than at its next poll.
+#[tokio::test]
+async fn a_signing_key_write_is_a_notice_to_the_other_instance() {
+    use auth_core::store::SigningKeyStore;
+    let db = TestDatabase::create(4).await;
+    let i = postgres(&db, None).await;
+    let b = i.b_pg.clone().expect("a PgStore");
+    let mut changes = b
+        .signing_key_changes()
+        .await
+        .unwrap()
+        .expect("B's listener passes the notices on");
+    changes.borrow_and_update();
+    i.a.store()
+        .replace_signing_keys(0, vec![], None)
+        .await
+        .unwrap();
+    tokio::time::timeout(DEADLINE, changes.changed())
+        .await
+        .expect("a notice within the deadline")
+        .expect("B's store is alive");
+}

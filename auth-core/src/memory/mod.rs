@@ -145,6 +145,8 @@ impl State {
 #[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Counts the writes of the signing keys, for the services sharing this store.
+    signing_key_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl MemoryStore {
@@ -160,6 +162,7 @@ impl MemoryStore {
         );
         Self {
             state: Mutex::new(state),
+            signing_key_changes: tokio::sync::watch::Sender::new(0),
         }
     }
 

@@ -28,6 +28,14 @@ impl SigningKeyStore for MemoryStore {
             keys,
         };
         st.audit(audit);
+        drop(st);
+        self.signing_key_changes.send_modify(|n| *n += 1);
         Ok(Some(generation + 1))
+    }
+
+    async fn signing_key_changes(
+        &self,
+    ) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        Ok(Some(self.signing_key_changes.subscribe()))
     }
 }

@@ -280,8 +280,8 @@ impl AuthService {
     /// current one. A call within [`KeyRotation::poll`] of the last rotation changes
     /// nothing (other instances may not have loaded the key that would sign), so
     /// concurrent calls rotate once. Answers the keys as they are then.
-    /// Other instances sign with the new key after their next poll
-    /// ([`KeyRotation::poll`]); the retired key keeps verifying meanwhile.
+    /// Other instances sign with the new key when the store's notice reaches them, at
+    /// the latest after their next poll; the retired key keeps verifying meanwhile.
     pub async fn rotate_signing_key(
         &self,
         by: &Principal,
@@ -296,7 +296,8 @@ impl AuthService {
 
     /// Removes the key `kid` from the set at once (a compromised key): it leaves the
     /// JWKS, and tokens it signed are refused by this instance now and by the others
-    /// after their next poll. A revoked current key is replaced by the next one.
+    /// when the store's notice reaches them ([`AuthService::spawn_key_rotation`]), at
+    /// the latest at their next poll. A revoked current key is replaced by the next one.
     ///
     /// Errors: [`AuthError::NotFound`] for an unknown key.
     pub async fn revoke_signing_key(&self, by: &Principal, kid: &str) -> Result<(), AuthError> {
@@ -313,20 +314,37 @@ impl AuthService {
         Ok(infos(&self.store.signing_keys().await?))
     }
 
-    /// Runs [`AuthService::sync_signing_keys`] every [`KeyRotation::poll`] on the
-    /// current tokio runtime until the handle is aborted; a failed step is logged
-    /// (`tracing`, warn) and tried at the next. `None` without a rotation. Call
+    /// Runs [`AuthService::sync_signing_keys`] every [`KeyRotation::poll`], and at
+    /// once when the store says the keys changed (a rotation or revocation on another
+    /// instance; [`SigningKeyStore::signing_key_changes`](crate::store::SigningKeyStore::signing_key_changes)), on the current tokio
+    /// runtime until the handle is aborted; a failed step is logged (`tracing`, warn)
+    /// and tried at the next. `None` without a rotation. Call
     /// [`AuthService::sync_signing_keys`] once before serving, so the first tokens
     /// are signed with the stored key.
     pub fn spawn_key_rotation(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
         let every = self.config.key_rotation?.poll.unsigned_abs();
         let every = every.max(std::time::Duration::from_millis(10));
         let auth = Arc::downgrade(self);
+        let store = self.store.clone();
         Some(tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut changes = match store.signing_key_changes().await {
+                Ok(changes) => changes,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no signing key notices; polling alone");
+                    None
+                }
+            };
+            drop(store);
             loop {
-                tick.tick().await;
+                // The next poll, or a notice before it.
+                match changes.as_mut() {
+                    Some(rx) => {
+                        if let Ok(Err(_)) = tokio::time::timeout(every, rx.changed()).await {
+                            changes = None;
+                        }
+                    }
+                    None => tokio::time::sleep(every).await,
+                }
                 let Some(auth) = auth.upgrade() else { return };
                 if let Err(e) = auth.sync_signing_keys().await {
                     tracing::warn!(error = %e, "signing key step failed; will retry");

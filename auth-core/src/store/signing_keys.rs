@@ -113,6 +113,14 @@ capability! {
             keys: Vec<StoredSigningKey>,
             audit: Option<AuditEvent>
         ) -> Result<Option<i64>, StoreError>;
+
+        /// A receiver whose value changes when the set may have been written by
+        /// anyone (another instance included), so a service reads it again at once
+        /// rather than at its next poll; `None` when the store cannot tell (the
+        /// service then polls alone).
+        async fn signing_key_changes(
+            &self
+        ) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError>;
     }
     mock signing_keys: MockSigningKeyStore;
 }

@@ -333,3 +333,45 @@ async fn without_a_rotation_the_configured_keys_sign_and_key_calls_say_so() {
         f.keys.signing_key().unwrap().kid()
     );
 }
+
+#[tokio::test]
+async fn another_instance_follows_a_revocation_at_once_through_the_stores_notices() {
+    let f = rotating();
+    let hourly = KeyRotation {
+        poll: Duration::hours(1),
+        ..rotation()
+    };
+    let other = Arc::new(
+        AuthService::new(
+            f.store.clone(),
+            keys(),
+            &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
+            AuthConfig {
+                key_rotation: Some(hourly),
+                ..AuthConfig::default()
+            },
+        )
+        .unwrap()
+        .with_clock(f.clock.clone()),
+    );
+    f.auth.sync_signing_keys().await.unwrap();
+    other.sync_signing_keys().await.unwrap();
+    let task = other.spawn_key_rotation().expect("a rotation");
+    let (_, pair) = f.user_and_login("alice").await;
+    other.authenticate(&pair.access_token).await.unwrap();
+    let admin = f.admin().await;
+    f.auth
+        .revoke_signing_key(&admin, &kid_of(&pair.access_token))
+        .await
+        .unwrap();
+    // Its poll is an hour away: only the store's notice explains a refusal now.
+    let start = std::time::Instant::now();
+    while other.authenticate(&pair.access_token).await.is_ok() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the other instance never followed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    task.abort();
+}

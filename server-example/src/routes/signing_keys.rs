@@ -40,8 +40,8 @@ pub async fn list(
     Ok(Json(keys.into_iter().map(Into::into).collect()))
 }
 
-/// Rotate now: the next key signs from now on (on other instances after their next
-/// poll) and the current one is retired. Within a poll of the last rotation it
+/// Rotate now: the next key signs from now on (on other instances once the store's
+/// notice reaches them) and the current one is retired. Within a poll of the last rotation it
 /// changes nothing.
 #[utoipa::path(post, path = "/admin/keys/rotate", tag = "admin", security(("bearer" = [])),
     responses(
@@ -59,8 +59,8 @@ pub async fn rotate(
 }
 
 /// Revoke a key (compromised): it leaves the JWKS at once and the tokens it signed are
-/// refused (on other instances after their next poll); a revoked current key is
-/// replaced by the next one.
+/// refused (on other instances once the store's notice reaches them, at the latest at
+/// their next poll); a revoked current key is replaced by the next one.
 #[utoipa::path(delete, path = "/admin/keys/{kid}", tag = "admin", security(("bearer" = [])),
     params(("kid" = String, Path, description = "Key id")),
     responses(

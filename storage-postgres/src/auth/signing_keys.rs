@@ -94,4 +94,10 @@ impl SigningKeyStore for PgStore {
         self.commit(tx, Changed::Nothing).await?;
         Ok(Some(generation + 1))
     }
+
+    async fn signing_key_changes(&self) -> Result<Option<tokio::sync::watch::Receiver<u64>>> {
+        // The notices come through the session-status cache's listener; without the
+        // cache, the service polls alone.
+        Ok(self.cache().map(|c| c.signing_key_changes()))
+    }
 }
