@@ -65,6 +65,8 @@ run_backend() {
         RESET_LIMIT_PER_IP=0
         # The auth hook logs in again and again; a session cap would revoke its token.
         MAX_SESSIONS_PER_USER=0
+        # Keys in the store, so /admin/keys answers as in a deployment that rotates.
+        SIGNING_KEY_ROTATION_DAYS=30
         RUST_LOG=warn
         NO_COLOR=1
     )
