@@ -4,31 +4,19 @@
 //! the oldest idle connections make room.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod common;
+use common::{Process, free_port};
+
 const OPEN_FILES: u32 = 1024;
 const IDLE_SOCKETS: usize = 1100;
 
-/// The server process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-fn start(addr: SocketAddr, data_dir: &std::path::Path, log: std::fs::File) -> Server {
+fn start(addr: SocketAddr, data_dir: &std::path::Path, log: std::fs::File) -> Process {
     let child = Command::new("prlimit")
         .arg(format!("--nofile={OPEN_FILES}:{OPEN_FILES}"))
         .arg("--")
@@ -42,7 +30,7 @@ fn start(addr: SocketAddr, data_dir: &std::path::Path, log: std::fs::File) -> Se
         .stderr(log)
         .spawn()
         .expect("prlimit (util-linux) runs the server");
-    Server(child)
+    Process(child)
 }
 
 /// How long `GET /healthz` takes on a new connection; panics on anything but 200.

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,26 +17,14 @@ use axum::http::StatusCode;
 use base64::Engine;
 use serde_json::{Value, json};
 
+mod common;
+use common::{Process, free_port};
+
 const ADMIN: (&str, &str) = ("admin", "Adm1n-pass!");
 const PASSWORD: &str = "Passw0rd!";
 /// The JWKS a verifier may keep (the issuer's `max-age`) and its refetch interval.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(1);
 const REFETCH: Duration = Duration::from_millis(500);
-
-/// A child process, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 fn spawn(bin: &str, env: &[(&str, String)], log: &Path) -> Process {
     let log = std::fs::File::create(log).unwrap();

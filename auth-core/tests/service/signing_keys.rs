@@ -20,6 +20,25 @@ fn rotating() -> Fixture {
     fixture_with(config, keys())
 }
 
+/// The audit events of `kind`, newest first.
+async fn events(f: &Fixture, kind: AuditKind) -> Vec<AuditEvent> {
+    let query = AuditQuery {
+        kinds: vec![kind],
+        ..Default::default()
+    };
+    f.auth.audit_events(query).await.unwrap()
+}
+
+/// Another instance over `f`'s store, with refresh secret `[secret; 32]`.
+fn instance(f: &Fixture, secret: u8, rotation: KeyRotation) -> AuthService {
+    let config = AuthConfig {
+        key_rotation: Some(rotation),
+        ..AuthConfig::default()
+    };
+    let secret = RefreshSecret::from_bytes(&[secret; 32]).unwrap();
+    AuthService::new(f.store.clone(), keys(), &secret, config).unwrap()
+}
+
 /// The `kid` in an access token's header.
 fn kid_of(token: &str) -> String {
     let header = token.split('.').next().unwrap();
@@ -93,14 +112,7 @@ async fn keys_are_published_before_they_sign_and_retired_after_the_last_token_ex
         Vec::<String>::new()
     );
 
-    let log = f
-        .auth
-        .audit_events(AuditQuery {
-            kinds: vec![AuditKind::SigningKeyRotated],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = events(&f, AuditKind::SigningKeyRotated).await;
     assert_eq!(log.len(), 2, "the first key and the rotation");
     assert!(
         log.iter()
@@ -164,14 +176,7 @@ async fn twenty_concurrent_rotations_rotate_once_and_leave_one_current_key() {
         kid_of(&f.user_and_login("alice").await.1.access_token),
         next[0]
     );
-    let log = f
-        .auth
-        .audit_events(AuditQuery {
-            kinds: vec![AuditKind::SigningKeyRotated],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = events(&f, AuditKind::SigningKeyRotated).await;
     assert_eq!(log[0].actor, Actor::User(admin.user_id));
     assert_eq!(log.len(), 2, "the first key and one rotation");
     // A poll later, every instance has the next key: the next call rotates.
@@ -212,14 +217,7 @@ async fn a_revoked_key_leaves_the_jwks_and_its_tokens_are_refused_at_once() {
     );
     assert_eq!(stored(&f, SigningKeyState::Next).await.len(), 1);
     assert_eq!(kid_of(&f.login("alice").await.access_token), next[0]);
-    let log = f
-        .auth
-        .audit_events(AuditQuery {
-            kinds: vec![AuditKind::SigningKeyRevoked],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let log = events(&f, AuditKind::SigningKeyRevoked).await;
     assert_eq!(log.len(), 1);
     assert_eq!(
         (log[0].actor, log[0].detail.as_deref()),
@@ -230,19 +228,7 @@ async fn a_revoked_key_leaves_the_jwks_and_its_tokens_are_refused_at_once() {
 #[tokio::test]
 async fn another_instance_follows_the_store_at_its_next_step() {
     let f = rotating();
-    let other = Arc::new(
-        AuthService::new(
-            f.store.clone(),
-            keys(),
-            &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
-            AuthConfig {
-                key_rotation: Some(rotation()),
-                ..AuthConfig::default()
-            },
-        )
-        .unwrap()
-        .with_clock(f.clock.clone()),
-    );
+    let other = Arc::new(instance(&f, 42, rotation()).with_clock(f.clock.clone()));
     f.auth.sync_signing_keys().await.unwrap();
     other.sync_signing_keys().await.unwrap();
     let (_, pair) = f.user_and_login("alice").await;
@@ -291,16 +277,7 @@ async fn private_keys_are_sealed_under_the_service_secret() {
     assert!(format!("{key:?}").contains("[redacted]"));
     // An instance with another secret cannot open them: it makes keys of its own
     // rather than fail to sign.
-    let stranger = AuthService::new(
-        f.store.clone(),
-        keys(),
-        &RefreshSecret::from_bytes(&[7u8; 32]).unwrap(),
-        AuthConfig {
-            key_rotation: Some(rotation()),
-            ..AuthConfig::default()
-        },
-    )
-    .unwrap();
+    let stranger = instance(&f, 7, rotation());
     stranger.sync_signing_keys().await.unwrap();
     assert_ne!(stored(&f, SigningKeyState::Current).await, first);
 }
@@ -341,19 +318,7 @@ async fn another_instance_follows_a_revocation_at_once_through_the_stores_notice
         poll: Duration::hours(1),
         ..rotation()
     };
-    let other = Arc::new(
-        AuthService::new(
-            f.store.clone(),
-            keys(),
-            &RefreshSecret::from_bytes(&[42u8; 32]).unwrap(),
-            AuthConfig {
-                key_rotation: Some(hourly),
-                ..AuthConfig::default()
-            },
-        )
-        .unwrap()
-        .with_clock(f.clock.clone()),
-    );
+    let other = Arc::new(instance(&f, 42, hourly).with_clock(f.clock.clone()));
     f.auth.sync_signing_keys().await.unwrap();
     other.sync_signing_keys().await.unwrap();
     let task = other.spawn_key_rotation().expect("a rotation");
