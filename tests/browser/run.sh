@@ -14,30 +14,22 @@ if [ -z "$browser" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     browser="$(command -v chromium)"
 fi
-if [ ! -d "$here/node_modules/playwright-core" ]; then
-    npm ci --prefix "$here" --no-audit --no-fund --silent
-fi
+. tests/lib.sh
+npm_packages "$here" playwright-core
 cargo build --quiet -p server-example
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 # Browsers take no IP address as a relying party id: the page runs at localhost.
 base="http://localhost:$port"
 work="$(mktemp -d)"
 server_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-env -u DATABASE_URL \
+start_server "$work/server.log" "$base" \
     BIND_ADDR="127.0.0.1:$port" \
     DATA_DIR="$work/data" \
     WEBAUTHN_RP_ID=localhost \
-    WEBAUTHN_ORIGIN="$base" \
-    RUST_LOG=warn \
-    target/debug/server-example >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+    WEBAUTHN_ORIGIN="$base"
 
 status=0
 node "$here/passkeys.mjs" "$base" "$browser" || status=$?

@@ -13,30 +13,22 @@ if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
-if [ ! -d "$here/node_modules/jose" ]; then
-    npm ci --prefix "$here" --no-audit --no-fund --silent
-fi
+. tests/lib.sh
+npm_packages "$here" jose
 cargo build --quiet -p server-example
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 work="$(mktemp -d)"
 server_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-env -u DATABASE_URL \
+start_server "$work/server.log" "$base" \
     BIND_ADDR="127.0.0.1:$port" \
     DATA_DIR="$work/data" \
     SIGNING_KEY_ROTATION_SECS=2 \
     JWKS_MAX_AGE_SECS=1 \
-    SIGNING_KEY_POLL_MS=100 \
-    RUST_LOG=warn \
-    target/debug/server-example >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+    SIGNING_KEY_POLL_MS=100
 
 login=jwksclient
 password='Passw0rd!'
