@@ -478,7 +478,7 @@ mod roles_copy {
                 name: role(name),
                 description: None,
             };
-            store.create_role(r).await.unwrap();
+            store.create_role(r, None).await.unwrap();
         }
         let mut users = Vec::new();
         for round in 0..5 {
@@ -524,7 +524,7 @@ mod roles_copy {
             users.push(user);
         }
         // Deleting a role takes it from every copy; deleting a user still works.
-        store.delete_role(&role("r07")).await.unwrap();
+        store.delete_role(&role("r07"), None).await.unwrap();
         let user = users[0];
         let (copy, record) = copy_and_record(&store, user).await;
         assert_eq!(copy, record);
@@ -545,7 +545,7 @@ mod roles_copy {
                 name: role(name),
                 description: None,
             };
-            store.create_role(r).await.unwrap();
+            store.create_role(r, None).await.unwrap();
         }
         let granted = store
             .create_user(new_user("granted", None))

@@ -127,7 +127,10 @@ impl Instances {
     async fn editor_alice(&self) -> (Principal, uuid::Uuid) {
         let admin = self.admin().await;
         let alice = self.user("alice").await;
-        self.a.create_role("editor", None).await.expect("role");
+        self.a
+            .create_role(&admin, "editor", None)
+            .await
+            .expect("role");
         self.a
             .grant_role(&admin, alice, "editor")
             .await
@@ -472,10 +475,13 @@ async fn every_change_notifies_the_users_id() {
     store.create_session(s1.clone(), 0).await.expect("session");
     store.create_session(s2.clone(), 0).await.expect("session");
     store
-        .create_role(auth_core::store::Role {
-            name: auth_core::RoleName::parse("editor").unwrap(),
-            description: None,
-        })
+        .create_role(
+            auth_core::store::Role {
+                name: auth_core::RoleName::parse("editor").unwrap(),
+                description: None,
+            },
+            None,
+        )
         .await
         .expect("role");
 

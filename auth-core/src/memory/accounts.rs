@@ -72,7 +72,12 @@ impl AccountStore for MemoryStore {
             .map(|r| r.password_hash.clone()))
     }
 
-    async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User, StoreError> {
+    async fn update_user(
+        &self,
+        id: Uuid,
+        update: UserUpdate,
+        audit: Option<AuditEvent>,
+    ) -> Result<User, StoreError> {
         let mut st = self.lock();
         if !st.users.contains_key(&id) {
             return Err(StoreError::NotFound);
@@ -96,6 +101,7 @@ impl AccountStore for MemoryStore {
             row.email_verified = v;
         }
         let row = row.clone();
+        st.audit(audit);
         Ok(st.user(&row))
     }
 

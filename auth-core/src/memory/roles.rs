@@ -14,22 +14,28 @@ impl RoleStore for MemoryStore {
         Ok(self.lock().roles.values().cloned().collect())
     }
 
-    async fn create_role(&self, role: Role) -> Result<Role, StoreError> {
+    async fn create_role(&self, role: Role, audit: Option<AuditEvent>) -> Result<Role, StoreError> {
         let mut st = self.lock();
         if st.roles.contains_key(&role.name) {
             return Err(StoreError::RoleExists);
         }
         st.roles.insert(role.name.clone(), role.clone());
+        st.audit(audit);
         Ok(role)
     }
 
-    async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError> {
+    async fn delete_role(
+        &self,
+        name: &RoleName,
+        audit: Option<AuditEvent>,
+    ) -> Result<(), StoreError> {
         let name = name.as_str();
         let mut st = self.lock();
         st.roles.remove(name).ok_or(StoreError::NotFound)?;
         for g in st.grants.values_mut() {
             g.remove(name);
         }
+        st.audit(audit);
         Ok(())
     }
 

@@ -157,15 +157,17 @@ impl AuthService {
         if let Some(email) = email {
             self.request_email_change(who, &email).await?;
         }
-        self.apply_update(who.user_id, update, None).await
+        self.apply_update(who.user_id, update, None, None).await
     }
 
-    /// Applies an update; a changed email is first counted under `email_key`.
+    /// Applies an update; a changed email is first counted under `email_key`. Made by
+    /// an administrator (`admin`), it is recorded in the audit log with the fields set.
     pub(super) async fn apply_update(
         &self,
         user_id: Uuid,
         update: ProfileUpdate,
         email_key: Option<LimitKey>,
+        admin: Option<&Principal>,
     ) -> Result<User, AuthError> {
         let email = update.email.as_deref().map(Email::parse).transpose()?;
         let (first_name, last_name) =
@@ -182,17 +184,25 @@ impl AuthService {
             None if email_changed => Some(false),
             None => None,
         };
+        let update = UserUpdate {
+            email: if email_changed { email } else { None },
+            first_name,
+            last_name,
+            email_verified,
+        };
+        let event = admin.map(|by| {
+            let fields = [
+                ("email", update.email.is_some()),
+                ("first_name", update.first_name.is_some()),
+                ("last_name", update.last_name.is_some()),
+                ("email_verified", update.email_verified.is_some()),
+            ];
+            let set: Vec<&str> = fields.iter().filter(|f| f.1).map(|f| f.0).collect();
+            self.audit_event(AuditKind::UserUpdated, by, user_id, Some(set.join(",")))
+        });
         let user = self
             .store
-            .update_user(
-                user_id,
-                UserUpdate {
-                    email: if email_changed { email } else { None },
-                    first_name,
-                    last_name,
-                    email_verified,
-                },
-            )
+            .update_user(user_id, update, event)
             .await
             .map_err(|e| match AuthError::from(e) {
                 AuthError::NotFound(_) => AuthError::NotFound("user"),

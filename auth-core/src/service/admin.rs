@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{AuthService, Principal, ProfileUpdate, not_found, plain_text};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::{AuthError, StoreError};
-use crate::store::{AuditKind, NewUser, Role, User, UserStatus};
+use crate::store::{AuditEvent, AuditKind, NewUser, Role, User, UserStatus};
 
 impl AuthService {
     /// Users matching `query` (login, email or names, ignoring case), paginated;
@@ -27,13 +27,15 @@ impl AuthService {
             .await?)
     }
 
-    /// Administrative profile update; may also set `email_verified`.
+    /// Administrative profile update on `actor`'s behalf (recorded in the audit log,
+    /// with the fields set); may also set `email_verified`.
     pub async fn admin_update_user(
         &self,
+        actor: &Principal,
         user_id: Uuid,
         update: ProfileUpdate,
     ) -> Result<User, AuthError> {
-        self.apply_update(user_id, update, None).await
+        self.apply_update(user_id, update, None, Some(actor)).await
     }
 
     /// Deletes a user with all its data. Errors: [`AuthError::NotFound`].
@@ -94,10 +96,12 @@ impl AuthService {
         Ok(self.store.list_roles().await?)
     }
 
-    /// Creates a role. Errors: [`AuthError::Validation`] (name rules, or a description
-    /// over 256 characters or with control characters), [`AuthError::RoleExists`].
+    /// Creates a role on `actor`'s behalf (recorded in the audit log). Errors:
+    /// [`AuthError::Validation`] (name rules, or a description over 256 characters or
+    /// with control characters), [`AuthError::RoleExists`].
     pub async fn create_role(
         &self,
+        actor: &Principal,
         name: &str,
         description: Option<String>,
     ) -> Result<Role, AuthError> {
@@ -106,20 +110,32 @@ impl AuthService {
             .map(|d| plain_text("description", &d, 256))
             .transpose()?
             .filter(|d| !d.is_empty());
-        Ok(self.store.create_role(Role { name, description }).await?)
+        let event = self.role_event(AuditKind::RoleCreated, actor, &name);
+        Ok(self
+            .store
+            .create_role(Role { name, description }, Some(event))
+            .await?)
     }
 
-    /// Deletes a role. Errors: [`AuthError::ProtectedRole`] for `admin`,
-    /// [`AuthError::NotFound`].
-    pub async fn delete_role(&self, name: &str) -> Result<(), AuthError> {
+    /// Deletes a role on `actor`'s behalf (recorded in the audit log). Errors:
+    /// [`AuthError::ProtectedRole`] for `admin`, [`AuthError::NotFound`].
+    pub async fn delete_role(&self, actor: &Principal, name: &str) -> Result<(), AuthError> {
         if name == RoleName::ADMIN {
             return Err(AuthError::ProtectedRole);
         }
         let name = RoleName::parse(name).map_err(|_| AuthError::NotFound("role"))?;
+        let event = self.role_event(AuditKind::RoleDeleted, actor, &name);
         self.store
-            .delete_role(&name)
+            .delete_role(&name, Some(event))
             .await
             .map_err(|e| not_found(e, "role"))
+    }
+
+    /// An event about the role catalogue: no account is its target.
+    fn role_event(&self, kind: AuditKind, actor: &Principal, role: &RoleName) -> AuditEvent {
+        let mut event = self.audit_event(kind, actor, Uuid::nil(), Some(role.to_string()));
+        event.target = None;
+        event
     }
 
     /// Grants a role on `actor`'s behalf (recorded in the audit log). Errors:

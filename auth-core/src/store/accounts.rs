@@ -146,10 +146,16 @@ capability! {
         /// The password hash of a user, or `None` if the user does not exist.
         async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>, StoreError>;
 
-        /// Applies a profile update and returns the updated user.
+        /// Applies a profile update and returns the updated user; `audit`, when given,
+        /// is recorded in the same transaction, unless it fails.
         ///
         /// Errors: [`StoreError::NotFound`]; [`StoreError::EmailTaken`].
-        async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User, StoreError>;
+        async fn update_user(
+            &self,
+            id: Uuid,
+            update: UserUpdate,
+            audit: Option<AuditEvent>
+        ) -> Result<User, StoreError>;
 
         /// Replaces the password hash and, when `revoke_except` is given, revokes every
         /// other session of the user, atomically. Returns the number of sessions revoked.

@@ -66,11 +66,18 @@ pub enum AuditKind {
     SigningKeyRotated,
     /// An administrator revoked a signing key (`detail`: its id).
     SigningKeyRevoked,
+    /// An administrator changed the account's profile (`detail`: the fields set, such
+    /// as `email,email_verified`).
+    UserUpdated,
+    /// An administrator created a role (`detail`: its name).
+    RoleCreated,
+    /// An administrator deleted a role, and every grant of it (`detail`: its name).
+    RoleDeleted,
 }
 
 impl AuditKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AuditKind; 21] = [
+    pub const ALL: [AuditKind; 24] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::Logout,
@@ -92,6 +99,9 @@ impl AuditKind {
         AuditKind::SessionsRevoked,
         AuditKind::SigningKeyRotated,
         AuditKind::SigningKeyRevoked,
+        AuditKind::UserUpdated,
+        AuditKind::RoleCreated,
+        AuditKind::RoleDeleted,
     ];
 
     /// The name stores keep and clients filter by (`login_failed`).
@@ -118,6 +128,9 @@ impl AuditKind {
             AuditKind::SessionsRevoked => "sessions_revoked",
             AuditKind::SigningKeyRotated => "signing_key_rotated",
             AuditKind::SigningKeyRevoked => "signing_key_revoked",
+            AuditKind::UserUpdated => "user_updated",
+            AuditKind::RoleCreated => "role_created",
+            AuditKind::RoleDeleted => "role_deleted",
         }
     }
 

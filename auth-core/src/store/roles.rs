@@ -22,11 +22,13 @@ capability! {
         /// Every role, ordered by name.
         async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
 
-        /// Creates a role. Errors: [`StoreError::RoleExists`].
-        async fn create_role(&self, role: Role) -> Result<Role, StoreError>;
+        /// Creates a role; `audit`, when given, is recorded in the same transaction,
+        /// unless it fails. Errors: [`StoreError::RoleExists`].
+        async fn create_role(&self, role: Role, audit: Option<AuditEvent>) -> Result<Role, StoreError>;
 
-        /// Deletes a role and every grant of it. Errors: [`StoreError::NotFound`].
-        async fn delete_role(&self, name: &RoleName) -> Result<(), StoreError>;
+        /// Deletes a role and every grant of it; `audit`, when given, is recorded in the
+        /// same transaction, unless it fails. Errors: [`StoreError::NotFound`].
+        async fn delete_role(&self, name: &RoleName, audit: Option<AuditEvent>) -> Result<(), StoreError>;
 
         /// Grants a role; granting a role the user already has changes nothing. `audit`,
         /// when given, is recorded in the same transaction, unless it fails.

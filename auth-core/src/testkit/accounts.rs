@@ -80,7 +80,7 @@ macro_rules! __auth_conformance_accounts {
                             first_name: Some(PersonName::parse("first_name", "Alicia").unwrap()),
                             email_verified: Some(true),
                             ..Default::default()
-                        },
+                        }, None,
                     )
                     .await
                     .unwrap();
@@ -93,7 +93,7 @@ macro_rules! __auth_conformance_accounts {
                         UserUpdate {
                             email: Some(Email::parse("B@example.com").unwrap()),
                             ..Default::default()
-                        },
+                        }, None,
                     )
                     .await;
                 assert!(matches!(taken, Err(StoreError::EmailTaken)), "{taken:?}");
@@ -103,7 +103,7 @@ macro_rules! __auth_conformance_accounts {
                         UserUpdate {
                             email: Some(Email::parse("new@example.com").unwrap()),
                             ..Default::default()
-                        },
+                        }, None,
                     )
                     .await
                     .unwrap();
@@ -115,7 +115,7 @@ macro_rules! __auth_conformance_accounts {
                     .unwrap();
                 assert!(matches!(
                     store
-                        .update_user(Uuid::new_v4(), UserUpdate::default())
+                        .update_user(Uuid::new_v4(), UserUpdate::default(), None)
                         .await,
                     Err(StoreError::NotFound)
                 ));

@@ -47,7 +47,7 @@ macro_rules! __auth_conformance_api_keys {
             async fn an_api_keys_status_follows_its_owner(store) {
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let editor = role("editor");
-                store.create_role(Role { name: editor.clone(), description: None }).await.unwrap();
+                store.create_role(Role { name: editor.clone(), description: None }, None).await.unwrap();
                 store.grant_role(alice.id, &editor, None).await.unwrap();
                 let key = api_key(alice.id, "deploy", &["editor"], now());
                 store.add_api_key(key.clone(), None).await.unwrap();

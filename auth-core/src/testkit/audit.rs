@@ -61,7 +61,7 @@ macro_rules! __auth_conformance_audit {
                 let admin = store.create_user(new_user("root", None)).await.unwrap();
                 let alice = store.create_user(new_user("alice", None)).await.unwrap();
                 let editor = role("editor");
-                store.create_role(Role { name: editor.clone(), description: None }).await.unwrap();
+                store.create_role(Role { name: editor.clone(), description: None }, None).await.unwrap();
                 let ev = |kind| audit_event(kind, Actor::User(admin.id), alice.id, now());
                 let missing = Uuid::now_v7();
                 let count = || async {
@@ -80,6 +80,12 @@ macro_rules! __auth_conformance_audit {
                 assert!(!store.revoke_session(Uuid::new_v4(), Some(alice.id), Some(ev(AuditKind::Logout))).await.unwrap());
                 assert!(!store.delete_passkey(alice.id, Uuid::new_v4(), None, Some(ev(AuditKind::PasskeyRemoved))).await.unwrap());
                 assert!(!store.remove_totp(alice.id, None, Some(ev(AuditKind::MfaDisabled))).await.unwrap());
+                assert!(store.update_user(missing, UserUpdate::default(), Some(ev(AuditKind::UserUpdated))).await.is_err());
+                let taken = UserUpdate { email: Some(Email::parse("root@example.com").unwrap()), ..UserUpdate::default() };
+                store.update_user(admin.id, taken.clone(), None).await.unwrap();
+                assert!(store.update_user(alice.id, taken, Some(ev(AuditKind::UserUpdated))).await.is_err(), "email taken");
+                assert!(store.create_role(Role { name: editor.clone(), description: None }, Some(ev(AuditKind::RoleCreated))).await.is_err());
+                assert!(store.delete_role(&role("ghost"), Some(ev(AuditKind::RoleDeleted))).await.is_err());
                 assert_eq!(count().await, 0, "no event for a change that did not happen");
                 let session = new_session(alice.id, now());
                 store.create_session(session.clone(), 0).await.unwrap();
@@ -103,6 +109,9 @@ macro_rules! __auth_conformance_audit {
                     ev(AuditKind::SessionsRevoked),
                     ev(AuditKind::ApiKeyRevoked),
                     ev(AuditKind::ApiKeyCreated),
+                    ev(AuditKind::UserUpdated),
+                    ev(AuditKind::RoleCreated),
+                    ev(AuditKind::RoleDeleted),
                     ev(AuditKind::UserDeleted),
                 ];
                 store.grant_role(alice.id, &editor, Some(made[0].clone())).await.unwrap();
@@ -111,7 +120,11 @@ macro_rules! __auth_conformance_audit {
                 store.revoke_user_sessions(alice.id, None, Some(made[3].clone())).await.unwrap();
                 assert!(store.revoke_api_key(alice.id, key.id, Some(made[4].clone())).await.unwrap());
                 assert!(store.add_api_key(api_key(alice.id, "deploy", &[], now()), Some(made[5].clone())).await.unwrap());
-                store.delete_user(alice.id, Some(made[6].clone())).await.unwrap();
+                let names = UserUpdate { first_name: Some(PersonName::parse("first_name", "Alice").unwrap()), ..UserUpdate::default() };
+                store.update_user(alice.id, names, Some(made[6].clone())).await.unwrap();
+                store.create_role(Role { name: role("viewer"), description: None }, Some(made[7].clone())).await.unwrap();
+                store.delete_role(&role("viewer"), Some(made[8].clone())).await.unwrap();
+                store.delete_user(alice.id, Some(made[9].clone())).await.unwrap();
                 let mut recorded = store.audit_events(AuditQuery { user: Some(alice.id), ..AuditQuery::default() }).await.unwrap();
                 recorded.sort_by_key(|e| e.id);
                 assert_eq!(recorded, [early.to_vec(), made.to_vec()].concat(), "every change's event, kept after the account is gone");

@@ -59,7 +59,7 @@ macro_rules! __auth_conformance_email_change {
                 store.put_email_change(change(alice.id, "shared@example.com", t + Duration::minutes(5))).await.unwrap();
                 store.put_email_change(change(bob.id, "shared@example.com", t)).await.unwrap();
                 store.put_email_change(change(carol.id, "carol@example.com", t + Duration::minutes(5))).await.unwrap();
-                store.update_user(bob.id, UserUpdate { email: Some(Email::parse("shared@example.com").unwrap()), ..Default::default() }).await.unwrap();
+                store.update_user(bob.id, UserUpdate { email: Some(Email::parse("shared@example.com").unwrap()), ..Default::default() }, None).await.unwrap();
                 assert!(matches!(store.complete_email_change(alice.id, &[1; 32], t, None).await, Err(StoreError::EmailTaken)));
                 assert_eq!(store.user_by_id(alice.id).await.unwrap().unwrap().email.as_deref(), Some("alice@example.com"));
                 store.delete_user(carol.id, None).await.unwrap();

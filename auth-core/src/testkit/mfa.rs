@@ -133,7 +133,7 @@ macro_rules! __auth_conformance_mfa {
                     store.put_mfa_challenge(alice.id, &hash, later).await.unwrap();
                     match change {
                         "password" => { store.set_password_hash(alice.id, "$argon2id$other", None, None).await.unwrap(); }
-                        "email" => { store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.com").unwrap()), ..Default::default() }).await.unwrap(); }
+                        "email" => { store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.com").unwrap()), ..Default::default() }, None).await.unwrap(); }
                         _ => { store.remove_totp(alice.id, None, None).await.unwrap(); }
                     }
                     assert_eq!(store.complete_mfa_challenge(alice.id, &hash, t, recovery(5)).await.unwrap(), ChallengeOutcome::Invalid, "{change}");

@@ -74,14 +74,14 @@ macro_rules! __auth_conformance_reset {
                 store.put_reset_token("alice@example.com", &[2; 32], later).await.unwrap().unwrap();
                 let same = store.password_hash(alice.id).await.unwrap().unwrap();
                 store.set_password_hash(alice.id, &same, None, None).await.unwrap();
-                store.update_user(alice.id, UserUpdate { first_name: Some(PersonName::parse("first_name", "Alice").unwrap()), ..Default::default() }).await.unwrap();
+                store.update_user(alice.id, UserUpdate { first_name: Some(PersonName::parse("first_name", "Alice").unwrap()), ..Default::default() }, None).await.unwrap();
                 assert!(alive(2).await, "no change of credentials");
                 store.set_password_hash(alice.id, "$argon2id$changed", None, None).await.unwrap();
                 assert!(!alive(2).await, "password change");
                 store.put_reset_token("alice@example.com", &[3; 32], later).await.unwrap().unwrap();
-                store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.org").unwrap()), ..Default::default() }).await.unwrap();
+                store.update_user(alice.id, UserUpdate { email: Some(Email::parse("alice@example.org").unwrap()), ..Default::default() }, None).await.unwrap();
                 assert!(!alive(3).await, "email change");
-                store.update_user(alice.id, UserUpdate { email_verified: Some(true), ..Default::default() }).await.unwrap();
+                store.update_user(alice.id, UserUpdate { email_verified: Some(true), ..Default::default() }, None).await.unwrap();
                 store.put_reset_token("alice@example.org", &[4; 32], later).await.unwrap().unwrap();
                 store.set_user_status(alice.id, UserStatus::Blocked, None).await.unwrap();
                 assert!(!alive(4).await, "block");

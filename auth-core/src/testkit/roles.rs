@@ -16,9 +16,9 @@ macro_rules! __auth_conformance_roles {
                     name: role("editor"),
                     description: Some("edits".into()),
                 };
-                assert_eq!(store.create_role(editor.clone()).await.unwrap(), editor);
+                assert_eq!(store.create_role(editor.clone(), None).await.unwrap(), editor);
                 assert!(matches!(
-                    store.create_role(editor.clone()).await,
+                    store.create_role(editor.clone(), None).await,
                     Err(StoreError::RoleExists)
                 ));
                 assert_eq!(
@@ -47,7 +47,7 @@ macro_rules! __auth_conformance_roles {
                     store.user_by_id(user.id).await.unwrap().unwrap().roles,
                     ["editor"]
                 );
-                store.delete_role(&role("editor")).await.unwrap();
+                store.delete_role(&role("editor"), None).await.unwrap();
                 assert!(
                     store
                         .user_by_id(user.id)
@@ -58,7 +58,7 @@ macro_rules! __auth_conformance_roles {
                         .is_empty()
                 );
                 assert!(matches!(
-                    store.delete_role(&role("editor")).await,
+                    store.delete_role(&role("editor"), None).await,
                     Err(StoreError::NotFound)
                 ));
             }

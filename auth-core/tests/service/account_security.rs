@@ -227,7 +227,7 @@ async fn known_and_unknown_addresses_take_the_same_path_in_the_answer() {
         email_verified: Some(true),
         ..Default::default()
     };
-    store.update_user(user.id, verified).await.unwrap();
+    store.update_user(user.id, verified, None).await.unwrap();
     let mut paths = vec![];
     for email in ["known@example.com", "nobody@example.com"] {
         store.take_calls();

@@ -54,24 +54,27 @@ async fn roles_take_effect_on_the_next_request() {
 async fn roles_are_managed_and_admin_is_protected() {
     let f = fixture();
     f.auth
-        .create_role("editor", Some("Edits".into()))
+        .create_role(&f.admin().await, "editor", Some("Edits".into()))
         .await
         .unwrap();
     assert!(matches!(
-        f.auth.create_role("editor", None).await,
+        f.auth.create_role(&f.admin().await, "editor", None).await,
         Err(AuthError::RoleExists)
     ));
     assert!(matches!(
-        f.auth.create_role("Bad Name", None).await,
+        f.auth.create_role(&f.admin().await, "Bad Name", None).await,
         Err(AuthError::Validation(_))
     ));
     assert!(matches!(
-        f.auth.delete_role("admin").await,
+        f.auth.delete_role(&f.admin().await, "admin").await,
         Err(AuthError::ProtectedRole)
     ));
-    f.auth.delete_role("editor").await.unwrap();
+    f.auth
+        .delete_role(&f.admin().await, "editor")
+        .await
+        .unwrap();
     assert!(matches!(
-        f.auth.delete_role("editor").await,
+        f.auth.delete_role(&f.admin().await, "editor").await,
         Err(AuthError::NotFound(_))
     ));
     let (user, _) = f.user_and_login("alice").await;
@@ -88,6 +91,7 @@ async fn admins_update_delete_and_revoke_users() {
     let updated = f
         .auth
         .admin_update_user(
+            &f.admin().await,
             user.id,
             ProfileUpdate {
                 email: Some("A@Example.com".into()),
@@ -163,7 +167,10 @@ async fn admins_cannot_lock_themselves_out_and_others_cannot_act() {
         assert!(matches!(result, Err(AuthError::Forbidden)), "{result:?}");
     }
     // Removing a role other than admin from oneself is fine.
-    f.auth.create_role("editor", None).await.unwrap();
+    f.auth
+        .create_role(&f.admin().await, "editor", None)
+        .await
+        .unwrap();
     f.auth
         .grant_role(&f.admin().await, other.id, "editor")
         .await

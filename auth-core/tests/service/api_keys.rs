@@ -8,7 +8,10 @@ use super::*;
 async fn alice(f: &Fixture) -> Principal {
     let (user, pair) = f.user_and_login("alice").await;
     for role in ["editor", "viewer"] {
-        f.auth.create_role(role, None).await.unwrap();
+        f.auth
+            .create_role(&f.admin().await, role, None)
+            .await
+            .unwrap();
         f.auth
             .grant_role(&f.admin().await, user.id, role)
             .await

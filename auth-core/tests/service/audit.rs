@@ -22,7 +22,10 @@ async fn events(f: &Fixture, user: uuid::Uuid) -> Vec<AuditEvent> {
 async fn administrators_actions_are_recorded_with_the_admin_and_the_address() {
     let f = fixture();
     let (alice, _) = f.user_and_login("alice").await;
-    f.auth.create_role("editor", None).await.unwrap();
+    f.auth
+        .create_role(&f.admin().await, "editor", None)
+        .await
+        .unwrap();
     let admin = f.admin().await.from_client(client("198.51.100.7"));
     f.auth.grant_role(&admin, alice.id, "editor").await.unwrap();
     f.auth
@@ -268,4 +271,64 @@ async fn a_reused_refresh_token_and_a_password_reset_name_their_account() {
         (Some(alice.id), holder.ip)
     );
     assert!(!format!("{log:?}").contains(&token));
+}
+
+#[tokio::test]
+async fn an_administrators_profile_edits_and_the_role_catalogue_are_recorded() {
+    let f = fixture();
+    let (alice, _) = f.user_and_login("alice").await;
+    let admin = f.admin().await.from_client(client("198.51.100.7"));
+    let update = ProfileUpdate {
+        email: Some("alice@example.com".into()),
+        email_verified: Some(true),
+        ..Default::default()
+    };
+    f.auth
+        .admin_update_user(&admin, alice.id, update)
+        .await
+        .unwrap();
+    let log = events(&f, alice.id).await;
+    assert_eq!(log[0].kind, AuditKind::UserUpdated);
+    assert_eq!(log[0].actor, Actor::User(admin.user_id));
+    assert_eq!(
+        log[0].detail.as_deref(),
+        Some("email,email_verified"),
+        "the fields set, not their values"
+    );
+    assert_eq!(log[0].ip, Some("198.51.100.7".parse().unwrap()));
+    // The user's own edit of their names is not an administrator's action.
+    let own = f
+        .auth
+        .authenticate(&f.login("alice").await.access_token)
+        .await
+        .unwrap();
+    let names = ProfileUpdate {
+        first_name: Some("Alice".into()),
+        ..Default::default()
+    };
+    f.auth.update_profile(&own, names).await.unwrap();
+    assert!(
+        events(&f, alice.id)
+            .await
+            .iter()
+            .all(|e| e.kind != AuditKind::UserUpdated || e.actor == Actor::User(admin.user_id))
+    );
+
+    f.auth.create_role(&admin, "editor", None).await.unwrap();
+    assert!(f.auth.create_role(&admin, "editor", None).await.is_err());
+    f.auth.delete_role(&admin, "editor").await.unwrap();
+    let catalogue: Vec<(AuditKind, Option<String>, Option<uuid::Uuid>)> = events(&f, admin.user_id)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e.kind, AuditKind::RoleCreated | AuditKind::RoleDeleted))
+        .map(|e| (e.kind, e.detail, e.target))
+        .collect();
+    assert_eq!(
+        catalogue,
+        [
+            (AuditKind::RoleDeleted, Some("editor".into()), None),
+            (AuditKind::RoleCreated, Some("editor".into()), None),
+        ],
+        "one event each, the refused creation none"
+    );
 }

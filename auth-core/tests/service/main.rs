@@ -121,7 +121,7 @@ impl Fixture {
             email_verified: Some(true),
             ..Default::default()
         };
-        self.store.update_user(id, update).await.unwrap();
+        self.store.update_user(id, update, None).await.unwrap();
     }
 
     /// Re-authenticates `who`'s session with the password.

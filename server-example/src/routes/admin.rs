@@ -79,7 +79,7 @@ pub async fn get_user(
     ))]
 pub async fn update_user(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<AdminUserBody>,
 ) -> Result<Json<UserDto>, ApiError> {
@@ -89,7 +89,9 @@ pub async fn update_user(
         last_name: b.last_name,
         email_verified: b.email_verified,
     };
-    Ok(Json(s.auth.admin_update_user(id, update).await?.into()))
+    Ok(Json(
+        s.auth.admin_update_user(&admin.0, id, update).await?.into(),
+    ))
 }
 
 /// Delete a user and all its data.
@@ -222,10 +224,10 @@ pub async fn list_roles(
     ))]
 pub async fn create_role(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiJson(b): ApiJson<RoleBody>,
 ) -> Result<(StatusCode, Json<RoleDto>), ApiError> {
-    let role = s.auth.create_role(&b.name, b.description).await?;
+    let role = s.auth.create_role(&admin.0, &b.name, b.description).await?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
@@ -241,10 +243,10 @@ pub async fn create_role(
     ))]
 pub async fn delete_role(
     State(s): State<AppState>,
-    _: RequireRole<Admin>,
+    admin: RequireRole<Admin>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.auth.delete_role(&name).await?;
+    s.auth.delete_role(&admin.0, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

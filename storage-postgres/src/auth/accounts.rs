@@ -92,22 +92,38 @@ impl AccountStore for PgStore {
         .db()?)
     }
 
-    async fn update_user(&self, id: Uuid, update: UserUpdate) -> Result<User> {
-        let row = sqlx::query(&self.sql(concat!(
+    async fn update_user(
+        &self,
+        id: Uuid,
+        update: UserUpdate,
+        audit: Option<AuditEvent>,
+    ) -> Result<User> {
+        let statement = self.sql(concat!(
             "UPDATE auth_exchange.users u SET email = COALESCE($2, u.email), \
              first_name = COALESCE($3, u.first_name), last_name = COALESCE($4, u.last_name), \
              email_verified = COALESCE($5, u.email_verified) \
              WHERE u.id = $1 RETURNING ",
             user_columns!()
-        )))
-        .bind(id)
-        .bind(update.email.as_ref().map(|e| e.as_str()))
-        .bind(update.first_name.as_ref().map(|n| n.as_str()))
-        .bind(update.last_name.as_ref().map(|n| n.as_str()))
-        .bind(update.email_verified)
-        .fetch_optional(self.exec())
-        .await
-        .db()?
+        ));
+        let query = sqlx::query(&statement)
+            .bind(id)
+            .bind(update.email.as_ref().map(|e| e.as_str()))
+            .bind(update.first_name.as_ref().map(|n| n.as_str()))
+            .bind(update.last_name.as_ref().map(|n| n.as_str()))
+            .bind(update.email_verified);
+        // A user's own edit is one statement; an audited one a transaction with its event.
+        let row = match &audit {
+            None => query.fetch_optional(self.exec()).await.db()?,
+            Some(event) => {
+                let mut tx = self.begin().await.db()?;
+                let row = query.fetch_optional(tx.exec()).await.db()?;
+                if row.is_some() {
+                    self.write_audit(tx.exec(), event).await?;
+                    tx.commit().await.db()?;
+                }
+                row
+            }
+        }
         .ok_or(StoreError::NotFound)?;
         self.changed(Changed::User(id));
         Ok(user_from(&row)?)

@@ -28,30 +28,34 @@ impl RoleStore for PgStore {
             .collect::<Result<_>>()?)
     }
 
-    async fn create_role(&self, role: Role) -> Result<Role> {
+    async fn create_role(&self, role: Role, audit: Option<AuditEvent>) -> Result<Role> {
+        let mut tx = self.begin().await.db()?;
         sqlx::query(
             &self.sql("INSERT INTO auth_exchange.roles (name, description) VALUES ($1, $2)"),
         )
         .bind(role.name.as_str())
         .bind(&role.description)
-        .execute(self.exec())
+        .execute(tx.exec())
         .await
         .db()?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
+        self.commit(tx, Changed::Nothing).await?;
         Ok(role)
     }
 
-    async fn delete_role(&self, name: &RoleName) -> Result<()> {
+    async fn delete_role(&self, name: &RoleName, audit: Option<AuditEvent>) -> Result<()> {
         let name = name.as_str();
+        let mut tx = self.begin().await.db()?;
         let n = sqlx::query(&self.sql("DELETE FROM auth_exchange.roles WHERE name = $1"))
             .bind(name)
-            .execute(self.exec())
+            .execute(tx.exec())
             .await
             .db()?
             .rows_affected();
         found(n)?;
+        self.audit_in(&mut tx, audit.as_ref()).await?;
         // Every holder lost it.
-        self.changed(Changed::Everyone);
-        Ok(())
+        self.commit(tx, Changed::Everyone).await
     }
 
     async fn grant_role(

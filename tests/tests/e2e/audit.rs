@@ -37,6 +37,22 @@ on_both! {
         app.get("/admin/audit", Some(&token)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
     }
 
+    async fn an_administrators_profile_edit_and_role_changes_are_recorded(app) {
+        let admin = app.admin_token().await;
+        let (alice, _, _) = app.signup("alice").await;
+        let edited = app.call(Method::PATCH, &format!("/admin/users/{alice}"), Some(&admin), Some(json!({"email": "alice@example.com", "email_verified": true}))).await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+        let events = list(app.get(&format!("/admin/audit?user={alice}&kind=user_updated"), Some(&admin)).await);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["detail"].as_str(), Some("email,email_verified"));
+        assert!(!events[0].to_string().contains("alice@example.com"), "the fields, not their values");
+        assert_eq!(app.post("/admin/roles", Some(&admin), json!({"name": "editor"})).await.status, StatusCode::CREATED);
+        assert_eq!(app.call(Method::DELETE, "/admin/roles/editor", Some(&admin), None).await.status, StatusCode::NO_CONTENT);
+        let roles = list(app.get("/admin/audit?kind=role_created,role_deleted", Some(&admin)).await);
+        let seen: Vec<(&str, &str)> = roles.iter().map(|e| (e["kind"].as_str().unwrap(), e["detail"].as_str().unwrap())).collect();
+        assert_eq!(seen, [("role_deleted", "editor"), ("role_created", "editor")]);
+    }
+
     async fn a_failed_login_is_recorded_without_the_password(app) {
         let admin = app.admin_token().await;
         let (alice, _, _) = app.signup("alice").await;
