@@ -42,7 +42,7 @@ use std::time::Duration;
 use cache::SessionCache;
 pub use cache::{SessionCacheSettings, SessionCacheStats};
 pub use error::{PgStoreError, is_unavailable};
-pub use listener::{LISTENER_APPLICATION_NAME, SESSION_STATUS_CHANNEL};
+pub use listener::{LISTENER_APPLICATION_NAME, SESSION_STATUS_CHANNEL, SIGNING_KEYS_NOTICE};
 pub use pooler::Pooler;
 pub use sqlx;
 use sqlx::PgPool;
