@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{AuthService, Principal, ProfileUpdate, not_found, plain_text};
 use crate::domain::{Login, Password, RoleName};
 use crate::error::{AuthError, StoreError};
-use crate::store::{AuditEvent, AuditKind, NewUser, Role, User, UserStatus};
+use crate::store::{AuditKind, NewUser, Role, User, UserStatus};
 
 impl AuthService {
     /// Users matching `query` (login, email or names, ignoring case), paginated;
@@ -110,7 +110,7 @@ impl AuthService {
             .map(|d| plain_text("description", &d, 256))
             .transpose()?
             .filter(|d| !d.is_empty());
-        let event = self.role_event(AuditKind::RoleCreated, actor, &name);
+        let event = self.untargeted_event(AuditKind::RoleCreated, Some(actor), name.to_string());
         Ok(self
             .store
             .create_role(Role { name, description }, Some(event))
@@ -124,18 +124,11 @@ impl AuthService {
             return Err(AuthError::ProtectedRole);
         }
         let name = RoleName::parse(name).map_err(|_| AuthError::NotFound("role"))?;
-        let event = self.role_event(AuditKind::RoleDeleted, actor, &name);
+        let event = self.untargeted_event(AuditKind::RoleDeleted, Some(actor), name.to_string());
         self.store
             .delete_role(&name, Some(event))
             .await
             .map_err(|e| not_found(e, "role"))
-    }
-
-    /// An event about the role catalogue: no account is its target.
-    fn role_event(&self, kind: AuditKind, actor: &Principal, role: &RoleName) -> AuditEvent {
-        let mut event = self.audit_event(kind, actor, Uuid::nil(), Some(role.to_string()));
-        event.target = None;
-        event
     }
 
     /// Grants a role on `actor`'s behalf (recorded in the audit log). Errors:

@@ -66,6 +66,22 @@ impl AuthService {
         self.new_event(kind, by.actor(), target, &by.client, detail)
     }
 
+    /// An event of `kind` about no account (a role, a signing key: `detail` names
+    /// it), done by `by`, or by the service itself when `None`; now.
+    pub(super) fn untargeted_event(
+        &self,
+        kind: AuditKind,
+        by: Option<&Principal>,
+        detail: String,
+    ) -> AuditEvent {
+        let mut event = match by {
+            Some(by) => self.audit_event(kind, by, Uuid::nil(), Some(detail)),
+            None => self.system_event(kind, Uuid::nil(), Some(detail)),
+        };
+        event.target = None;
+        event
+    }
+
     /// An event of `kind` the service does by itself to `target`, now.
     pub(super) fn system_event(
         &self,

@@ -1,11 +1,10 @@
 //! Signing keys kept in the store and rotated on a schedule ([`KeyRotation`]): every
 //! instance signs with the store's current key, publishes the next and retired ones,
-//! and follows the store by polling it.
+//! and follows the store: at once on its notice, and by polling it.
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::config::KeyRotation;
 use super::{AuthService, Principal};
@@ -270,7 +269,7 @@ impl AuthService {
     /// [`AuthConfig::key_rotation`](crate::AuthConfig::key_rotation): [`AuthError::KeyRotationOff`].
     pub async fn sync_signing_keys(&self) -> Result<(), AuthError> {
         self.apply(Change::Schedule, |kid| {
-            self.key_event(AuditKind::SigningKeyRotated, None, kid)
+            self.untargeted_event(AuditKind::SigningKeyRotated, None, kid.to_owned())
         })
         .await
         .map(drop)
@@ -288,7 +287,7 @@ impl AuthService {
     ) -> Result<Vec<SigningKeyInfo>, AuthError> {
         let stored = self
             .apply(Change::RotateNow, |kid| {
-                self.key_event(AuditKind::SigningKeyRotated, Some(by), kid)
+                self.untargeted_event(AuditKind::SigningKeyRotated, Some(by), kid.to_owned())
             })
             .await?;
         Ok(infos(&stored))
@@ -302,7 +301,7 @@ impl AuthService {
     /// Errors: [`AuthError::NotFound`] for an unknown key.
     pub async fn revoke_signing_key(&self, by: &Principal, kid: &str) -> Result<(), AuthError> {
         self.apply(Change::Revoke(kid), |kid| {
-            self.key_event(AuditKind::SigningKeyRevoked, Some(by), kid)
+            self.untargeted_event(AuditKind::SigningKeyRevoked, Some(by), kid.to_owned())
         })
         .await
         .map(drop)
@@ -351,16 +350,6 @@ impl AuthService {
                 }
             }
         }))
-    }
-
-    /// An event about signing key `kid`, by `by` or the system.
-    fn key_event(&self, kind: AuditKind, by: Option<&Principal>, kid: &str) -> AuditEvent {
-        let mut event = match by {
-            Some(by) => self.audit_event(kind, by, Uuid::nil(), Some(kid.to_owned())),
-            None => self.system_event(kind, Uuid::nil(), Some(kid.to_owned())),
-        };
-        event.target = None;
-        event
     }
 }
 
