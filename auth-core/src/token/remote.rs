@@ -127,6 +127,8 @@ struct State {
     endpoint: Option<(String, String)>,
     /// When the last fetch began.
     last_fetch: Option<Instant>,
+    /// When the last fetch failed.
+    last_failure: Option<Instant>,
 }
 
 /// An issuer's public keys for a resource server: verifies access tokens with
@@ -134,7 +136,9 @@ struct State {
 /// the JWKS as long as its `Cache-Control` says (within bounds), and fetches it again
 /// when a token names an unknown `kid`, at most once per
 /// [`RemoteKeysConfig::refetch_interval`]. Concurrent verifications share one fetch.
-/// Cheap to share: hold it in an `Arc`.
+/// While the issuer cannot be reached the last keys keep serving, and a failed fetch
+/// is tried again only after the refetch interval. Cheap to share: hold it in an
+/// `Arc`.
 pub struct RemoteKeys {
     fetch: Arc<dyn JwksFetch>,
     source: JwksSource,
@@ -215,23 +219,32 @@ impl RemoteKeys {
     }
 
     /// The cached keys, fetched first when there are none or their lifetime ended;
-    /// stale keys are used while a fetch fails.
+    /// stale keys are used while a fetch fails, and a failed fetch is not tried again
+    /// within the refetch interval (an issuer that is down is not hammered).
     async fn keys(&self) -> Result<Arc<KeySet>, RemoteKeysError> {
-        let now = Instant::now();
         if let Some(c) = &self.state().cached
-            && c.stale_at > now
+            && c.stale_at > Instant::now()
         {
             return Ok(c.keys.clone());
         }
         let _one = self.fetching.lock().await;
-        let stale = {
+        let (stale, tried_lately) = {
             let st = self.state();
+            let now = Instant::now();
             match &st.cached {
-                Some(c) if c.stale_at > Instant::now() => return Ok(c.keys.clone()),
-                Some(c) => Some(c.keys.clone()),
-                None => None,
+                Some(c) if c.stale_at > now => return Ok(c.keys.clone()),
+                cached => (
+                    cached.as_ref().map(|c| c.keys.clone()),
+                    st.last_failure
+                        .is_some_and(|t| t + self.config.refetch_interval > now),
+                ),
             }
         };
+        if tried_lately {
+            return stale.ok_or_else(|| {
+                RemoteKeysError::Unavailable("the last fetch failed; retrying shortly".into())
+            });
+        }
         match self.fetch_keys().await {
             Ok(keys) => Ok(keys),
             Err(e) => {
@@ -264,10 +277,18 @@ impl RemoteKeys {
         }
     }
 
-    /// Fetches (discovering first, once) and caches the JWKS. Called with `fetching`
-    /// held.
+    /// Fetches (discovering first, once) and caches the JWKS, noting a failure.
+    /// Called with `fetching` held.
     async fn fetch_keys(&self) -> Result<Arc<KeySet>, String> {
         self.state().last_fetch = Some(Instant::now());
+        let fetched = self.try_fetch_keys().await;
+        if fetched.is_err() {
+            self.state().last_failure = Some(Instant::now());
+        }
+        fetched
+    }
+
+    async fn try_fetch_keys(&self) -> Result<Arc<KeySet>, String> {
         let (url, issuer) = self.endpoint().await?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let got = self.fetch.get(&url).await.map_err(|e| e.to_string())?;

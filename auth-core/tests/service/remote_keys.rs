@@ -218,14 +218,36 @@ async fn without_keys_the_answer_is_unavailable_and_stale_keys_serve_while_the_i
     let remote = verifier(&fake, |_| {});
     let err = remote.verify(&pair.access_token).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (503, "service_unavailable"));
+    let asked = fake.asked.lock().unwrap().len();
+    for _ in 0..20 {
+        assert!(remote.verify(&pair.access_token).await.is_err());
+    }
+    assert_eq!(
+        fake.asked.lock().unwrap().len(),
+        asked,
+        "a failed fetch is not tried again at once"
+    );
     fake.down.store(false, Ordering::SeqCst);
-    remote.verify(&pair.access_token).await.unwrap();
-    fake.down.store(true, Ordering::SeqCst);
-    tokio::time::sleep(StdDuration::from_millis(60)).await;
+    tokio::time::sleep(StdDuration::from_millis(350)).await;
     remote
         .verify(&pair.access_token)
         .await
-        .expect("the stale keys, while the issuer is down");
+        .expect("fetched once the refetch interval passed");
+    fake.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(StdDuration::from_millis(60)).await;
+    for _ in 0..20 {
+        remote
+            .verify(&pair.access_token)
+            .await
+            .expect("the stale keys, while the issuer is down");
+    }
+    let jwks_asked = fake.jwks_requests();
+    remote.verify(&pair.access_token).await.unwrap();
+    assert_eq!(
+        fake.jwks_requests(),
+        jwks_asked,
+        "one failed attempt per refetch interval"
+    );
 }
 
 #[tokio::test]
