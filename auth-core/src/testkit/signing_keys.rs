@@ -46,6 +46,20 @@ macro_rules! __auth_conformance_signing_keys {
                 assert_eq!(log.iter().filter(|e| e.kind == AuditKind::SigningKeyRotated).count(), 1, "the stale write wrote no event");
             }
 
+            /// A store that gives a change receiver marks every write on it (the
+            /// service then reads the keys at once, not at its next poll).
+            async fn a_write_of_the_signing_keys_is_a_change(store) {
+                let Some(mut changes) = store.signing_key_changes().await.unwrap() else {
+                    return;
+                };
+                changes.borrow_and_update();
+                store.replace_signing_keys(0, vec![signing_key("a", SigningKeyState::Current, now())], None).await.unwrap();
+                tokio::time::timeout(std::time::Duration::from_secs(10), changes.changed())
+                    .await
+                    .expect("the write is marked within 10 s")
+                    .expect("the store is alive");
+            }
+
             /// 20 writers that read the same generation and each make their own key
             /// current: exactly one writes, and the set keeps one current key.
             async fn one_of_concurrent_rotations_writes(store) {
