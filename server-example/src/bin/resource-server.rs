@@ -47,13 +47,13 @@ struct Args {
     min_cache_ms: u64,
 }
 
-/// The access token of an `Authorization: Bearer` header.
+/// The access token of an `Authorization: Bearer` header (the scheme in any case).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Who the token says the caller is.
