@@ -124,6 +124,7 @@ mod tests {
             AuthError::PasskeyExists,
             AuthError::SessionRequired,
             AuthError::ApiKeyExists,
+            AuthError::KeyRotationOff,
             AuthError::Throttled { retry_after: wait },
             AuthError::RateLimited { retry_after: wait },
             AuthError::TooManyAttempts { retry_after: wait },
