@@ -37,7 +37,7 @@ impl AuthService {
         &self,
         kind: AuditKind,
         actor: Actor,
-        target: Uuid,
+        target: Option<Uuid>,
         client: &ClientInfo,
         detail: Option<String>,
     ) -> AuditEvent {
@@ -47,7 +47,7 @@ impl AuthService {
             at,
             kind,
             actor,
-            target: Some(target),
+            target,
             ip: client.ip,
             user_agent: client.user_agent.clone(),
             success: true,
@@ -63,7 +63,7 @@ impl AuthService {
         target: Uuid,
         detail: Option<String>,
     ) -> AuditEvent {
-        self.new_event(kind, by.actor(), target, &by.client, detail)
+        self.new_event(kind, by.actor(), Some(target), &by.client, detail)
     }
 
     /// An event of `kind` about no account (a role, a signing key: `detail` names
@@ -74,12 +74,16 @@ impl AuthService {
         by: Option<&Principal>,
         detail: String,
     ) -> AuditEvent {
-        let mut event = match by {
-            Some(by) => self.audit_event(kind, by, Uuid::nil(), Some(detail)),
-            None => self.system_event(kind, Uuid::nil(), Some(detail)),
-        };
-        event.target = None;
-        event
+        match by {
+            Some(by) => self.new_event(kind, by.actor(), None, &by.client, Some(detail)),
+            None => self.new_event(
+                kind,
+                Actor::System,
+                None,
+                &ClientInfo::default(),
+                Some(detail),
+            ),
+        }
     }
 
     /// An event of `kind` the service does by itself to `target`, now.
@@ -89,7 +93,13 @@ impl AuthService {
         target: Uuid,
         detail: Option<String>,
     ) -> AuditEvent {
-        self.new_event(kind, Actor::System, target, &ClientInfo::default(), detail)
+        self.new_event(
+            kind,
+            Actor::System,
+            Some(target),
+            &ClientInfo::default(),
+            detail,
+        )
     }
 
     /// The event of a password reset from `client`, by whoever held the token; the
@@ -98,7 +108,7 @@ impl AuthService {
         self.new_event(
             AuditKind::PasswordReset,
             Actor::Anonymous,
-            Uuid::nil(),
+            None,
             client,
             None,
         )
@@ -114,7 +124,7 @@ impl AuthService {
         self.new_event(
             AuditKind::RefreshReused,
             Actor::Anonymous,
-            Uuid::nil(),
+            None,
             client,
             Some(detail),
         )
@@ -137,7 +147,7 @@ impl AuthService {
         };
         let event = AuditEvent {
             success: let_in,
-            ..self.new_event(kind, Actor::Anonymous, user_id, client, None)
+            ..self.new_event(kind, Actor::Anonymous, Some(user_id), client, None)
         };
         Ok(self.store.record_audit(event).await?)
     }
