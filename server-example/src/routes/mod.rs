@@ -23,6 +23,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -167,30 +168,38 @@ pub fn app(state: AppState) -> Router {
     };
     let (routes, api) = registry(state.cors_origins.as_deref(), &rules);
     let document = api.to_json().expect("the OpenAPI document serializes");
-    routes
+    let routes = routes
         .route(
             "/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
         .fallback(no_route)
-        // The client address of the adapter's `Client` extractor, behind these proxies.
-        .layer(axum::Extension(state.trusted_proxies.clone()))
-        .layer(DefaultBodyLimit::max(state.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            state.request_timeout,
+        .with_state(state.clone());
+    // The middleware wraps the router once, outermost first, rather than every route
+    // (`Router::layer`): a request then clones no boxed layer stack on its way in.
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            x_request_id.clone(),
+            RequestIds::new(),
         ))
-        .layer(middleware::from_fn_with_state(
-            state.body_limit,
-            refuse_declared_oversize,
-        ))
-        .layer(middleware::from_fn(json_errors))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(x_request_id, RequestIds::new()))
-        .with_state(state)
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.body_limit,
+            refuse_declared_oversize,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        // The client address of the adapter's `Client` extractor, behind these proxies.
+        .layer(axum::Extension(state.trusted_proxies.clone()))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
