@@ -21,7 +21,8 @@
 //! (`DATABASE_POOLER=transaction`) and reports each path as a ratio to the same path
 //! straight to Postgres.
 //!
-//! `--compare-only` runs just that comparison (Postgres).
+//! `--compare-only` runs just that comparison (Postgres); `--only <text>` keeps its
+//! rows whose names hold the text (`--only "no verified-token"`).
 //!
 //! Use `benches/http-load.sh` (it builds both binaries in release mode first).
 
@@ -50,6 +51,8 @@ struct Args {
     time_limit: Duration,
     /// Only the comparison with the hand-written stack (Postgres).
     compare_only: bool,
+    /// Only the comparison's paths whose row names hold this text.
+    only: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -61,6 +64,7 @@ fn parse_args() -> Args {
         login_requests: 300,
         time_limit: Duration::from_secs(20),
         compare_only: false,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +73,7 @@ fn parse_args() -> Args {
             "--server" => a.server = value().into(),
             "--mode" => a.modes = vec![value()],
             "--compare-only" => a.compare_only = true,
+            "--only" => a.only = Some(value()),
             "--concurrency" => a.concurrency = value().parse().expect("number"),
             "--requests" => a.requests = value().parse().expect("number"),
             "--login-requests" => a.login_requests = value().parse().expect("number"),
@@ -909,15 +914,18 @@ async fn against_handwritten(
         on_reply: Some(hand_follow.clone()),
         ..side(&hand, hand_make.clone())
     };
+    let wanted = |what: &str| args.only.as_deref().is_none_or(|o| what.contains(o));
     let mut rows = Vec::new();
-    let healthz = paired(
-        args,
-        client,
-        side(&bare, get("/healthz", None)),
-        side(&hand, get("/healthz", None)),
-    )
-    .await;
-    rows.push(("GET /healthz", healthz, 0.8));
+    if wanted("GET /healthz") {
+        let healthz = paired(
+            args,
+            client,
+            side(&bare, get("/healthz", None)),
+            side(&hand, get("/healthz", None)),
+        )
+        .await;
+        rows.push(("GET /healthz", healthz, 0.8));
+    }
     for (what, ours) in [
         (
             "GET /users/me, session cache on",
@@ -932,7 +940,9 @@ async fn against_handwritten(
             side(&no_caches, get("/users/me", Some(no_caches_access))),
         ),
     ] {
-        rows.push((what, paired(args, client, ours, hand_me()).await, 1.0));
+        if wanted(what) {
+            rows.push((what, paired(args, client, ours, hand_me()).await, 1.0));
+        }
     }
     for (what, ours) in [
         (
@@ -944,7 +954,9 @@ async fn against_handwritten(
             refresh_side(&bare, bare_chains),
         ),
     ] {
-        rows.push((what, paired(args, client, ours, hand_refresh()).await, 1.0));
+        if wanted(what) {
+            rows.push((what, paired(args, client, ours, hand_refresh()).await, 1.0));
+        }
     }
     rows
 }
