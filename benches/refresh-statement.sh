@@ -39,7 +39,7 @@ SQL
 # Each client rotates random sessions; the counter comparison always holds, as each
 # client follows its own chain in the HTTP load.
 pick='\set n random(1, 10000)'
-cols="s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.second_factor, s.reauthenticated_at"
+cols="s.id, s.user_id, s.counter, s.created_at, s.last_refreshed_at, s.expires_at, s.revoked, host(s.ip) AS ip, s.user_agent, s.sign_in, s.reauthenticated_at"
 live="s.id = md5(:n::text)::uuid AND s.counter = s.counter AND (NOT s.revoked AND s.expires_at > now() AND s.last_refreshed_at > now() - interval '30 days') AND u.id = s.user_id AND u.status = 'active'"
 rotation() {
     echo "$pick"
